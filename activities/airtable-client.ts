@@ -1,0 +1,173 @@
+/**
+ * The narrow Airtable client the activities need, on airtable.js. Rows are written with
+ * performUpsert merging on "Task ID", so a task can never get two rows however writes race.
+ * Every request goes through one Pacer, under AIRTABLE_RPS; airtable.js's own 429 retries (which
+ * fire inside the 30 s lock-out) are off: after a 429 the pacer holds every request back for the
+ * lock-out, and the caller's retry comes after it.
+ */
+import Airtable from 'airtable';
+import type { FieldSet, Records } from 'airtable';
+import type { AirtableConfig } from '../config';
+import { ApiError } from '../lib/api-error';
+import { Pacer } from '../lib/pacer';
+import { FIELD, type TaskRow } from './mapping';
+
+export const MAX_RECORDS_PER_REQUEST = 10;
+const PAGE_SIZE = 100;
+const REQUEST_TIMEOUT_MS = 30_000;
+
+export interface StoredRow {
+  recordId: string;
+  createdTime: string;
+  fields: Record<string, unknown>;
+}
+
+type Table = Airtable.Table<FieldSet>;
+/** airtable.js types do not know performUpsert; it spreads options into the body, which is all it takes. */
+type UpsertOptions = { performUpsert: { fieldsToMergeOn: string[] } };
+type UpsertCall = (records: { fields: FieldSet }[], options: UpsertOptions) => Promise<Records<FieldSet>>;
+
+/** A formula string literal: escape backslashes and quotes, then quote. */
+export const formulaString = (value: string): string => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+
+interface PendingRow {
+  row: TaskRow;
+  settle: (error?: unknown) => void;
+}
+
+export class AirtableClient {
+  private readonly table: Table;
+  private readonly pacer: Pacer;
+  private readonly lockoutMs: number;
+  /** Rows waiting for a write, from every activity of this process. */
+  private readonly queue: PendingRow[] = [];
+  private draining = false;
+
+  constructor(config: Pick<AirtableConfig, 'token' | 'baseId' | 'tableName' | 'endpointUrl' | 'lockoutMs' | 'requestsPerSecond'>) {
+    const airtable = new Airtable({ apiKey: config.token, endpointUrl: config.endpointUrl, noRetryIfRateLimited: true, requestTimeout: REQUEST_TIMEOUT_MS });
+    this.table = airtable.base(config.baseId).table(config.tableName);
+    this.pacer = new Pacer(config.requestsPerSecond);
+    this.lockoutMs = config.lockoutMs;
+  }
+
+  /**
+   * Creates or updates each row by its Task ID. Rows from all callers share requests: each paced
+   * slot carries up to 10 rows that are ready, so a burst fills its requests and a lone row at
+   * idle goes out at once. Resolves when the caller's rows are written.
+   */
+  async upsert(rows: TaskRow[]): Promise<void> {
+    await Promise.all(
+      rows.map(
+        (row) =>
+          new Promise<void>((resolve, reject) => {
+            this.queue.push({ row, settle: (error) => (error === undefined ? resolve() : reject(error)) });
+          }),
+      ).concat(this.drain()),
+    );
+  }
+
+  private async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.queue.length > 0) {
+        await this.pacer.acquire(); // rows keep arriving while we wait for the slot
+        void this.write(this.queue.splice(0, MAX_RECORDS_PER_REQUEST));
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  /** One paced request for a batch (the slot is already taken). */
+  private async write(batch: PendingRow[]): Promise<void> {
+    // Two rows of one task in a request would be refused; the later one is the fresher.
+    const byTask = new Map(batch.map((p) => [p.row[FIELD.taskId], p.row]));
+    try {
+      await this.unpaced(() => this.send([...byTask.values()]));
+      batch.forEach((p) => p.settle());
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 422 && byTask.size > 1) {
+        // One row Airtable refuses must not fail the others: write each alone.
+        await Promise.all(batch.map((p) => this.call(() => this.send([p.row])).then(() => p.settle(), p.settle)));
+        return;
+      }
+      batch.forEach((p) => p.settle(err));
+    }
+  }
+
+  /** The upsert request itself: performUpsert merging on Task ID. */
+  private send(rows: TaskRow[]): Promise<Records<FieldSet>> {
+    const upsert = this.table.update.bind(this.table) as unknown as UpsertCall;
+    return upsert(rows.map((row) => ({ fields: row as unknown as FieldSet })), { performUpsert: { fieldsToMergeOn: [FIELD.taskId] } });
+  }
+
+  /** Every row of the table (our five columns), 100 a request. */
+  allRows(): Promise<StoredRow[]> {
+    return this.list({});
+  }
+
+  /** The rows of these tasks, in requests of up to 100 ids. */
+  async findByTaskIds(taskGids: string[]): Promise<StoredRow[]> {
+    const rows: StoredRow[] = [];
+    for (let i = 0; i < taskGids.length; i += PAGE_SIZE) {
+      const terms = taskGids.slice(i, i + PAGE_SIZE).map((gid) => `{${FIELD.taskId}} = ${formulaString(gid)}`);
+      rows.push(...(await this.list({ filterByFormula: terms.length === 1 ? terms[0] : `OR(${terms.join(', ')})` })));
+    }
+    return rows;
+  }
+
+  async delete(recordIds: string[]): Promise<void> {
+    for (let i = 0; i < recordIds.length; i += MAX_RECORDS_PER_REQUEST) {
+      await this.call(() => this.table.destroy(recordIds.slice(i, i + MAX_RECORDS_PER_REQUEST)));
+    }
+  }
+
+  /** Pages through a query, pacing each page's request. */
+  private async list(params: { filterByFormula?: string }): Promise<StoredRow[]> {
+    const rows: StoredRow[] = [];
+    const query = this.table.select({ ...params, pageSize: PAGE_SIZE, fields: Object.values(FIELD) });
+    await this.call(async () => {
+      await new Promise<void>((resolve, reject) => {
+        query.eachPage(
+          (records, fetchNextPage) => {
+            rows.push(...records.map((r) => ({ recordId: r.id, createdTime: r._rawJson.createdTime, fields: r.fields })));
+            void this.pacer.acquire().then(fetchNextPage);
+          },
+          (err) => (err ? reject(err) : resolve()),
+        );
+      });
+    });
+    return rows;
+  }
+
+  private async call<T>(work: () => Promise<T>): Promise<T> {
+    await this.pacer.acquire();
+    return this.unpaced(work);
+  }
+
+  private async unpaced<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      const apiError = asApiError(err, this.lockoutMs);
+      if (apiError.status === 429) this.pacer.pause(this.lockoutMs);
+      throw apiError;
+    }
+  }
+}
+
+interface AirtableErrorShape {
+  error?: string;
+  message?: string;
+  statusCode?: number | null;
+}
+
+/** airtable.js rejects with AirtableError, which is not an Error subclass: normalise it. */
+function asApiError(err: unknown, lockoutMs: number): ApiError {
+  if (err instanceof ApiError) return err;
+  const shape = (typeof err === 'object' && err !== null ? err : {}) as AirtableErrorShape;
+  const status = typeof shape.statusCode === 'number' ? shape.statusCode : undefined;
+  const message = [shape.error, shape.message].filter(Boolean).join(': ') || String(err);
+  return new ApiError('Airtable', status, message, status === 429 ? lockoutMs : undefined);
+}

@@ -1,0 +1,86 @@
+/**
+ * Activities: all I/O of a sync and of a reconciliation. Built from clients so tests and the
+ * worker share one construction, and workflows import only the type.
+ */
+import { Context } from '@temporalio/activity';
+import type { DeletedTaskPolicy } from '../config';
+import type { AirtableClient } from './airtable-client';
+import type { AsanaClient } from './asana-client';
+import { classified } from './failures';
+import { reconcilePass, taskRowOf, type ReconcileCounts, type ReconcilePassInput, type ReconcilePassResult } from './reconcile';
+
+export interface ActivityDeps {
+  asana: AsanaClient;
+  airtable: AirtableClient;
+  deletedTasks: DeletedTaskPolicy;
+  /** Sends a reconciliation's progress to its workflow (for its progress query). */
+  reportProgress: (workflowId: string, counts: ReconcileCounts) => Promise<void>;
+  /** The watermark of the project's newest continuous reconcile that completed, if any. */
+  findLastWatermark: (projectGid: string) => Promise<string | undefined>;
+}
+
+const SYNC_HEARTBEAT_MS = 5_000;
+/** Progress reaches the workflow at most this often; every page heartbeats. */
+const PROGRESS_INTERVAL_MS = 1000;
+
+export function createActivities({ asana, airtable, deletedTasks, reportProgress, findLastWatermark }: ActivityDeps) {
+  return {
+    /**
+     * Reads the task as it is now and upserts its row; null when Asana no longer has the task.
+     * One activity for both, so a retry after an Airtable failure writes fresh data.
+     */
+    async syncTaskRow(taskGid: string, projectGid?: string, notBefore?: number): Promise<{ name: string } | null> {
+      // Heartbeats while the row waits for its write slot, so a killed worker's syncs are retried
+      // elsewhere after the heartbeat timeout rather than after the whole start-to-close timeout.
+      const context = Context.current();
+      const beat = setInterval(() => context.heartbeat(), SYNC_HEARTBEAT_MS);
+      try {
+        return await classified(async () => {
+          // A retry re-reads: the task may have changed, or gone, while this attempt waited.
+          const fresh = context.info.attempt === 1 ? notBefore : undefined;
+          const task = projectGid === undefined ? await asana.getTask(taskGid) : await asana.getProjectTask(taskGid, projectGid, fresh);
+          if (task === null) return null;
+          await airtable.upsert([await taskRowOf(asana, task)]);
+          return { name: task.name };
+        });
+      } finally {
+        clearInterval(beat);
+      }
+    },
+
+    /** Applies ASANA_DELETED_TASKS to the row of a task Asana no longer has. */
+    async handleDeletedTask(taskGid: string): Promise<'kept' | 'deleted'> {
+      if (deletedTasks === 'keep') return 'kept';
+      return classified(async () => {
+        const rows = await airtable.findByTaskIds([taskGid]);
+        await airtable.delete(rows.map((r) => r.recordId));
+        return 'deleted' as const;
+      });
+    },
+
+    /** Where the next incremental reconcile of a project starts; null for none (run full). */
+    async lastWatermark(projectGid: string): Promise<string | undefined> {
+      return findLastWatermark(projectGid);
+    },
+
+    /** One reconciliation pass; heartbeats each page and reports progress to the workflow. */
+    async reconcileProject(input: ReconcilePassInput): Promise<ReconcilePassResult> {
+      const context = Context.current();
+      const workflowId = context.info.workflowExecution?.workflowId;
+      let lastReport = 0;
+      const report = (counts: ReconcileCounts): void => {
+        context.heartbeat(counts);
+        if (Date.now() - lastReport < PROGRESS_INTERVAL_MS) return;
+        lastReport = Date.now();
+        if (workflowId) void reportProgress(workflowId, counts).catch(() => undefined); // progress is best effort
+      };
+      return classified(async () => {
+        const result = await reconcilePass({ asana, airtable, deletedTasks, report }, input);
+        if (workflowId) await reportProgress(workflowId, result).catch(() => undefined);
+        return result;
+      });
+    },
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,164 @@
+/**
+ * One reconciliation pass over a project: Asana's tasks (all, or those modified since a
+ * watermark) against the rows of "Asana Tasks". Missing rows are created, differing rows updated,
+ * equal rows left alone (an unchanged table costs reads only), and in a full pass rows whose task
+ * is gone follow the deleted-task policy and duplicate rows of one task are merged away.
+ * Writes go through the same performUpsert as the per-task sync, so racing a webhook sync is safe.
+ */
+import type { DeletedTaskPolicy } from '../config';
+import { ApiError } from '../lib/api-error';
+import type { AirtableClient, StoredRow } from './airtable-client';
+import type { AsanaClient } from './asana-client';
+import { FIELD, rowsEqual, toTaskRow, type AsanaTask, type TaskRow } from './mapping';
+
+export interface ReconcileCounts {
+  seen: number;
+  created: number;
+  updated: number;
+  unchanged: number;
+  deleted: number;
+  duplicatesRemoved: number;
+}
+
+export interface ReconcilePassInput {
+  projectGid: string;
+  mode: 'incremental' | 'full';
+  /** Incremental: tasks modified at or after this ISO time. */
+  since?: string;
+}
+
+export interface ReconcilePassResult extends ReconcileCounts {
+  /** Where the next incremental pass may start: this pass's start, less a margin for clock skew. */
+  watermark: string;
+}
+
+export interface ReconcileDeps {
+  asana: AsanaClient;
+  airtable: AirtableClient;
+  deletedTasks: DeletedTaskPolicy;
+  /** Called after each page (heartbeats and progress reports). */
+  report: (counts: ReconcileCounts) => void;
+}
+
+/** Asana's modified_at and our clock may disagree by this much; re-reading a few tasks is free. */
+export const WATERMARK_MARGIN_MS = 60_000;
+const REQUEST_ATTEMPTS = 6;
+
+export const zeroCounts = (): ReconcileCounts => ({ seen: 0, created: 0, updated: 0, unchanged: 0, deleted: 0, duplicatesRemoved: 0 });
+
+/**
+ * A long pass should not start over because one request met a 5xx or a 429: retry that request
+ * in place (the pacers already wait out 429s), and leave other failures to the activity's retry.
+ */
+async function retrying<T>(request: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await request();
+    } catch (err) {
+      if (!(err instanceof ApiError) || !err.retryable || attempt >= REQUEST_ATTEMPTS) throw err;
+      await new Promise((resolve) => setTimeout(resolve, err.retryAfterMs ?? Math.min(1000 * 2 ** (attempt - 1), 30_000)));
+    }
+  }
+}
+
+/** The task's row, asking for the assignee's name only when opt_fields did not bring it. */
+export async function taskRowOf(asana: AsanaClient, task: AsanaTask): Promise<TaskRow> {
+  const assignee = task.assignee;
+  const name = assignee && !assignee.name ? await asana.getUserName(assignee.gid) : (assignee?.name ?? null);
+  return toTaskRow(task, name);
+}
+
+function byTaskId(rows: StoredRow[]): Map<string, StoredRow[]> {
+  const grouped = new Map<string, StoredRow[]>();
+  for (const row of rows) {
+    const taskGid = row.fields[FIELD.taskId];
+    if (typeof taskGid !== 'string') continue; // a row someone added by hand, not ours
+    grouped.set(taskGid, [...(grouped.get(taskGid) ?? []), row]);
+  }
+  return grouped;
+}
+
+/** Keeps the oldest row of each task and deletes the rest, so upserts can match one row again. */
+async function removeDuplicates(airtable: AirtableClient, stored: Map<string, StoredRow[]>): Promise<number> {
+  const extras: string[] = [];
+  for (const [taskGid, rows] of stored) {
+    if (rows.length < 2) continue;
+    const [keep, ...rest] = [...rows].sort((a, b) => a.createdTime.localeCompare(b.createdTime));
+    extras.push(...rest.map((r) => r.recordId));
+    stored.set(taskGid, [keep]);
+  }
+  if (extras.length > 0) await retrying(() => airtable.delete(extras));
+  return extras.length;
+}
+
+/** The project's tasks a page at a time: listed lazily (incremental), or all at once (full). */
+async function* taskPages(asana: AsanaClient, input: ReconcilePassInput, all?: AsanaTask[]): AsyncGenerator<AsanaTask[]> {
+  if (all) {
+    for (let i = 0; i < all.length; i += 100) yield all.slice(i, i + 100);
+    return;
+  }
+  let offset: string | undefined;
+  do {
+    const page = await retrying(() => asana.listProjectTasks(input.projectGid, { modifiedSince: input.since, offset }));
+    yield page.data;
+    offset = page.nextOffset;
+  } while (offset);
+}
+
+async function allProjectTasks(asana: AsanaClient, projectGid: string): Promise<AsanaTask[]> {
+  const tasks: AsanaTask[] = [];
+  for await (const page of taskPages(asana, { projectGid, mode: 'incremental' })) tasks.push(...page);
+  return tasks;
+}
+
+export async function reconcilePass(deps: ReconcileDeps, input: ReconcilePassInput, now = Date.now()): Promise<ReconcilePassResult> {
+  const { asana, airtable } = deps;
+  const watermark = new Date(now - WATERMARK_MARGIN_MS).toISOString();
+  const counts = zeroCounts();
+  // A full pass reads the whole table once, while it lists the project (the two APIs' limits are
+  // separate, so they run side by side); an incremental one reads just the rows of each page's tasks.
+  const [storedRows, allTasks] = input.mode === 'full' ? await Promise.all([retrying(() => airtable.allRows()), allProjectTasks(asana, input.projectGid)]) : [];
+  const stored = storedRows && byTaskId(storedRows);
+  if (stored) counts.duplicatesRemoved = await removeDuplicates(airtable, stored);
+  const seen = new Set<string>();
+  // Keep the write queue fed across page boundaries: the next page's rows are read while this
+  // page's writes wait for their slots.
+  const writing: Promise<void>[] = [];
+  for await (const tasks of taskPages(asana, input, allTasks)) {
+    const rows = await Promise.all(tasks.map((task) => retrying(() => taskRowOf(asana, task))));
+    const existing = stored ?? byTaskId(await retrying(() => airtable.findByTaskIds(rows.map((r) => r[FIELD.taskId]))));
+    const writes: TaskRow[] = [];
+    for (const row of rows) {
+      const taskGid = row[FIELD.taskId];
+      if (seen.has(taskGid)) continue;
+      seen.add(taskGid);
+      const current = existing.get(taskGid)?.[0];
+      if (current === undefined) counts.created += 1;
+      else if (!rowsEqual(row, current.fields)) counts.updated += 1;
+      else {
+        counts.unchanged += 1;
+        continue;
+      }
+      writes.push(row);
+    }
+    const written = retrying(() => airtable.upsert(writes));
+    written.catch(() => undefined); // awaited below; this only keeps an early failure from counting as unhandled
+    writing.push(written);
+    if (writing.length > 2) await writing.shift();
+    counts.seen = seen.size;
+    deps.report({ ...counts });
+  }
+  await Promise.all(writing);
+
+  if (stored && deps.deletedTasks === 'delete') {
+    // Rows of tasks not in the project: delete those whose task Asana no longer has. Rows of tasks
+    // that still exist (in another synced project, or moved) are left alone.
+    for (const [taskGid, rows] of stored) {
+      if (seen.has(taskGid) || (await retrying(() => asana.getTask(taskGid))) !== null) continue;
+      await retrying(() => airtable.delete(rows.map((r) => r.recordId)));
+      counts.deleted += rows.length;
+      deps.report({ ...counts });
+    }
+  }
+  return { ...counts, watermark };
+}

@@ -1,0 +1,287 @@
+/**
+ * `npm run bench [-- --quick]`: the service at the APIs' real limits (Airtable 5 requests/s per
+ * base with its 30 s lock-out, Asana 1,500 requests/min), against the emulators, with the worker
+ * and the webhook as separate processes on a real Temporal dev server; then the naive baseline
+ * on the same burst. Prints one table per scenario. --quick runs smaller sizes.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
+import { readEnv } from '../config';
+import { toTaskRow } from '../activities/mapping';
+import { startDevServer } from '../lib/dev-server';
+import { runMain } from '../lib/main';
+import { AirtableSandbox } from '../sandbox/airtable';
+import { AsanaSandbox, signDelivery, type SandboxTask } from '../sandbox/asana';
+import { sandboxEnv } from '../sandbox/env';
+import { reconcileProjectWorkflow } from '../workflows';
+import { startBaseline } from './baseline';
+
+const SERVICE_BASE = 'appBENCHSERVICE01';
+const BASELINE_BASE = 'appBENCHBASELINE1';
+const TABLE = 'Asana Tasks';
+const REPO = path.resolve(__dirname, '..');
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const percentile = (values: number[], p: number): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+};
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+function table(title: string, columns: string[], rows: (string | number)[][]): void {
+  const cells = [columns, ...rows.map((r) => r.map(String))];
+  const widths = columns.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
+  console.log(`\n${title}`);
+  cells.forEach((r, n) => {
+    console.log(`| ${r.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`);
+    if (n === 0) console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  });
+}
+
+/** A service process (worker or webhook), its RSS sampled while it runs. */
+class ServiceProcess {
+  readonly child: ChildProcess;
+  maxRssMb = 0;
+  private readonly sampler: NodeJS.Timeout;
+
+  constructor(entry: string, env: Record<string, string>, logFile: string) {
+    const log = openSync(logFile, 'a');
+    this.child = spawn(process.execPath, ['-r', 'ts-node/register', entry], { cwd: REPO, env, stdio: ['ignore', log, log] });
+    this.sampler = setInterval(() => this.sample(), 250);
+  }
+
+  sample(): number {
+    try {
+      const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${this.child.pid}/status`, 'utf8'))?.[1] ?? 0);
+      this.maxRssMb = Math.max(this.maxRssMb, kb / 1024);
+      return kb / 1024;
+    } catch {
+      return 0;
+    }
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.sampler);
+    this.child.kill('SIGTERM');
+    await new Promise((resolve) => this.child.once('exit', resolve));
+  }
+}
+
+async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, intervalMs = 100): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await sleep(intervalMs);
+  }
+  return false;
+}
+
+interface BurstOutcome {
+  convergeMs: number | undefined;
+  asanaRequests: number;
+  airtableRequests: number;
+  rateLimited: number;
+  duplicates: number;
+  lost: number;
+  wrong: number;
+}
+
+/** Creates `count` tasks in a project with a webhook, and waits until the table matches them. */
+async function burst(asana: AsanaSandbox, airtable: AirtableSandbox, baseId: string, projectGid: string, count: number, timeoutMs: number): Promise<BurstOutcome> {
+  const users = [asana.addUser('Ana Lima'), asana.addUser('Bo Chen')];
+  const asanaBefore = asana.requests.length;
+  const airtableBefore = airtable.requests.length;
+  const limitedBefore = airtable.rateLimited + asana.rateLimited;
+  const started = Date.now();
+  const tasks: SandboxTask[] = Array.from({ length: count }, (_, i) =>
+    asana.createTask(projectGid, { name: `Burst task ${i} «${randomUUID().slice(0, 6)}»`, assignee: i % 3 ? users[i % 2].gid : null, due_on: i % 4 ? '2027-02-01' : null, notes: `Brief ${i}\nsecond line` }),
+  );
+  const expected = new Map(tasks.map((t) => [t.gid, JSON.stringify(toTaskRow({ ...t, assignee: t.assignee ? { gid: t.assignee } : null }, t.assignee ? asana.users.get(t.assignee)!.name : null))]));
+  const rowsByTask = () => {
+    const byTask = new Map<string, Record<string, unknown>[]>();
+    for (const r of airtable.records(baseId, TABLE)) byTask.set(String(r.fields['Task ID']), [...(byTask.get(String(r.fields['Task ID'])) ?? []), r.fields]);
+    return byTask;
+  };
+  const exact = (fields: Record<string, unknown> | undefined, gid: string) => {
+    const want = JSON.parse(expected.get(gid)!) as Record<string, unknown>;
+    return fields !== undefined && Object.entries(want).every(([k, v]) => (v === '' || v === null ? fields[k] === undefined : fields[k] === v));
+  };
+  const converged = await until(() => {
+    const byTask = rowsByTask();
+    return tasks.every((t) => exact(byTask.get(t.gid)?.[0], t.gid));
+  }, timeoutMs, 250);
+  const convergeMs = converged ? Date.now() - started : undefined;
+  const byTask = rowsByTask();
+  return {
+    convergeMs,
+    asanaRequests: asana.requests.length - asanaBefore,
+    airtableRequests: airtable.requests.length - airtableBefore,
+    rateLimited: airtable.rateLimited + asana.rateLimited - limitedBefore,
+    duplicates: [...byTask.values()].reduce((n, rows) => n + Math.max(0, rows.length - 1), 0),
+    lost: tasks.filter((t) => !byTask.has(t.gid)).length,
+    wrong: tasks.filter((t) => byTask.has(t.gid) && !exact(byTask.get(t.gid)![0], t.gid)).length,
+  };
+}
+
+async function registerWebhook(asana: AsanaSandbox, projectGid: string, target: string): Promise<string> {
+  const response = await fetch(`${asana.baseUrl}/webhooks`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${asana.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ data: { resource: projectGid, target, filters: [{ resource_type: 'task' }] } }),
+  });
+  if (response.status !== 201) throw new Error(`webhook registration failed: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { data: { gid: string } }).data.gid;
+}
+
+runMain(async () => {
+  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
+  const size = values.quick ? { burst: 200, latency: 10, acks: 400, project: 1000 } : { burst: 1000, latency: 30, acks: 1000, project: 10_000 };
+  const dir = await mkdtemp(path.join(tmpdir(), 'bench-'));
+  console.log(`asana-airtable-sync benchmark${values.quick ? ' (quick)' : ''}: logs in ${dir}`);
+
+  const server = await startDevServer();
+  const asana = new AsanaSandbox({ rateLimitPerMinute: 1500, deliveryBatchSize: 100, retryBaseMs: 1000, maxDeliveryAttempts: 6 });
+  const airtable = new AirtableSandbox({ requestsPerSecond: 5, lockoutMs: 30_000 });
+  await Promise.all([asana.listen(), airtable.listen()]);
+  airtable.createTable(SERVICE_BASE, TABLE);
+  airtable.createTable(BASELINE_BASE, TABLE);
+
+  const port = 3900 + Math.floor(Math.random() * 90);
+  const env = {
+    PATH: readEnv().PATH ?? '',
+    HOME: readEnv().HOME ?? '/tmp',
+    TS_NODE_TRANSPILE_ONLY: 'true',
+    ...sandboxEnv(asana, airtable, SERVICE_BASE, ''), // no schedules: the bench starts its reconciles itself
+    TEMPORAL_ADDRESS: server.address,
+    TEMPORAL_TASK_QUEUE: 'bench',
+    PORT: String(port),
+    DATA_DIR: dir,
+    LOG_LEVEL: 'warn',
+    WORKER_METRICS_PORT: '0',
+  };
+  const worker = new ServiceProcess('worker/main.ts', env, path.join(dir, 'worker.log'));
+  const webhook = new ServiceProcess('webhook/main.ts', env, path.join(dir, 'webhook.log'));
+  const webhookUrl = `http://127.0.0.1:${port}`;
+  const client = new Client({ connection: await Connection.connect({ address: server.address }) });
+  try {
+    if (!(await until(async () => (await fetch(`${webhookUrl}/healthz`).catch(() => undefined))?.status === 200, 60_000, 250))) throw new Error('webhook did not become ready');
+    const polling = async () => {
+      const queue = await client.connection.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name: 'bench' }, taskQueueType: 1 });
+      return (queue.pollers?.length ?? 0) > 0;
+    };
+    if (!(await until(polling, 120_000, 250))) throw new Error(`worker did not start; see ${dir}/worker.log`);
+    await sleep(2000);
+    const idleRssMb = worker.sample();
+
+    // ---- 1. Burst, service ----
+    const project = asana.addProject('Burst');
+    const hookGid = await registerWebhook(asana, project.gid, `${webhookUrl}/webhooks/asana/${project.gid}`);
+    const service = await burst(asana, airtable, SERVICE_BASE, project.gid, size.burst, 120_000);
+
+    // ---- 2. Idle latency: delivery sent → row written ----
+    const latencies: number[] = [];
+    for (let i = 0; i < size.latency; i += 1) {
+      await sleep(300);
+      const deliveredBefore = asana.deliveries.length;
+      const task = asana.createTask(project.gid, { name: `Latency ${i}` });
+      await until(() => airtable.records(SERVICE_BASE, TABLE).some((r) => r.fields['Task ID'] === task.gid), 10_000, 5);
+      const row = airtable.records(SERVICE_BASE, TABLE).find((r) => r.fields['Task ID'] === task.gid)!;
+      const delivery = asana.deliveries.slice(deliveredBefore).find((d) => d.webhookGid === hookGid && d.events > 0)!;
+      latencies.push(Date.parse(row.createdTime) - delivery.sentAt);
+    }
+
+    // ---- 3. Webhook acknowledgement at 200 deliveries/s ----
+    const secret = asana.webhooks.get(hookGid)!.secret;
+    const gids = [...asana.tasks.values()].filter((t) => t.projects.includes(project.gid)).map((t) => t.gid);
+    const acks: number[] = [];
+    const statuses = new Map<number, number>();
+    const sends: Promise<void>[] = [];
+    const ackStart = Date.now();
+    for (let i = 0; i < size.acks; i += 1) {
+      const due = ackStart + i * 5;
+      if (due > Date.now()) await sleep(due - Date.now());
+      const body = JSON.stringify({ events: [{ user: null, created_at: new Date().toISOString(), action: 'changed', resource: { gid: gids[i % gids.length], resource_type: 'task', resource_subtype: 'default_task' }, parent: null }] });
+      const t0 = performance.now();
+      sends.push(
+        fetch(`${webhookUrl}/webhooks/asana/${project.gid}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hook-signature': signDelivery(secret, body) }, body }).then(async (r) => {
+          await r.arrayBuffer();
+          acks.push(performance.now() - t0);
+          statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+        }),
+      );
+    }
+    await Promise.all(sends);
+    const ackRate = size.acks / ((Date.now() - ackStart) / 1000);
+    // the syncs those deliveries started must finish before the next scenario measures anything
+    const quiet = await until(async () => {
+      for await (const run of client.workflow.list({ query: `TaskQueue = 'bench' AND ExecutionStatus = 'Running'` })) return run === undefined;
+      return true;
+    }, 300_000, 1000);
+    if (!quiet) throw new Error('syncs from the acknowledgement scenario did not finish');
+
+    // ---- 4. Full reconcile of an unchanged project ----
+    const big = asana.addProject('Big');
+    const bigTasks = Array.from({ length: size.project }, (_, i) => asana.createTask(big.gid, { name: `Big ${i}`, notes: i % 2 ? `n${i}` : '' }));
+    airtable.clear(SERVICE_BASE, TABLE);
+    airtable.seed(SERVICE_BASE, TABLE, bigTasks.map((t) => Object.fromEntries(Object.entries(toTaskRow({ ...t, assignee: null })).filter(([, v]) => v !== '' && v !== null))));
+    await sleep(31_000); // a clean rate-limit window
+    const reconcile = async () => {
+      const writesBefore = airtable.writes();
+      const limitedBefore = airtable.rateLimited;
+      const started = Date.now();
+      const result = await client.workflow.execute(reconcileProjectWorkflow, { workflowId: `bench-${randomUUID()}`, taskQueue: 'bench', args: [{ projectGid: big.gid, mode: 'full' }] });
+      return { ms: Date.now() - started, writes: airtable.writes() - writesBefore, rateLimited: airtable.rateLimited - limitedBefore, result };
+    };
+    const unchanged = await reconcile();
+
+    // ---- 5. Backfill into an empty table ----
+    airtable.clear(SERVICE_BASE, TABLE);
+    worker.maxRssMb = worker.sample();
+    const backfill = await reconcile();
+    const backfillRows = airtable.records(SERVICE_BASE, TABLE);
+    const backfillDuplicates = backfillRows.length - new Set(backfillRows.map((r) => r.fields['Task ID'])).size;
+
+    // ---- 6. Burst, naive baseline ----
+    const baseline = await startBaseline({ asanaBaseUrl: asana.baseUrl, asanaToken: asana.token, airtableUrl: airtable.url, airtableToken: airtable.token, baseId: BASELINE_BASE, tableName: TABLE });
+    await sleep(31_000); // fresh Asana and Airtable windows for the baseline
+    const naiveProject = asana.addProject('Naive');
+    await registerWebhook(asana, naiveProject.gid, `${baseline.url}/`);
+    const naive = await burst(asana, airtable, BASELINE_BASE, naiveProject.gid, size.burst, 120_000);
+    await baseline.close();
+
+    const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || a === 0 ? '-' : `${(b / a).toFixed(1)}×`);
+    const converge = (o: BurstOutcome) => (o.convergeMs === undefined ? 'did not converge in 120 s' : seconds(o.convergeMs));
+    table(`Burst: ${size.burst} new tasks, delivered as Asana does (batched, signed)`, ['', 'service', 'naive baseline', 'baseline / service'], [
+      ['time to converge (all rows exact)', converge(service), converge(naive), ratio(service.convergeMs, naive.convergeMs)],
+      ['requests to Asana', service.asanaRequests, naive.asanaRequests, ratio(service.asanaRequests, naive.asanaRequests)],
+      ['requests to Airtable', service.airtableRequests, naive.airtableRequests, ratio(service.airtableRequests, naive.airtableRequests)],
+      ['429 answers', service.rateLimited, naive.rateLimited, '-'],
+      ['duplicate rows', service.duplicates, naive.duplicates, '-'],
+      ['lost tasks (no row)', service.lost, naive.lost, '-'],
+      ['rows with wrong data', service.wrong, naive.wrong, '-'],
+    ]);
+    table('Service, other goals', ['measure', 'result', 'goal'], [
+      [`idle latency, delivery sent → row written (${size.latency} tasks), p50`, `${percentile(latencies, 50).toFixed(0)} ms`, '≤ 300 ms'],
+      ['idle latency, p99', `${percentile(latencies, 99).toFixed(0)} ms`, '≤ 1000 ms'],
+      [`webhook acknowledgement at ${ackRate.toFixed(0)} deliveries/s (${size.acks}), p50`, `${percentile(acks, 50).toFixed(1)} ms`, ''],
+      ['webhook acknowledgement, p99', `${percentile(acks, 99).toFixed(1)} ms`, '≤ 50 ms'],
+      ['webhook answers', JSON.stringify(Object.fromEntries(statuses)), 'all 200'],
+      [`full reconcile, unchanged ${size.project}-task project`, `${seconds(unchanged.ms)}, ${unchanged.writes} writes`, '≤ 25 s, 0 writes'],
+      [`backfill of ${size.project} tasks into an empty table`, `${seconds(backfill.ms)}, ${backfill.rateLimited} 429s, ${backfill.result.created} created, ${backfillDuplicates} duplicates`, '≤ 220 s, 0 429s'],
+      ['worker RSS, idle after start', `${idleRssMb.toFixed(0)} MB`, ''],
+      [`worker peak RSS through the ${size.project}-task backfill`, `${worker.maxRssMb.toFixed(0)} MB`, '< 300 MB'],
+    ]);
+  } finally {
+    await client.connection.close();
+    await Promise.all([worker.stop(), webhook.stop()]);
+    await Promise.all([asana.close(), airtable.close()]);
+    await server.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

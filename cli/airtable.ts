@@ -1,0 +1,21 @@
+/** `airtable setup`: checks "Asana Tasks" through the Meta API and creates it when missing. */
+import type { Config } from '../config';
+import { checkTable, createTable } from '../lib/airtable-schema';
+import { UsageError, type Output } from './errors';
+
+export async function airtableSetup(config: Config, output: Output, args: string[]): Promise<number> {
+  if (args.length > 0) throw new UsageError(`airtable setup takes no arguments, got "${args.join(' ')}"`);
+  const check = await checkTable(config.airtable);
+  const where = `table "${config.airtable.tableName}" in base ${config.airtable.baseId}`;
+  if (check.status === 'ok') {
+    output.out(`The ${where} is ready (${check.tableId}).`);
+    return 0;
+  }
+  if (check.status === 'missing') {
+    const tableId = await createTable(config.airtable);
+    output.out(`Created the ${where} (${tableId}) with Task ID, Name, Assignee, Due Date (ISO date) and Description (long text).`);
+    return 0;
+  }
+  output.err(`The ${where} needs changes in Airtable:\n${check.problems.map((p) => `  - ${p}`).join('\n')}`);
+  return 1;
+}

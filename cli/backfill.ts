@@ -1,0 +1,82 @@
+/** `backfill --project <gid> [--since <iso>] [--full]`: a reconciliation on demand, with live progress and a summary. */
+import { parseArgs } from 'node:util';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
+import type { Config } from '../config';
+import { progressQuery, reconcileProjectWorkflow, type ReconcileInput, type ReconcileProgress } from '../workflows';
+import { ASANA_PROJECT_GID } from '../workflows/search-attributes';
+import { SecretStore } from '../webhook/secrets';
+import { UsageError, type Output } from './errors';
+
+const POLL_MS = 500;
+
+export interface BackfillContext {
+  config: Config;
+  /** Connects to Temporal; called only once the arguments are known to be good. */
+  connect: () => Promise<Client>;
+  output: Output;
+  /** Whether stdout is a terminal: one line redrawn in place, rather than a line per change. */
+  interactive: boolean;
+}
+
+const describe = (p: Omit<ReconcileProgress, 'phase'>): string =>
+  `seen ${p.seen} · created ${p.created} · updated ${p.updated} · unchanged ${p.unchanged} · deleted ${p.deleted}` + (p.duplicatesRemoved ? ` · duplicates removed ${p.duplicatesRemoved}` : '');
+
+/** A bar that fills with the share of seen tasks already settled (written or found equal). */
+function bar(p: ReconcileProgress): string {
+  const settled = p.created + p.updated + p.unchanged;
+  const filled = p.seen === 0 ? 0 : Math.round((20 * settled) / p.seen);
+  return `[${'#'.repeat(filled)}${'.'.repeat(20 - filled)}]`;
+}
+
+export async function backfill(ctx: BackfillContext, args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { project: { type: 'string' }, since: { type: 'string' }, full: { type: 'boolean', default: false } } });
+  if (values.project === undefined || !SecretStore.isGid(values.project)) throw new UsageError('--project <gid> is required (a numeric Asana gid)');
+  if (values.since !== undefined && (values.full || Number.isNaN(Date.parse(values.since)))) {
+    throw new UsageError('--since takes an ISO date-time (e.g. 2026-11-01T00:00:00Z) and does not go with --full');
+  }
+  const input: ReconcileInput = values.since ? { projectGid: values.project, mode: 'incremental', since: new Date(values.since).toISOString() } : { projectGid: values.project, mode: 'full' };
+  const workflowId = `asana-backfill-${values.project}-${Date.now()}`;
+  const client = await ctx.connect();
+  try {
+    return await follow(ctx, client, workflowId, input);
+  } finally {
+    await client.connection.close();
+  }
+}
+
+async function follow(ctx: BackfillContext, client: Client, workflowId: string, input: ReconcileInput): Promise<number> {
+  const handle = await client.workflow.start(reconcileProjectWorkflow, {
+    workflowId,
+    taskQueue: ctx.config.temporal.taskQueue,
+    args: [input],
+    typedSearchAttributes: [{ key: ASANA_PROJECT_GID, value: input.projectGid }],
+  });
+  ctx.output.out(`Started ${input.mode} backfill of project ${input.projectGid}: workflow ${workflowId}`);
+
+  const started = Date.now();
+  let lastLine = '';
+  const poll = setInterval(() => {
+    handle
+      .query(progressQuery)
+      .then((progress) => {
+        const line = `${bar(progress)} ${describe(progress)}`;
+        if (line === lastLine) return;
+        lastLine = line;
+        if (ctx.interactive) process.stdout.write(`\r${line}`);
+        else ctx.output.out(line);
+      })
+      .catch(() => undefined); // the workflow may not have run its first task yet
+  }, POLL_MS);
+  try {
+    const result = await handle.result();
+    if (ctx.interactive) process.stdout.write('\n');
+    ctx.output.out(`Done in ${((Date.now() - started) / 1000).toFixed(1)} s (${result.mode}${result.since ? ` since ${result.since}` : ''}): ${describe(result)}`);
+    return 0;
+  } catch (err) {
+    if (!(err instanceof WorkflowFailedError)) throw err;
+    ctx.output.err(`Backfill failed: ${err.cause?.message ?? err.message}. See workflow ${workflowId} in the Temporal Web UI.`);
+    return 1;
+  } finally {
+    clearInterval(poll);
+  }
+}

@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+/** `npm run cli -- <command>` (bin: asana-airtable-sync). Exit codes: 0 success, 1 an API refused, 2 bad usage or configuration. */
+import { ConfigError, loadConfig } from '../config';
+import { ApiError } from '../lib/api-error';
+import { AsanaApi } from '../lib/asana-api';
+import { SecretStore } from '../webhook/secrets';
+import { UsageError, type Output } from './errors';
+import { WEBHOOK_COMMANDS } from './webhooks';
+import { airtableSetup } from './airtable';
+import { backfill } from './backfill';
+import { syncCommand } from './sync';
+import { connectClient } from '../lib/temporal';
+
+const USAGE = `Usage: npm run cli -- <command>
+
+  webhooks create --project <gid> [--target <url>] [--filter task:added ...]
+  webhooks list [--project <gid>] [--json]
+  webhooks delete <webhookGid> | --project <gid>
+  backfill --project <gid> [--since <iso> | --full]   (full when --since is not given)
+  airtable setup                                       check "Asana Tasks"; create it when missing
+  sync --task <gid> [--project <gid>]                  sync one task now (retries a failed one)
+`;
+
+export async function runCli(argv: string[], output: Output): Promise<number> {
+  try {
+    const [group, command, ...args] = argv;
+    if (group === 'webhooks' && command !== undefined && command in WEBHOOK_COMMANDS) {
+      const config = loadConfig(['asana']);
+      await WEBHOOK_COMMANDS[command]({ config, api: new AsanaApi(config.asana), secrets: new SecretStore(config.dataDir), output }, args);
+      return 0;
+    }
+    if (group === 'airtable' && command === 'setup') return await airtableSetup(loadConfig(['airtable']), output, args);
+    if (group === 'backfill' || group === 'sync') {
+      const config = loadConfig([]);
+      const connect = () => connectClient(config.temporal);
+      const rest = [command, ...args].filter((a) => a !== undefined);
+      if (group === 'sync') return await syncCommand(config, connect, output, rest);
+      return await backfill({ config, connect, output, interactive: process.stdout.isTTY === true }, rest);
+    }
+    if (group === undefined || group === 'help' || group === '--help') {
+      output.out(USAGE);
+      return group === undefined ? 2 : 0;
+    }
+    throw new UsageError(`unknown command "${argv.join(' ')}"`);
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof ConfigError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      output.err(`error: ${(err as Error).message}\n\n${USAGE}`);
+      return 2;
+    }
+    if (err instanceof ApiError) {
+      output.err(`error: ${err.message}`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+export function main(): void {
+  runCli(process.argv.slice(2), { out: (l) => console.log(l), err: (l) => console.error(l) }).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      console.error(err instanceof Error ? err.message : err);
+      process.exit(1);
+    },
+  );
+}
+
+if (require.main === module) main();

@@ -1,0 +1,27 @@
+/** `sync --task <gid> [--project <gid>]`: syncs one task now, as its webhook event would; the way to retry a failed one. */
+import { parseArgs } from 'node:util';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
+import type { Config } from '../config';
+import { signalTask } from '../webhook/dispatch';
+import { SecretStore } from '../webhook/secrets';
+import type { SyncTaskResult } from '../workflows';
+import { UsageError, type Output } from './errors';
+
+export async function syncCommand(config: Config, connect: () => Promise<Client>, output: Output, args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { task: { type: 'string' }, project: { type: 'string' } } });
+  if (values.task === undefined || !SecretStore.isGid(values.task)) throw new UsageError('--task <gid> is required (a numeric Asana gid)');
+  if (values.project !== undefined && !SecretStore.isGid(values.project)) throw new UsageError('--project must be a numeric Asana gid');
+  const client = await connect();
+  try {
+    const handle = await signalTask(client, config.temporal.taskQueue, values.task, 'manual', values.project);
+    const result = (await handle.result()) as SyncTaskResult;
+    output.out(result.status === 'synced' ? `Task ${values.task} synced (workflow ${handle.workflowId}).` : `Task ${values.task} no longer exists in Asana; its row was ${result.row}.`);
+    return 0;
+  } catch (err) {
+    if (!(err instanceof WorkflowFailedError)) throw err;
+    output.err(`Sync of task ${values.task} failed: ${err.cause?.message ?? err.message}`);
+    return 1;
+  } finally {
+    await client.connection.close();
+  }
+}

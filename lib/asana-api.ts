@@ -1,0 +1,76 @@
+/** Asana's REST API over axios: auth, timeouts, the `{data}` envelope, and errors as ApiError (never with the token). */
+import axios, { AxiosError, type AxiosInstance, type Method } from 'axios';
+import type { AsanaConfig } from '../config';
+import { ApiError } from './api-error';
+import { Pacer } from './pacer';
+
+export const REQUEST_TIMEOUT_MS = 15_000;
+
+export type Params = Record<string, string | number | undefined>;
+
+interface AsanaErrorBody {
+  errors?: { message?: string }[];
+}
+
+export interface Page<T> {
+  data: T[];
+  nextOffset?: string;
+}
+
+export class AsanaApi {
+  private readonly http: AxiosInstance;
+  private readonly pacer: Pacer;
+
+  constructor(config: Pick<AsanaConfig, 'baseUrl' | 'accessToken' | 'requestsPerMinute'>) {
+    this.pacer = new Pacer(config.requestsPerMinute / 60);
+    this.http = axios.create({
+      baseURL: config.baseUrl,
+      timeout: REQUEST_TIMEOUT_MS,
+      headers: { Authorization: `Bearer ${config.accessToken}`, Accept: 'application/json' },
+    });
+  }
+
+  /** A request's `data`; throws ApiError. */
+  async call<T>(method: Method, path: string, options: { params?: Params; data?: unknown } = {}): Promise<T> {
+    return (await this.raw<{ data: T }>(method, path, options)).data;
+  }
+
+  /** One page of a list endpoint (limit/offset pagination). */
+  async page<T>(path: string, params: Params): Promise<Page<T>> {
+    const body = await this.raw<{ data: T[]; next_page?: { offset: string } | null }>('GET', path, { params: { limit: 100, ...params } });
+    return { data: body.data, nextOffset: body.next_page?.offset };
+  }
+
+  /** Every item of a list endpoint, page by page. */
+  async all<T>(path: string, params: Params): Promise<T[]> {
+    const items: T[] = [];
+    let offset: string | undefined;
+    do {
+      const page = await this.page<T>(path, { ...params, offset });
+      items.push(...page.data);
+      offset = page.nextOffset;
+    } while (offset);
+    return items;
+  }
+
+  /** The whole response body, for endpoints that put more than `data` in it. */
+  async raw<T>(method: Method, path: string, { params, data }: { params?: Params; data?: unknown } = {}): Promise<T> {
+    await this.pacer.acquire();
+    try {
+      return (await this.http.request<T>({ method, url: path, params, data })).data;
+    } catch (err) {
+      const apiError = asApiError(err);
+      if (apiError.status === 429) this.pacer.pause(apiError.retryAfterMs ?? 60_000);
+      throw apiError;
+    }
+  }
+}
+
+function asApiError(err: unknown): ApiError {
+  if (!(err instanceof AxiosError)) return new ApiError('Asana', undefined, String(err));
+  const response = err.response;
+  if (!response) return new ApiError('Asana', undefined, err.code ?? err.message);
+  const message = (response.data as AsanaErrorBody | undefined)?.errors?.[0]?.message ?? response.statusText;
+  const retryAfter = Number(response.headers['retry-after']);
+  return new ApiError('Asana', response.status, message, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined);
+}

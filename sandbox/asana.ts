@@ -1,0 +1,600 @@
+/**
+ * An emulator of the parts of Asana's REST API 1.0 this service uses, after Asana's public docs:
+ * tasks (get with opt_fields dotted paths, create, update, delete, list by project or by
+ * modified_since with limit/offset pagination), users, projects, webhooks (create with the
+ * X-Hook-Secret handshake, list, get, update, delete), batched signed deliveries with retries and
+ * heartbeats, the per-minute rate limit with Retry-After, and Asana's error envelope.
+ */
+import { createHmac, randomBytes, randomInt } from 'node:crypto';
+import { EmulatorServer, pageToken, parseJson, Router, SlidingWindow, sleep, type Request, type Response } from './http';
+
+export interface SandboxUser {
+  gid: string;
+  name: string;
+  email: string;
+}
+
+export interface SandboxProject {
+  gid: string;
+  name: string;
+  workspace: string;
+}
+
+export interface SandboxTask {
+  gid: string;
+  name: string;
+  notes: string;
+  assignee: string | null;
+  due_on: string | null;
+  due_at: string | null;
+  completed: boolean;
+  resource_subtype: 'default_task' | 'milestone' | 'approval';
+  projects: string[];
+  created_at: string;
+  modified_at: string;
+}
+
+export type TaskInput = Partial<Omit<SandboxTask, 'gid' | 'created_at' | 'modified_at'>>;
+
+export interface WebhookFilter {
+  resource_type: string;
+  resource_subtype?: string;
+  action?: string;
+  fields?: string[];
+}
+
+export interface AsanaEvent {
+  user: { gid: string; resource_type: 'user' } | null;
+  created_at: string;
+  action: 'added' | 'changed' | 'removed' | 'deleted' | 'undeleted';
+  resource: { gid: string; resource_type: string; resource_subtype?: string };
+  parent: { gid: string; resource_type: string } | null;
+  change?: { field: string; action: string } | null;
+}
+
+interface Webhook {
+  gid: string;
+  resource: string;
+  target: string;
+  filters: WebhookFilter[];
+  secret: string;
+  active: boolean;
+  created_at: string;
+  last_success_at: string | null;
+  last_failure_at: string | null;
+  last_failure_content: string;
+  pending: AsanaEvent[];
+  flushTimer?: NodeJS.Timeout;
+}
+
+export interface AsanaSandboxOptions {
+  token?: string;
+  /** Requests per minute per token: 150 on free plans, 1,500 on paid ones. */
+  rateLimitPerMinute?: number;
+  /** How long events gather into one delivery. */
+  deliveryBatchMs?: number;
+  /** Events in one delivery at most. */
+  deliveryBatchSize?: number;
+  /** A delivery not answered within this is a failure (Asana: 10 s). */
+  deliveryTimeoutMs?: number;
+  /** First retry delay; doubles each attempt (Asana retries for 24 h). */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  /** Attempts per delivery before giving up (a bound for tests; Asana's bound is 24 h). */
+  maxDeliveryAttempts?: number;
+  /** Real Asana refuses localhost targets; the emulator allows them unless told otherwise. */
+  refuseLocalhostTargets?: boolean;
+}
+
+export interface DeliveryRecord {
+  webhookGid: string;
+  events: number;
+  /** When the delivery was sent (`at` is when its answer came). */
+  sentAt: number;
+  status: number | 'timeout' | 'error';
+  attempt: number;
+  at: number;
+}
+
+/** Gids start at a random point, so sandboxes sharing one Temporal server never share workflow ids. */
+const randomGidStart = (): bigint => 1_000_000_000_000_000n + BigInt(randomInt(0, 2 ** 47)) * 1000n;
+
+function errors(status: number, message: string, headers?: Record<string, string>): Response {
+  const help = 'For more information on API status codes and how to handle them, read the docs on errors: https://developers.asana.com/docs/errors';
+  const body = { errors: [{ message, help, ...(status >= 500 ? { phrase: 'six sad squid snuggle softly' } : {}) }] };
+  return { status, body, headers };
+}
+
+const isoNow = (): string => new Date().toISOString();
+
+export function signDelivery(secret: string, body: string | Buffer): string {
+  return createHmac('sha256', secret).update(body).digest('hex');
+}
+
+export class AsanaSandbox extends EmulatorServer {
+  readonly token: string;
+  readonly users = new Map<string, SandboxUser>();
+  readonly projects = new Map<string, SandboxProject>();
+  readonly tasks = new Map<string, SandboxTask>();
+  readonly webhooks = new Map<string, Webhook>();
+  readonly deliveries: DeliveryRecord[] = [];
+  readonly workspaceGid: string;
+  rateLimited = 0;
+  private nextGid = randomGidStart();
+  private readonly window = new SlidingWindow(60_000);
+  private readonly inFlight = new Set<Promise<void>>();
+  private closed = false;
+  private readonly options: Required<AsanaSandboxOptions>;
+  protected readonly router = new Router();
+
+  constructor(options: AsanaSandboxOptions = {}) {
+    super();
+    this.options = {
+      token: 'asana-sandbox-token',
+      rateLimitPerMinute: 1500,
+      deliveryBatchMs: 20,
+      deliveryBatchSize: 100,
+      deliveryTimeoutMs: 10_000,
+      retryBaseMs: 1000,
+      retryMaxMs: 60_000,
+      maxDeliveryAttempts: 10,
+      refuseLocalhostTargets: false,
+      ...options,
+    };
+    this.token = this.options.token;
+    this.workspaceGid = this.gid();
+    this.router
+      .add('GET', '/api/1.0/tasks/:gid', (r) => this.getTask(r))
+      .add('PUT', '/api/1.0/tasks/:gid', (r) => this.putTask(r))
+      .add('DELETE', '/api/1.0/tasks/:gid', (r) => this.deleteTaskRoute(r))
+      .add('POST', '/api/1.0/tasks', (r) => this.postTask(r))
+      .add('GET', '/api/1.0/tasks', (r) => this.searchTasks(r))
+      .add('GET', '/api/1.0/projects/:gid/tasks', (r) => this.projectTasks(r))
+      .add('GET', '/api/1.0/projects/:gid', (r) => this.getProject(r))
+      .add('GET', '/api/1.0/users/:gid', (r) => this.getUser(r))
+      .add('POST', '/api/1.0/webhooks', (r) => this.createWebhook(r))
+      .add('GET', '/api/1.0/webhooks', (r) => this.listWebhooks(r))
+      .add('GET', '/api/1.0/webhooks/:gid', (r) => this.getWebhook(r))
+      .add('PUT', '/api/1.0/webhooks/:gid', (r) => this.updateWebhook(r))
+      .add('DELETE', '/api/1.0/webhooks/:gid', (r) => this.deleteWebhook(r));
+  }
+
+  /** Base URL for ASANA_BASE_URL. */
+  get baseUrl(): string {
+    return `${this.url}/api/1.0`;
+  }
+
+  // ---- data set-up and changes, as a person in Asana's UI would make them ----
+
+  addUser(name: string, email = `${name.toLowerCase().replace(/\W+/g, '.')}@example.com`): SandboxUser {
+    const user = { gid: this.gid(), name, email };
+    this.users.set(user.gid, user);
+    return user;
+  }
+
+  addProject(name: string): SandboxProject {
+    const project = { gid: this.gid(), name, workspace: this.workspaceGid };
+    this.projects.set(project.gid, project);
+    return project;
+  }
+
+  /** Creates a task in a project; webhooks on the project hear an `added` event. */
+  createTask(projectGid: string, input: TaskInput = {}): SandboxTask {
+    const now = isoNow();
+    const task: SandboxTask = {
+      name: '',
+      notes: '',
+      assignee: null,
+      due_on: null,
+      due_at: null,
+      completed: false,
+      resource_subtype: 'default_task',
+      ...input,
+      projects: [projectGid, ...(input.projects ?? []).filter((p) => p !== projectGid)],
+      gid: this.gid(),
+      created_at: now,
+      modified_at: now,
+    };
+    if (task.due_at && !input.due_on) task.due_on = task.due_at.slice(0, 10);
+    this.tasks.set(task.gid, task);
+    for (const project of task.projects) this.emit(task, 'added', { gid: project, resource_type: 'project' });
+    return task;
+  }
+
+  updateTask(gid: string, changes: TaskInput): SandboxTask {
+    const task = this.mustFind(gid);
+    Object.assign(task, changes, { modified_at: isoNow() });
+    if (changes.due_at && !changes.due_on) task.due_on = changes.due_at.slice(0, 10);
+    for (const field of Object.keys(changes)) this.emit(task, 'changed', null, { field, action: 'changed' });
+    return task;
+  }
+
+  deleteTask(gid: string): void {
+    const task = this.mustFind(gid);
+    this.tasks.delete(gid);
+    this.emit(task, 'deleted', null);
+  }
+
+  /** Sends a delivery to a webhook's target as Asana would (signed), bypassing the event queue. */
+  async deliver(webhookGid: string, events: AsanaEvent[]): Promise<number | 'timeout' | 'error'> {
+    const webhook = this.webhooks.get(webhookGid);
+    if (!webhook) throw new Error(`no webhook ${webhookGid}`);
+    return this.post(webhook, events, 1);
+  }
+
+  /** Resolves once no delivery is queued or in flight. */
+  async drainDeliveries(): Promise<void> {
+    while (this.inFlight.size > 0 || [...this.webhooks.values()].some((w) => w.pending.length > 0)) {
+      await Promise.all([...this.inFlight]);
+      await sleep(this.options.deliveryBatchMs + 5);
+    }
+  }
+
+  override async close(): Promise<void> {
+    this.closed = true;
+    for (const webhook of this.webhooks.values()) clearTimeout(webhook.flushTimer);
+    await super.close();
+  }
+
+  // ---- HTTP ----
+
+  protected admit(req: Request): Response | undefined {
+    if (req.headers.authorization !== `Bearer ${this.token}`) return errors(401, 'Not Authorized');
+    const count = this.window.hit();
+    if (count > this.options.rateLimitPerMinute) {
+      this.rateLimited += 1;
+      const retryAfter = Math.max(1, Math.ceil(this.window.msUntilSlot() / 1000));
+      return errors(429, 'You have made too many requests recently. Please, be chill.', { 'retry-after': String(retryAfter) });
+    }
+    return undefined;
+  }
+
+  protected notFound(req: Request): Response {
+    return errors(404, `No matching route for request: ${req.method} ${req.path}`);
+  }
+
+  private getTask(req: Request): Response {
+    const task = this.tasks.get(req.params.gid);
+    if (!task) return errors(404, `task: Unknown object: ${req.params.gid}`);
+    return { status: 200, body: { data: this.render(task, req.query) } };
+  }
+
+  private postTask(req: Request): Response {
+    const input = this.taskInput(req);
+    if (typeof input === 'string') return errors(400, input);
+    const project = input.projects?.[0];
+    if (!project || !this.projects.has(project)) return errors(400, 'projects: Missing input or unknown project');
+    return { status: 201, body: { data: this.render(this.createTask(project, input), req.query) } };
+  }
+
+  private putTask(req: Request): Response {
+    if (!this.tasks.has(req.params.gid)) return errors(404, `task: Unknown object: ${req.params.gid}`);
+    const input = this.taskInput(req);
+    if (typeof input === 'string') return errors(400, input);
+    return { status: 200, body: { data: this.render(this.updateTask(req.params.gid, input), req.query) } };
+  }
+
+  private deleteTaskRoute(req: Request): Response {
+    if (!this.tasks.has(req.params.gid)) return errors(404, `task: Unknown object: ${req.params.gid}`);
+    this.deleteTask(req.params.gid);
+    return { status: 200, body: { data: {} } };
+  }
+
+  private projectTasks(req: Request): Response {
+    if (!this.projects.has(req.params.gid)) return errors(404, `project: Unknown object: ${req.params.gid}`);
+    return this.page(req, [...this.tasks.values()].filter((t) => t.projects.includes(req.params.gid)));
+  }
+
+  private searchTasks(req: Request): Response {
+    const project = req.query.get('project');
+    if (!project) return errors(400, 'project: Missing input. You must specify a project, tag, section, user task list or assignee + workspace');
+    if (!this.projects.has(project)) return errors(404, `project: Unknown object: ${project}`);
+    const since = req.query.get('modified_since');
+    const sinceMs = since === null ? -Infinity : Date.parse(since);
+    if (Number.isNaN(sinceMs)) return errors(400, `modified_since: Not a valid date-time: ${since}`);
+    const tasks = [...this.tasks.values()].filter((t) => t.projects.includes(project) && Date.parse(t.modified_at) >= sinceMs);
+    return this.page(req, tasks);
+  }
+
+  private getProject(req: Request): Response {
+    const project = this.projects.get(req.params.gid);
+    if (!project) return errors(404, `project: Unknown object: ${req.params.gid}`);
+    const full = { gid: project.gid, resource_type: 'project', name: project.name, workspace: { gid: project.workspace, resource_type: 'workspace' } };
+    return { status: 200, body: { data: project_(full, req.query) } };
+  }
+
+  private getUser(req: Request): Response {
+    const user = this.users.get(req.params.gid);
+    if (!user) return errors(404, `user: Unknown object: ${req.params.gid}`);
+    return { status: 200, body: { data: project_({ ...user, resource_type: 'user' }, req.query) } };
+  }
+
+  private async createWebhook(req: Request): Promise<Response> {
+    const data = (parseJson(req.body) as { data?: { resource?: unknown; target?: unknown; filters?: unknown } } | undefined)?.data;
+    if (typeof data?.resource !== 'string') return errors(400, 'resource: Missing input');
+    if (typeof data.target !== 'string') return errors(400, 'target: Missing input');
+    if (!this.projects.has(data.resource) && !this.tasks.has(data.resource)) return errors(404, `resource: Unknown object: ${data.resource}`);
+    let target: URL;
+    try {
+      target = new URL(data.target);
+    } catch {
+      return errors(400, 'target: Not a valid URL');
+    }
+    if (this.options.refuseLocalhostTargets && ['localhost', '127.0.0.1', '[::1]'].includes(target.hostname)) {
+      return errors(403, 'Webhook target URL cannot point to localhost');
+    }
+    const filters = (Array.isArray(data.filters) ? data.filters : []) as WebhookFilter[];
+    if (filters.some((f) => typeof f?.resource_type !== 'string')) return errors(400, 'filters: resource_type is required in each filter');
+    if ([...this.webhooks.values()].some((w) => w.resource === data.resource && w.target === data.target)) {
+      return errors(403, 'Duplicated webhook: a webhook for this resource and target already exists');
+    }
+    const secret = randomBytes(32).toString('hex');
+    if (!(await this.handshake(data.target, secret))) {
+      return errors(400, 'Could not complete activation handshake with target URL. Please ensure that the receiving server is accepting connections and supports SSL');
+    }
+    const webhook: Webhook = {
+      gid: this.gid(),
+      resource: data.resource,
+      target: data.target,
+      filters,
+      secret,
+      active: true,
+      created_at: isoNow(),
+      last_success_at: null,
+      last_failure_at: null,
+      last_failure_content: '',
+      pending: [],
+    };
+    this.webhooks.set(webhook.gid, webhook);
+    this.track(this.post(webhook, [], 1).then(() => undefined)); // the first heartbeat
+    return { status: 201, body: { data: this.renderWebhook(webhook), 'X-Hook-Secret': secret } };
+  }
+
+  private listWebhooks(req: Request): Response {
+    if (req.query.get('workspace') !== this.workspaceGid) return errors(400, 'workspace: Missing input or unknown workspace');
+    const resource = req.query.get('resource');
+    const hooks = [...this.webhooks.values()].filter((w) => resource === null || w.resource === resource);
+    return this.paginate(req, hooks.map((w) => this.renderWebhook(w)));
+  }
+
+  private getWebhook(req: Request): Response {
+    const webhook = this.webhooks.get(req.params.gid);
+    if (!webhook) return errors(404, `webhook: Unknown object: ${req.params.gid}`);
+    return { status: 200, body: { data: this.renderWebhook(webhook) } };
+  }
+
+  private updateWebhook(req: Request): Response {
+    const webhook = this.webhooks.get(req.params.gid);
+    if (!webhook) return errors(404, `webhook: Unknown object: ${req.params.gid}`);
+    const filters = (parseJson(req.body) as { data?: { filters?: unknown } } | undefined)?.data?.filters;
+    if (!Array.isArray(filters)) return errors(400, 'filters: Missing input');
+    webhook.filters = filters as WebhookFilter[];
+    return { status: 200, body: { data: this.renderWebhook(webhook) } };
+  }
+
+  private deleteWebhook(req: Request): Response {
+    const webhook = this.webhooks.get(req.params.gid);
+    if (!webhook) return errors(404, `webhook: Unknown object: ${req.params.gid}`);
+    clearTimeout(webhook.flushTimer);
+    this.webhooks.delete(webhook.gid);
+    return { status: 200, body: { data: {} } };
+  }
+
+  // ---- rendering ----
+
+  private render(task: SandboxTask, query: URLSearchParams): Record<string, unknown> {
+    const assignee = task.assignee === null ? null : this.users.get(task.assignee);
+    const full = {
+      gid: task.gid,
+      resource_type: 'task',
+      resource_subtype: task.resource_subtype,
+      name: task.name,
+      notes: task.notes,
+      html_notes: `<body>${escapeHtml(task.notes)}</body>`,
+      assignee: assignee ? { gid: assignee.gid, resource_type: 'user', name: assignee.name, email: assignee.email } : null,
+      due_on: task.due_on,
+      due_at: task.due_at,
+      completed: task.completed,
+      created_at: task.created_at,
+      modified_at: task.modified_at,
+      projects: task.projects.map((gid) => ({ gid, resource_type: 'project', name: this.projects.get(gid)?.name ?? '' })),
+      permalink_url: `https://app.asana.com/0/${task.projects[0]}/${task.gid}`,
+    };
+    return project_(full, query);
+  }
+
+  private renderWebhook(w: Webhook): Record<string, unknown> {
+    return {
+      gid: w.gid,
+      resource_type: 'webhook',
+      resource: { gid: w.resource, resource_type: 'project', name: this.projects.get(w.resource)?.name ?? '' },
+      target: w.target,
+      active: w.active,
+      created_at: w.created_at,
+      filters: w.filters,
+      last_success_at: w.last_success_at,
+      last_failure_at: w.last_failure_at,
+      last_failure_content: w.last_failure_content,
+    };
+  }
+
+  private page(req: Request, tasks: SandboxTask[]): Response {
+    return this.paginate(req, tasks.map((t) => this.render(t, req.query)), (item) => compact(item));
+  }
+
+  /** limit/offset pagination; compact records unless opt_fields asks for more. */
+  private paginate(req: Request, items: Record<string, unknown>[], compactor = (i: Record<string, unknown>) => i): Response {
+    const shape = req.query.has('opt_fields') ? (i: Record<string, unknown>) => i : compactor;
+    const limitText = req.query.get('limit');
+    if (limitText === null) {
+      if (items.length > 1000) return errors(400, 'The result is too large. You should use pagination (may require specifying a workspace)!');
+      return { status: 200, body: { data: items.map(shape) } };
+    }
+    const limit = Number(limitText);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) return errors(400, 'limit: Must be between 1 and 100');
+    const offsetText = req.query.get('offset');
+    const start = offsetText === null ? 0 : pageToken.decode(offsetText);
+    if (start === undefined) return errors(400, 'offset: Your pagination token is invalid or has expired');
+    const data = items.slice(start, start + limit).map(shape);
+    const next = start + limit < items.length ? pageToken.encode(start + limit) : null;
+    const nextPage = next === null ? null : { offset: next, path: `${req.path.replace('/api/1.0', '')}?limit=${limit}&offset=${next}`, uri: `${this.url}${req.path}?limit=${limit}&offset=${next}` };
+    return { status: 200, body: { data, next_page: nextPage } };
+  }
+
+  private taskInput(req: Request): TaskInput | string {
+    const data = (parseJson(req.body) as { data?: Record<string, unknown> } | undefined)?.data;
+    if (typeof data !== 'object' || data === null) return 'data: Missing input';
+    const input: TaskInput = {};
+    for (const key of ['name', 'notes', 'due_on', 'due_at'] as const) {
+      if (key in data) input[key] = data[key] as string;
+    }
+    if ('assignee' in data) {
+      const assignee = data.assignee as string | null;
+      if (assignee !== null && !this.users.has(assignee)) return `assignee: Unknown object: ${assignee}`;
+      input.assignee = assignee;
+    }
+    if ('projects' in data) input.projects = data.projects as string[];
+    if (input.due_on && !/^\d{4}-\d{2}-\d{2}$/.test(input.due_on)) return `due_on: Not a valid date: ${input.due_on}`;
+    return input;
+  }
+
+  // ---- events and deliveries ----
+
+  private emit(task: SandboxTask, action: AsanaEvent['action'], parent: AsanaEvent['parent'], change: AsanaEvent['change'] = null): void {
+    const event: AsanaEvent = {
+      user: null,
+      created_at: isoNow(),
+      action,
+      resource: { gid: task.gid, resource_type: 'task', resource_subtype: task.resource_subtype },
+      parent,
+      ...(change ? { change } : {}),
+    };
+    for (const webhook of this.webhooks.values()) {
+      if (!task.projects.includes(webhook.resource) && webhook.resource !== task.gid) continue;
+      if (webhook.filters.length > 0 && !webhook.filters.some((f) => filterPasses(f, event))) continue;
+      webhook.pending.push(event);
+      webhook.flushTimer ??= setTimeout(() => this.flush(webhook), this.options.deliveryBatchMs);
+    }
+  }
+
+  private flush(webhook: Webhook): void {
+    webhook.flushTimer = undefined;
+    while (webhook.pending.length > 0) {
+      const batch = webhook.pending.splice(0, this.options.deliveryBatchSize);
+      this.track(this.deliverWithRetries(webhook, batch));
+    }
+  }
+
+  private track(work: Promise<void>): void {
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work));
+  }
+
+  private async deliverWithRetries(webhook: Webhook, events: AsanaEvent[]): Promise<void> {
+    for (let attempt = 1; attempt <= this.options.maxDeliveryAttempts && !this.closed; attempt += 1) {
+      const status = await this.post(webhook, events, attempt);
+      if (typeof status === 'number' && status >= 200 && status < 300) return;
+      if (!this.webhooks.has(webhook.gid)) return;
+      await sleep(Math.min(this.options.retryBaseMs * 2 ** (attempt - 1), this.options.retryMaxMs));
+    }
+  }
+
+  private async post(webhook: Webhook, events: AsanaEvent[], attempt: number): Promise<number | 'timeout' | 'error'> {
+    const body = JSON.stringify({ events });
+    const sentAt = Date.now();
+    let status: number | 'timeout' | 'error';
+    try {
+      const res = await fetch(webhook.target, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-hook-signature': signDelivery(webhook.secret, body) },
+        body,
+        signal: AbortSignal.timeout(this.options.deliveryTimeoutMs),
+      });
+      await res.arrayBuffer();
+      status = res.status;
+    } catch (err) {
+      status = (err as Error).name === 'TimeoutError' ? 'timeout' : 'error';
+    }
+    this.deliveries.push({ webhookGid: webhook.gid, events: events.length, sentAt, status, attempt, at: Date.now() });
+    if (typeof status === 'number' && status >= 200 && status < 300) {
+      webhook.last_success_at = isoNow();
+    } else {
+      webhook.last_failure_at = isoNow();
+      webhook.last_failure_content = typeof status === 'number' ? `Received status ${status}` : `Delivery ${status}`;
+    }
+    return status;
+  }
+
+  private async handshake(target: string, secret: string): Promise<boolean> {
+    try {
+      const res = await fetch(target, {
+        method: 'POST',
+        headers: { 'x-hook-secret': secret },
+        signal: AbortSignal.timeout(this.options.deliveryTimeoutMs),
+      });
+      await res.arrayBuffer();
+      return (res.status === 200 || res.status === 204) && res.headers.get('x-hook-secret') === secret;
+    } catch {
+      return false;
+    }
+  }
+
+  private mustFind(gid: string): SandboxTask {
+    const task = this.tasks.get(gid);
+    if (!task) throw new Error(`no task ${gid}`);
+    return task;
+  }
+
+  private gid(): string {
+    this.nextGid += 1n;
+    return this.nextGid.toString();
+  }
+}
+
+function filterPasses(filter: WebhookFilter, event: AsanaEvent): boolean {
+  if (filter.resource_type !== event.resource.resource_type) return false;
+  if (filter.resource_subtype && filter.resource_subtype !== event.resource.resource_subtype) return false;
+  if (filter.action && filter.action !== event.action) return false;
+  if (filter.fields && !(event.action === 'changed' && event.change && filter.fields.includes(event.change.field))) return false;
+  return true;
+}
+
+function compact(record: Record<string, unknown>): Record<string, unknown> {
+  const { gid, resource_type, name, resource_subtype } = record;
+  return { gid, resource_type, name, ...(resource_subtype ? { resource_subtype } : {}) };
+}
+
+/** Applies opt_fields (dotted paths) to a full record; gid always comes back. */
+function project_(full: Record<string, unknown>, query: URLSearchParams): Record<string, unknown> {
+  const optFields = query.get('opt_fields');
+  if (optFields === null) return full;
+  return selectPaths(full, optFields.split(',').map((p) => p.trim()).filter(Boolean));
+}
+
+function selectPaths(record: Record<string, unknown>, paths: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = { gid: record.gid };
+  const nested = new Map<string, string[]>();
+  for (const path of paths) {
+    const [head, ...rest] = path.split('.');
+    if (!(head in record)) continue;
+    if (rest.length === 0) {
+      const value = record[head];
+      out[head] = isRecord(value) ? { gid: value.gid, resource_type: value.resource_type } : Array.isArray(value) ? value.map((v) => (isRecord(v) ? { gid: v.gid } : v)) : value;
+    } else {
+      nested.set(head, [...(nested.get(head) ?? []), rest.join('.')]);
+    }
+  }
+  for (const [head, rest] of nested) {
+    const value = record[head];
+    out[head] = isRecord(value) ? selectPaths(value, rest) : Array.isArray(value) ? value.map((v) => (isRecord(v) ? selectPaths(v, rest) : v)) : value;
+  }
+  return out;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}

@@ -1,0 +1,19 @@
+/** `npm run provision`: finds or builds the Temporal CLI and says which; one message and exit 1 when nothing works. */
+import { execFileSync } from 'node:child_process';
+import { temporalExecutable } from '../lib/temporal-cli';
+
+try {
+  const executable = temporalExecutable();
+  if (executable.type === 'existing-path') {
+    const version = execFileSync(executable.path, ['--version'], { encoding: 'utf8' }).trim();
+    console.log(`Temporal CLI: ${executable.path} (${version})`);
+  } else {
+    console.log('No Temporal CLI found and no Go to build one: the Temporal SDK will download the dev server at first use (needs internet).');
+  }
+} catch (err) {
+  console.error(
+    `Cannot provide a Temporal CLI: ${(err as Error).message}.\n` +
+      'Set TEMPORAL_CLI_PATH to a `temporal` binary, put one on PATH, or install Go so it can be built.',
+  );
+  process.exit(1);
+}

@@ -1,0 +1,44 @@
+/**
+ * `npm start`: the whole service in one process. With no TEMPORAL_ADDRESS it first starts the
+ * embedded Temporal dev server, its state in DATA_DIR/temporal.db (kept across restarts) and the
+ * Web UI on port 8233. SIGINT/SIGTERM: stop taking deliveries, let running activities finish,
+ * then stop the dev server.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { loadConfig } from '../config';
+import { startDevServer } from '../lib/dev-server';
+import { createLogger } from '../lib/logger';
+import { runMain, shutdownSignal } from '../lib/main';
+import { startWebhookServer } from '../webhook/server';
+import { installRuntime, startSyncWorker } from '../worker/worker';
+
+const EMBEDDED_TEMPORAL_PORT = 7233;
+const EMBEDDED_UI_PORT = 8233;
+
+runMain(async () => {
+  let config = loadConfig();
+  const log = createLogger(config.logLevel, 'service');
+  installRuntime(log, config.workerMetricsPort);
+  let devServer;
+  if (config.temporal.address === undefined) {
+    mkdirSync(config.dataDir, { recursive: true });
+    log.info('TEMPORAL_ADDRESS not set: starting the embedded Temporal dev server');
+    devServer = await startDevServer({
+      dbFilename: path.join(config.dataDir, 'temporal.db'),
+      port: EMBEDDED_TEMPORAL_PORT,
+      uiPort: EMBEDDED_UI_PORT,
+      namespace: config.temporal.namespace,
+    });
+    config = { ...config, temporal: { ...config.temporal, address: devServer.address } };
+    log.info({ address: devServer.address, webUi: devServer.uiUrl }, `Temporal Web UI: ${devServer.uiUrl}`);
+  }
+  const { worker, running } = await startSyncWorker(config, log);
+  const webhook = await startWebhookServer(config, log);
+
+  log.info(`stopping on ${await shutdownSignal()}`);
+  await webhook.close();
+  worker.shutdown();
+  await running;
+  await devServer?.stop();
+});

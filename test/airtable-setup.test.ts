@@ -1,0 +1,75 @@
+/** Issue 6: the table is checked and created through the Meta API; the worker refuses to start on a wrong one. */
+import assert from 'node:assert/strict';
+import { AirtableSandbox } from '../sandbox/airtable';
+import { runEntry } from './support/processes';
+
+const BASE = 'appSETUPTESTBASE1';
+
+describe('airtable setup and the worker start-up check', function () {
+  this.timeout(60_000);
+  let airtable: AirtableSandbox;
+  before(async () => {
+    airtable = new AirtableSandbox({ requestsPerSecond: 50 });
+    await airtable.listen();
+    airtable.createBase(BASE);
+  });
+  after(() => airtable.close());
+
+  const run = (entry: string, args: string[] = [], env: Record<string, string> = {}) =>
+    runEntry(
+      entry,
+      args,
+      {
+        ASANA_ACCESS_TOKEN: 'unused',
+        AIRTABLE_TOKEN: airtable.token,
+        AIRTABLE_BASE_ID: BASE,
+        AIRTABLE_ENDPOINT_URL: airtable.url,
+        TEMPORAL_ADDRESS: '127.0.0.1:1', // never reached: the check comes first
+        LOG_LEVEL: 'silent',
+        WORKER_METRICS_PORT: '0',
+        ...env,
+      },
+      30_000,
+    );
+
+  it('the worker stops with a message when the table is missing', async () => {
+    const result = await run('worker/main.ts');
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /table "Asana Tasks" in base appSETUPTESTBASE1 does not exist: create it with `npm run cli -- airtable setup`/);
+  });
+
+  it('creates the table with the five fields, then finds it ready', async () => {
+    const created = await run('cli/main.ts', ['airtable', 'setup']);
+    assert.equal(created.code, 0, created.stderr);
+    assert.match(created.stdout, /Created the table "Asana Tasks"/);
+    const [table] = [...airtable.bases.get(BASE)!.values()];
+    assert.deepEqual(table.fields.map((f) => [f.name, f.type]), [['Task ID', 'singleLineText'], ['Name', 'singleLineText'], ['Assignee', 'singleLineText'], ['Due Date', 'date'], ['Description', 'multilineText']]);
+    const again = await run('cli/main.ts', ['airtable', 'setup']);
+    assert.equal(again.code, 0);
+    assert.match(again.stdout, /is ready/);
+  });
+
+  it('reports fields that are missing or of the wrong type, in the CLI and at worker start', async () => {
+    airtable.createTable(BASE, 'Hand made', [
+      { name: 'Task ID', type: 'singleLineText' },
+      { name: 'Name', type: 'singleLineText' },
+      { name: 'Due Date', type: 'singleLineText' },
+      { name: 'Description', type: 'multilineText' },
+    ]);
+    const env = { AIRTABLE_TABLE_NAME: 'Hand made' };
+    const cli = await run('cli/main.ts', ['airtable', 'setup'], env);
+    assert.equal(cli.code, 1);
+    assert.match(cli.stderr, /field "Assignee" is missing \(want singleLineText\)/);
+    assert.match(cli.stderr, /field "Due Date" is singleLineText; want date/);
+    const worker = await run('worker/main.ts', [], env);
+    assert.equal(worker.code, 2);
+    assert.match(worker.stderr, /field "Assignee" is missing/);
+  });
+
+  it('refuses a bad token at worker start', async () => {
+    const result = await run('worker/main.ts', [], { AIRTABLE_TOKEN: 'pat-not-valid-4c1d3e' });
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /Airtable refused AIRTABLE_TOKEN \(401\)/);
+    assert.ok(!result.stderr.includes('pat-not-valid-4c1d3e'), 'the token never appears in output');
+  });
+});

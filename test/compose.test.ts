@@ -1,0 +1,83 @@
+/** Issue 6: docker-compose.yml agrees with the config module (no Docker engine here to run it). */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { loadConfig, type Env } from '../config';
+
+interface Service {
+  image?: string;
+  build?: string;
+  command?: string[];
+  ports?: string[];
+  environment?: Record<string, string> | string[];
+  env_file?: { path: string; required: boolean }[];
+  volumes?: string[];
+  depends_on?: string[];
+}
+
+const root = path.resolve(__dirname, '..');
+const compose = parse(readFileSync(path.join(root, 'docker-compose.yml'), 'utf8')) as { services: Record<string, Service>; volumes: Record<string, unknown> };
+const scripts = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+
+/** Every variable the config module reads: load it through an env that records each look-up. */
+function variablesConfigReads(): Set<string> {
+  const read = new Set<string>();
+  const env = new Proxy({} as Env, { get: (_target, name) => (read.add(String(name)), undefined) });
+  loadConfig([], env);
+  return read;
+}
+
+const environment = (service: Service): Record<string, string> =>
+  Array.isArray(service.environment) ? Object.fromEntries(service.environment.map((e) => e.split('=') as [string, string])) : (service.environment ?? {});
+
+describe('docker-compose.yml', () => {
+  it('has Temporal on PostgreSQL, the Web UI on 8080, admin tools, and our worker and webhook', () => {
+    assert.deepEqual(Object.keys(compose.services).sort(), ['postgresql', 'temporal', 'temporal-admin-tools', 'temporal-ui', 'webhook', 'worker']);
+    assert.equal(environment(compose.services.temporal).DB, 'postgres12');
+    assert.equal(environment(compose.services.temporal).POSTGRES_SEEDS, 'postgresql');
+    assert.ok(compose.services['temporal-ui'].ports?.includes('8080:8080'));
+    assert.ok(compose.services.temporal.ports?.includes('7233:7233'));
+    for (const [name, service] of Object.entries(compose.services)) {
+      if (service.image) assert.match(service.image, /:\d[\w.-]*$/, `${name}: pin the image version`);
+    }
+    const mounted = compose.services.temporal.volumes?.[0].split(':')[0];
+    assert.ok(existsSync(path.join(root, mounted!, environment(compose.services.temporal).DYNAMIC_CONFIG_FILE_PATH.replace('config/dynamicconfig/', ''))), 'the dynamic config file it names exists');
+  });
+
+  it('builds worker and webhook from the Dockerfile and runs npm scripts that exist', () => {
+    assert.ok(existsSync(path.join(root, 'Dockerfile')));
+    for (const name of ['worker', 'webhook']) {
+      const service = compose.services[name];
+      assert.equal(service.build, '.');
+      assert.deepEqual(service.command?.slice(0, 2), ['npm', 'run']);
+      assert.ok(scripts[service.command![2]], `npm script ${service.command![2]}`);
+      assert.deepEqual(service.env_file, [{ path: '.env', required: false }]);
+      assert.ok(service.depends_on?.includes('temporal'));
+    }
+  });
+
+  it('gives them only variables the config module reads, pointing at the compose services', () => {
+    const known = variablesConfigReads();
+    for (const name of ['worker', 'webhook', 'temporal-ui', 'temporal-admin-tools']) {
+      const env = environment(compose.services[name]);
+      if (name === 'worker' || name === 'webhook') {
+        for (const variable of Object.keys(env)) assert.ok(known.has(variable), `${name}: ${variable} is not read by config/`);
+      }
+      assert.equal(env.TEMPORAL_ADDRESS, 'temporal:7233', `${name} reaches the temporal service`);
+    }
+    const webhook = compose.services.webhook;
+    const port = environment(webhook).PORT;
+    assert.ok(webhook.ports?.includes(`${port}:${port}`), 'the webhook publishes the PORT it listens on');
+    const dataDir = environment(webhook).DATA_DIR;
+    assert.ok(webhook.volumes?.some((v) => v.endsWith(`:${dataDir}`) && v.split(':')[0] in compose.volumes), 'webhook secrets live on a named volume');
+  });
+
+  it('documents every variable the config module reads in .env.example', () => {
+    const example = readFileSync(path.join(root, '.env.example'), 'utf8');
+    for (const variable of variablesConfigReads()) {
+      if (variable === 'PATH') continue; // read only to find a `temporal` binary
+      assert.match(example, new RegExp(`^#? ?${variable}=`, 'm'), `${variable} in .env.example`);
+    }
+  });
+});

@@ -1,0 +1,58 @@
+/** Issue 6: Prometheus metrics, scraped as Prometheus would. */
+import assert from 'node:assert/strict';
+import axios from 'axios';
+import { sandboxEnv } from '../sandbox/env';
+import { freePort } from './support/ports';
+import { spawnEntry } from './support/processes';
+import { eventually, startStack, type Stack } from './support/stack';
+
+const metric = (text: string, line: RegExp): number => Number(line.exec(text)?.[1] ?? NaN);
+
+describe('metrics', function () {
+  this.timeout(90_000);
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack();
+    await stack.registerWebhook();
+  });
+  after(() => stack.stop());
+
+  it('the webhook serves deliveries by outcome, events by action, signature failures, workflow starts and latency', async () => {
+    const task = stack.asana.createTask(stack.project.gid, { name: 'Counted' });
+    await eventually(() => assert.ok(stack.rows().some((r) => r['Task ID'] === task.gid)));
+    await axios.post(`${stack.webhook.url}/webhooks/asana/${stack.project.gid}`, '{"events":[]}', { headers: { 'content-type': 'application/json', 'x-hook-signature': '0'.repeat(64) }, validateStatus: () => true });
+    const scrape = await axios.get<string>(`${stack.webhook.url}/metrics`);
+    assert.equal(scrape.status, 200);
+    assert.match(String(scrape.headers['content-type']), /^text\/plain/);
+    const text = scrape.data;
+    assert.equal(metric(text, /^webhook_requests_total\{outcome="delivered"\} (\d+)/m), 1);
+    assert.equal(metric(text, /^webhook_requests_total\{outcome="bad_signature"\} (\d+)/m), 1);
+    assert.equal(metric(text, /^webhook_requests_total\{outcome="handshake"\} (\d+)/m), 1);
+    assert.equal(metric(text, /^webhook_events_total\{resource_type="task",action="added",synced="true"\} (\d+)/m), 1);
+    assert.equal(metric(text, /^webhook_workflow_signals_total (\d+)/m), 1);
+    assert.ok(metric(text, /^webhook_request_duration_seconds_count\{outcome="delivered"\} (\d+)/m) >= 1);
+  });
+
+  it('the worker serves the Temporal SDK metrics on WORKER_METRICS_PORT', async () => {
+    const port = await freePort();
+    const env = {
+      ...sandboxEnv(stack.asana, stack.airtable, stack.config.airtable.baseId, stack.project.gid),
+      TEMPORAL_ADDRESS: stack.config.temporal.address!,
+      TEMPORAL_TASK_QUEUE: `${stack.config.temporal.taskQueue}-metrics`,
+      WORKER_METRICS_PORT: String(port),
+      LOG_LEVEL: 'silent',
+    };
+    const worker = spawnEntry('worker/main.ts', env);
+    try {
+      const text = await eventually(async () => {
+        const scrape = await axios.get<string>(`http://127.0.0.1:${port}/metrics`);
+        assert.match(scrape.data, /^temporal_num_pollers\{[^}]*poller_type="activity_task"[^}]*\} \d+/m);
+        return scrape.data;
+      }, 60_000, 500);
+      assert.match(text, /task_queue="[^"]+-metrics"/);
+    } finally {
+      worker.kill('SIGTERM');
+      await new Promise((resolve) => worker.once('exit', resolve));
+    }
+  });
+});

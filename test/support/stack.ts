@@ -1,0 +1,130 @@
+/**
+ * The whole service against both sandboxes over loopback: Asana emulator, Airtable emulator,
+ * a worker on its own task queue, and the webhook, all on the shared dev server.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import type { ChildProcess } from 'node:child_process';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { Client, Connection } from '@temporalio/client';
+import axios from 'axios';
+import { loadConfig, type Config, type Env } from '../../config';
+import type { DevServer } from '../../lib/dev-server';
+import { createLogger } from '../../lib/logger';
+import { createSyncWorker } from '../../worker/worker';
+import { startWebhookServer, type WebhookServer } from '../../webhook/server';
+import { AsanaSandbox, type AsanaSandboxOptions, type SandboxProject } from '../../sandbox/asana';
+import { AirtableSandbox, type AirtableSandboxOptions } from '../../sandbox/airtable';
+import { sandboxEnv } from '../../sandbox/env';
+import { spawnEntry } from './processes';
+import { devServer, workflowBundle } from './temporal';
+
+export const BASE_ID = 'appSANDBOXBASE001';
+export const TABLE = 'Asana Tasks';
+
+export interface Stack {
+  asana: AsanaSandbox;
+  airtable: AirtableSandbox;
+  project: SandboxProject;
+  config: Config;
+  client: Client;
+  webhook: WebhookServer;
+  /** The in-process worker, unless the stack was started without one. */
+  worker?: Worker;
+  /** Starts the real worker (`worker/main.ts`) as a process on this stack's configuration. */
+  spawnWorker(): ChildProcess;
+  /** Registers a project webhook through Asana's API, which performs the handshake with our webhook. */
+  registerWebhook(projectGid?: string): Promise<string>;
+  rows(): Record<string, unknown>[];
+  stop(): Promise<void>;
+}
+
+export interface StackOptions {
+  asana?: AsanaSandboxOptions;
+  airtable?: AirtableSandboxOptions;
+  env?: Env;
+  /** A dedicated dev server (for tests that stop it); the shared one otherwise. */
+  temporal?: DevServer;
+  /** Run a worker in this process (default); false to spawn worker processes instead. */
+  inProcessWorker?: boolean;
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const asana = new AsanaSandbox({ retryBaseMs: 200, ...options.asana });
+  const airtable = new AirtableSandbox({ lockoutMs: 1000, ...options.airtable });
+  await Promise.all([asana.listen(), airtable.listen()]);
+  airtable.createTable(BASE_ID, TABLE);
+  const project = asana.addProject('Campaigns');
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'sync-test-'));
+  const server = options.temporal ?? devServer();
+  const env: Record<string, string> = {
+    ...sandboxEnv(asana, airtable, BASE_ID, project.gid),
+    AIRTABLE_LOCKOUT_MS: '1000',
+    TEMPORAL_ADDRESS: server.address,
+    TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`,
+    PORT: '0',
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'silent',
+    WORKER_METRICS_PORT: '0',
+    ...(options.env as Record<string, string>),
+  };
+  const config = loadConfig(['asana', 'airtable'], env);
+  const log = createLogger(config.logLevel, 'test');
+  // Connections of our own: they reconnect when a dedicated server restarts.
+  const client = new Client({ connection: await Connection.connect({ address: server.address }) });
+  const nativeConnection = await NativeConnection.connect({ address: server.address });
+  const worker = options.inProcessWorker === false ? undefined : await createSyncWorker({ config, connection: nativeConnection, client, workflowBundle: await workflowBundle() });
+  const running = worker?.run();
+  const webhook = await startWebhookServer(config, log, client);
+  const spawned: ChildProcess[] = [];
+
+  const stack: Stack = {
+    asana,
+    airtable,
+    project,
+    config,
+    client,
+    webhook,
+    worker,
+    spawnWorker() {
+      const child = spawnEntry('worker/main.ts', env);
+      spawned.push(child);
+      return child;
+    },
+    async registerWebhook(projectGid = project.gid) {
+      const response = await axios.post(
+        `${asana.baseUrl}/webhooks`,
+        { data: { resource: projectGid, target: `${webhook.url}/webhooks/asana/${projectGid}`, filters: [{ resource_type: 'task' }] } },
+        { headers: { Authorization: `Bearer ${asana.token}` } },
+      );
+      return (response.data as { data: { gid: string } }).data.gid;
+    },
+    rows: () => airtable.records(BASE_ID, TABLE).map((r) => r.fields),
+    async stop() {
+      await stack.webhook.close(); // the one running now: a test may have restarted it
+      for (const child of spawned) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      worker?.shutdown();
+      await running;
+      await nativeConnection.close();
+      await client.connection.close();
+      await Promise.all([asana.close(), airtable.close()]);
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+  return stack;
+}
+
+/** Polls until `check` stops throwing, or fails with its last error. */
+export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 20_000, intervalMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+  }
+}

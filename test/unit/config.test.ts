@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { ConfigError, loadConfig } from '../../config';
+
+const valid = { ASANA_ACCESS_TOKEN: 't', AIRTABLE_TOKEN: 'p', AIRTABLE_BASE_ID: 'appABCDEFGHIJKLMN' };
+
+function problems(env: Record<string, string>, needs?: Parameters<typeof loadConfig>[0]): string[] {
+  try {
+    loadConfig(needs, env);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    return err.problems;
+  }
+  return [];
+}
+
+describe('config', () => {
+  it('applies the documented defaults', () => {
+    const config = loadConfig(undefined, valid);
+    assert.equal(config.asana.baseUrl, 'https://app.asana.com/api/1.0');
+    assert.equal(config.airtable.tableName, 'Asana Tasks');
+    assert.equal(config.airtable.endpointUrl, 'https://api.airtable.com');
+    assert.equal(config.airtable.lockoutMs, 30_000);
+    assert.equal(config.temporal.address, undefined);
+    assert.equal(config.temporal.namespace, 'default');
+    assert.equal(config.temporal.taskQueue, 'asana-airtable');
+    assert.equal(config.port, 3000);
+    assert.equal(config.deletedTasks, 'keep');
+    assert.ok(config.dataDir.endsWith('/data'));
+  });
+
+  it('accepts AIRTABLE_API_KEY for AIRTABLE_TOKEN and splits project gids', () => {
+    const config = loadConfig(undefined, { ...valid, AIRTABLE_TOKEN: '', AIRTABLE_API_KEY: 'legacy', ASANA_PROJECT_GIDS: ' 12, 34 ,' });
+    assert.equal(config.airtable.token, 'legacy');
+    assert.deepEqual(config.asana.projectGids, ['12', '34']);
+  });
+
+  it('lists every problem at once', () => {
+    assert.deepEqual(problems({ AIRTABLE_BASE_ID: 'base1', PORT: 'eighty', ASANA_BASE_URL: 'ftp://x', TEMPORAL_ADDRESS: 'nohost', ASANA_PROJECT_GIDS: '12,abc', ASANA_DELETED_TASKS: 'purge' }), [
+      'ASANA_PROJECT_GIDS must be numeric Asana gids, got "abc"',
+      'AIRTABLE_BASE_ID must look like "appXXXXXXXXXXXXXX" (app + 14 letters or digits), got "base1"',
+      'PORT must be a port number, got "eighty"',
+      'TEMPORAL_ADDRESS must be host:port, got "nohost"',
+      'ASANA_ACCESS_TOKEN is required',
+      'ASANA_BASE_URL must be an http(s) URL, got "ftp://x"',
+      'AIRTABLE_TOKEN is required',
+      'ASANA_DELETED_TASKS must be one of keep, delete, got "purge"',
+    ]);
+  });
+
+  it('asks only for the credentials an entry point needs', () => {
+    assert.deepEqual(problems({}, []), []);
+    assert.deepEqual(problems({}, ['asana']), ['ASANA_ACCESS_TOKEN is required']);
+  });
+
+  it('never puts a secret value in its message', () => {
+    try {
+      loadConfig(undefined, { ...valid, AIRTABLE_BASE_ID: 'nope', ASANA_ACCESS_TOKEN: 'super-secret-token' });
+      assert.fail('expected a ConfigError');
+    } catch (err) {
+      assert.ok(!(err as Error).message.includes('super-secret-token'));
+    }
+  });
+});

@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import { dueDateOf, rowAsRead, rowsEqual, toTaskRow, type AsanaTask } from '../../activities/mapping';
+
+const task = (over: Partial<AsanaTask> = {}): AsanaTask => ({ gid: '42', name: 'Brief', notes: 'Two pages', assignee: { gid: '7', name: 'Ana' }, due_on: '2026-12-01', due_at: null, ...over });
+
+describe('mapping: Asana task → "Asana Tasks" row', () => {
+  it('maps every column', () => {
+    assert.deepEqual(toTaskRow(task()), { 'Task ID': '42', Name: 'Brief', Assignee: 'Ana', 'Due Date': '2026-12-01', Description: 'Two pages' });
+  });
+
+  it('writes empty cells for no assignee, no due date and no notes, so a change can clear them', () => {
+    assert.deepEqual(toTaskRow(task({ assignee: null, due_on: null, notes: null })), { 'Task ID': '42', Name: 'Brief', Assignee: '', 'Due Date': null, Description: '' });
+  });
+
+  it('takes an assignee name resolved separately over a missing one', () => {
+    assert.equal(toTaskRow(task({ assignee: { gid: '7' } }), 'Bo').Assignee, 'Bo');
+  });
+
+  it('uses due_on, else the UTC date of due_at', () => {
+    assert.equal(dueDateOf({ due_on: '2026-12-01', due_at: '2026-12-02T01:00:00Z' }), '2026-12-01');
+    assert.equal(dueDateOf({ due_on: null, due_at: '2026-12-24T23:30:00.000Z' }), '2026-12-24');
+    assert.equal(dueDateOf({ due_on: null, due_at: null }), null);
+  });
+
+  it('compares a row with what Airtable returns, where empty cells are omitted', () => {
+    const row = toTaskRow(task({ assignee: null, notes: '' }));
+    assert.deepEqual(rowAsRead(row), { 'Task ID': '42', Name: 'Brief', 'Due Date': '2026-12-01' });
+    assert.equal(rowsEqual(row, { 'Task ID': '42', Name: 'Brief', 'Due Date': '2026-12-01' }), true);
+    assert.equal(rowsEqual(row, { 'Task ID': '42', Name: 'Brief', 'Due Date': '2026-12-01', Assignee: 'Old' }), false);
+    assert.equal(rowsEqual(row, { 'Task ID': '42', Name: 'Brief' }), false);
+    assert.equal(rowsEqual(row, { 'Task ID': '42', Name: 'Brief', 'Due Date': '2026-12-01', Notes: 'a column we do not own' }), true);
+  });
+});

@@ -1,0 +1,64 @@
+/** Pure parsing of Asana deliveries: shape checks and picking the task events we sync. */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+export interface AsanaWebhookEvent {
+  action: string;
+  resource: { gid: string; resource_type: string; resource_subtype?: string };
+  parent?: { gid: string; resource_type: string } | null;
+  created_at?: string;
+}
+
+/** Task subtypes that become rows; others (and non-task resources) are skipped, not errors. */
+export const SYNCED_TASK_SUBTYPES = new Set(['default_task', 'milestone', 'approval']);
+export const TASK_ACTIONS = new Set(['added', 'changed', 'removed', 'deleted', 'undeleted']);
+
+export class DeliveryError extends Error {}
+
+export function signatureMatches(secret: string, body: Buffer, signature: string | undefined): boolean {
+  if (signature === undefined || !/^[0-9a-f]{64}$/i.test(signature)) return false;
+  const expected = createHmac('sha256', secret).update(body).digest();
+  return timingSafeEqual(expected, Buffer.from(signature, 'hex'));
+}
+
+/** Parses a delivery body; throws DeliveryError with what is wrong. */
+export function parseDelivery(body: Buffer): AsanaWebhookEvent[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new DeliveryError('body is not valid JSON');
+  }
+  if (!isObject(parsed) || !Array.isArray(parsed.events)) throw new DeliveryError('body must be an object with an "events" array');
+  parsed.events.forEach((event: unknown, i: number) => {
+    if (!isObject(event) || typeof event.action !== 'string' || !isObject(event.resource) || typeof event.resource.gid !== 'string' || typeof event.resource.resource_type !== 'string') {
+      throw new DeliveryError(`events[${i}] must have an "action" and a "resource" with "gid" and "resource_type"`);
+    }
+  });
+  return parsed.events as AsanaWebhookEvent[];
+}
+
+export interface TaskEvents {
+  /** Task gid → the actions seen for it in this delivery, in order. */
+  byTask: Map<string, string[]>;
+  skipped: number;
+}
+
+export function taskEvents(events: AsanaWebhookEvent[]): TaskEvents {
+  const byTask = new Map<string, string[]>();
+  let skipped = 0;
+  for (const event of events) {
+    const { resource } = event;
+    const synced =
+      resource.resource_type === 'task' && SYNCED_TASK_SUBTYPES.has(resource.resource_subtype ?? 'default_task') && TASK_ACTIONS.has(event.action) && /^\d+$/.test(resource.gid);
+    if (!synced) {
+      skipped += 1;
+      continue;
+    }
+    byTask.set(resource.gid, [...(byTask.get(resource.gid) ?? []), event.action]);
+  }
+  return { byTask, skipped };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> & { events?: unknown; resource?: unknown } {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,13 @@
+/** `npm run webhook`: the Asana webhook receiver alone. */
+import { loadConfig } from '../config';
+import { createLogger } from '../lib/logger';
+import { runMain, shutdownSignal } from '../lib/main';
+import { startWebhookServer } from './server';
+
+runMain(async () => {
+  const config = loadConfig([]);
+  const log = createLogger(config.logLevel, 'webhook');
+  const webhook = await startWebhookServer(config, log);
+  log.info(`stopping on ${await shutdownSignal()}`);
+  await webhook.close();
+});

@@ -1,0 +1,34 @@
+/** The webhook's Prometheus metrics, served at GET /metrics. */
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Outcome } from './app';
+
+export class WebhookMetrics {
+  readonly registry = new Registry();
+  private readonly requests = new Counter({ name: 'webhook_requests_total', help: 'Webhook requests by outcome', labelNames: ['outcome'], registers: [this.registry] });
+  private readonly events = new Counter({ name: 'webhook_events_total', help: 'Delivered events by resource type, action and whether they were synced', labelNames: ['resource_type', 'action', 'synced'], registers: [this.registry] });
+  private readonly signals = new Counter({ name: 'webhook_workflow_signals_total', help: 'Task workflows started or signalled (signalWithStart)', registers: [this.registry] });
+  private readonly latency = new Histogram({
+    name: 'webhook_request_duration_seconds',
+    help: 'Time to answer a webhook request, by outcome',
+    labelNames: ['outcome'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  request(outcome: Outcome | 'other', seconds: number): void {
+    this.requests.inc({ outcome });
+    this.latency.observe({ outcome }, seconds);
+  }
+
+  event(resourceType: string, action: string, synced: boolean): void {
+    this.events.inc({ resource_type: resourceType, action, synced: String(synced) });
+  }
+
+  signalled(count: number): void {
+    this.signals.inc(count);
+  }
+}

@@ -1,0 +1,71 @@
+/** Runs the webhook app on PORT, connecting to Temporal in the background so /healthz can say when it is ready. */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Client } from '@temporalio/client';
+import type { Config } from '../config';
+import type { Logger } from '../lib/logger';
+import { connectClient } from '../lib/temporal';
+import { createWebhookApp, emptyCounts, type OutcomeCounts } from './app';
+import { temporalDispatch } from './dispatch';
+import { WebhookMetrics } from './metrics';
+import { SecretStore } from './secrets';
+
+export interface WebhookServer {
+  url: string;
+  counts: OutcomeCounts;
+  close(): Promise<void>;
+}
+
+const RECONNECT_MS = 2_000;
+
+export async function startWebhookServer(config: Config, log: Logger, client?: Client): Promise<WebhookServer> {
+  let connected: Client | undefined = client;
+  let closed = false;
+  const connect = async (): Promise<void> => {
+    while (!connected && !closed) {
+      try {
+        connected = await connectClient(config.temporal);
+        log.info('connected to Temporal');
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'Temporal not reachable yet; deliveries get 503 until it is');
+        await new Promise((resolve) => setTimeout(resolve, RECONNECT_MS));
+      }
+    }
+  };
+  void connect();
+
+  const counts = emptyCounts();
+  const inFlight = new Set<Promise<unknown>>();
+  const app = createWebhookApp(
+    {
+      secrets: new SecretStore(config.dataDir),
+      log,
+      metrics: new WebhookMetrics(),
+      ready: () => connected !== undefined,
+      dispatch: async (projectGid, byTask, receivedAt) => {
+        if (!connected) throw new Error('not connected to Temporal');
+        await temporalDispatch(connected, config.temporal.taskQueue, inFlight)(projectGid, byTask, receivedAt);
+      },
+    },
+    counts,
+  );
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(config.port, () => resolve(s));
+  });
+  // Asana gives up on a delivery after 10 s; never hold a connection much longer than that.
+  server.requestTimeout = 15_000;
+  const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+  log.info({ url }, 'webhook listening');
+  return {
+    url,
+    counts,
+    close: async () => {
+      closed = true;
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await Promise.allSettled([...inFlight]); // each ends by its own gRPC deadline
+      if (connected && connected !== client) await connected.connection.close();
+    },
+  };
+}

@@ -1,0 +1,17 @@
+/** `npm run worker`: the Temporal worker that runs the sync workflows and activities. */
+import { loadConfig } from '../config';
+import { createLogger } from '../lib/logger';
+import { runMain, shutdownSignal } from '../lib/main';
+import { installRuntime, startSyncWorker } from './worker';
+
+runMain(async () => {
+  const config = loadConfig();
+  const log = createLogger(config.logLevel, 'worker');
+  installRuntime(log, config.workerMetricsPort);
+  const { worker, running } = await startSyncWorker(config, log);
+  void shutdownSignal().then((signal) => {
+    log.info(`stopping on ${signal}: letting running activities finish`);
+    worker.shutdown();
+  });
+  await running;
+});

@@ -1,0 +1,98 @@
+import { rm } from 'node:fs/promises';
+import { Client } from '@temporalio/client';
+import { NativeConnection, Runtime, Worker, type LogLevel, type LogMetadata, type WorkerOptions } from '@temporalio/worker';
+import { ConfigError, type Config } from '../config';
+import { checkTable } from '../lib/airtable-schema';
+import { ApiError } from '../lib/api-error';
+import { createActivities } from '../activities';
+import { AirtableClient } from '../activities/airtable-client';
+import { AsanaClient } from '../activities/asana-client';
+import type { Logger } from '../lib/logger';
+import { connect, connectWorker, ensureSearchAttributes } from '../lib/temporal';
+import { reconcileProgressSignal } from '../workflows';
+import { bundleInChildProcess } from './bundle';
+import { ensureSchedules } from './schedules';
+import { findLastWatermark } from './watermarks';
+
+export interface SyncWorkerOptions {
+  config: Config;
+  connection: NativeConnection;
+  /** For what activities tell workflows (reconciliation progress). */
+  client: Client;
+  /** The bundled workflow code (see bundle.ts; tests build it once for all their workers). */
+  workflowBundle: WorkerOptions['workflowBundle'];
+}
+
+export async function createSyncWorker({ config, connection, client, workflowBundle }: SyncWorkerOptions): Promise<Worker> {
+  const activities = createActivities({
+    asana: new AsanaClient(config.asana),
+    airtable: new AirtableClient(config.airtable),
+    deletedTasks: config.deletedTasks,
+    reportProgress: (workflowId, counts) => client.workflow.getHandle(workflowId).signal(reconcileProgressSignal, counts),
+    findLastWatermark: (projectGid) => findLastWatermark(client, projectGid),
+  });
+  return Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    activities,
+    workflowBundle,
+  });
+}
+
+/**
+ * Sends the SDK's own logs through pino, so the worker writes one JSON log stream, and serves the
+ * SDK's metrics for Prometheus on WORKER_METRICS_PORT.
+ */
+export function installRuntime(log: Logger, metricsPort: number): void {
+  const write = (level: LogLevel, message: string, meta?: LogMetadata) => {
+    const method = ({ TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' } as const)[level];
+    log[method](meta ?? {}, message);
+  };
+  Runtime.install({
+    logger: {
+      log: write,
+      trace: (m, meta) => write('TRACE', m, meta),
+      debug: (m, meta) => write('DEBUG', m, meta),
+      info: (m, meta) => write('INFO', m, meta),
+      warn: (m, meta) => write('WARN', m, meta),
+      error: (m, meta) => write('ERROR', m, meta),
+    },
+    shutdownSignals: [], // the entry points own SIGINT/SIGTERM and shut down in order
+    ...(metricsPort > 0 ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `0.0.0.0:${metricsPort}` } } } } : {}),
+  });
+}
+
+/**
+ * Stops at start, with one message, when the table cannot take rows; better than failing every
+ * task. A token without schema.bases:read cannot look: then it only warns.
+ */
+async function assertTableReady(config: Config, log: Logger): Promise<void> {
+  let check;
+  try {
+    check = await checkTable(config.airtable);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) throw new ConfigError([`Airtable refused AIRTABLE_TOKEN (401): ${err.message}`]);
+    log.warn({ err: (err as Error).message }, 'cannot check the Airtable table through the Meta API (needs schema.bases:read); starting anyway');
+    return;
+  }
+  const where = `table "${config.airtable.tableName}" in base ${config.airtable.baseId}`;
+  if (check.status === 'missing') throw new ConfigError([`the Airtable ${where} does not exist: create it with \`npm run cli -- airtable setup\``]);
+  if (check.status === 'wrong') throw new ConfigError(check.problems.map((p) => `Airtable ${where}: ${p}`));
+}
+
+/** What `npm run worker` and `npm start` share: search attributes and schedules in place, then the worker. */
+export async function startSyncWorker(config: Config, log: Logger): Promise<{ worker: Worker; running: Promise<void> }> {
+  await assertTableReady(config, log);
+  const connection = await connect(config.temporal);
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const added = await ensureSearchAttributes(connection, config.temporal.namespace);
+  if (added.length > 0) log.info({ added }, 'registered search attributes');
+  const schedules = await ensureSchedules(client, config);
+  log.info({ schedules }, 'reconciliation schedules in place');
+  const workflowBundle = await bundleInChildProcess();
+  const worker = await createSyncWorker({ config, connection: await connectWorker(config.temporal), client, workflowBundle });
+  await rm(workflowBundle.codePath, { force: true }); // loaded by now
+  log.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'worker running');
+  return { worker, running: worker.run().finally(() => connection.close()) };
+}

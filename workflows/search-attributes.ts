@@ -1,0 +1,9 @@
+/** Search attributes operators filter on in the Web UI and `temporal workflow list --query`. */
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+export const ASANA_TASK_GID = defineSearchAttributeKey('AsanaTaskGid', SearchAttributeType.KEYWORD);
+export const ASANA_PROJECT_GID = defineSearchAttributeKey('AsanaProjectGid', SearchAttributeType.KEYWORD);
+
+export const SEARCH_ATTRIBUTES = [ASANA_TASK_GID, ASANA_PROJECT_GID];
+
+export const taskWorkflowId = (taskGid: string): string => `asana-task-${taskGid}`;

@@ -1,0 +1,63 @@
+import { continueAsNew, defineSignal, proxyActivities, setHandler, upsertMemo, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+
+export interface SyncTaskInput {
+  taskGid: string;
+  projectGid?: string;
+}
+
+export interface TaskEvent {
+  action: string;
+  /** When the webhook received the event (ms since the epoch): reads after it see the change. */
+  receivedAt?: number;
+}
+
+export interface SyncTaskResult {
+  /** 'gone' when Asana no longer has the task; its row then follows ASANA_DELETED_TASKS. */
+  status: 'synced' | 'gone';
+  syncs: number;
+  /** For a gone task: what happened to its row. */
+  row?: 'kept' | 'deleted';
+}
+
+/** Every webhook event for the task; the webhook sends it with signalWithStart. */
+export const taskEventSignal = defineSignal<[TaskEvent]>('taskEvent');
+
+const { syncTaskRow, handleDeletedTask } = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '20 seconds',
+  // Unlimited attempts: an outage only delays a row. 401/403/422 fail fast (non-retryable), and
+  // 429s wait for Retry-After or Airtable's 30 s lock-out through nextRetryDelay.
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+
+/**
+ * One run per task at a time (id asana-task-<gid>). Each sync reads the task's current state, so
+ * any number of events that arrive during a sync cost exactly one more sync, and the row always
+ * ends as the task is now, whatever order the events came in.
+ */
+export async function syncTaskWorkflow(input: SyncTaskInput): Promise<SyncTaskResult> {
+  let pending = true; // the event that started this run
+  let notBefore: number | undefined; // newest receipt time among the events not yet synced
+  setHandler(taskEventSignal, (event) => {
+    pending = true;
+    if (event.receivedAt !== undefined) notBefore = Math.max(notBefore ?? 0, event.receivedAt);
+  });
+  let syncs = 0;
+  let result: SyncTaskResult = { status: 'synced', syncs: 0 };
+  while (pending) {
+    if (workflowInfo().continueAsNewSuggested) await continueAsNew<typeof syncTaskWorkflow>(input);
+    pending = false;
+    const since = notBefore;
+    notBefore = undefined;
+    const synced = await syncTaskRow(input.taskGid, input.projectGid, since);
+    syncs += 1;
+    if (synced === null) {
+      result = { status: 'gone', syncs, row: await handleDeletedTask(input.taskGid) };
+      continue;
+    }
+    upsertMemo({ taskName: synced.name });
+    result = { status: 'synced', syncs };
+  }
+  return result;
+}
