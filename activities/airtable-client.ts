@@ -8,7 +8,7 @@
 import Airtable from 'airtable';
 import type { FieldSet, Records } from 'airtable';
 import type { AirtableConfig } from '../config';
-import { ApiError } from '../lib/api-error';
+import { ApiError, retryingServerErrors } from '../lib/api-error';
 import { Pacer } from '../lib/pacer';
 import { FIELD, type TaskRow } from './mapping';
 
@@ -84,22 +84,26 @@ export class AirtableClient {
     // Two rows of one task in a request would be refused; the later one is the fresher.
     const byTask = new Map(batch.map((p) => [p.row[FIELD.taskId], p.row]));
     try {
-      await this.unpaced(() => this.send([...byTask.values()]));
+      await this.send([...byTask.values()], true);
       batch.forEach((p) => p.settle());
     } catch (err) {
       if (err instanceof ApiError && err.status === 422 && byTask.size > 1) {
         // One row Airtable refuses must not fail the others: write each alone.
-        await Promise.all(batch.map((p) => this.call(() => this.send([p.row])).then(() => p.settle(), p.settle)));
+        await Promise.all(batch.map((p) => this.send([p.row], false).then(() => p.settle(), p.settle)));
         return;
       }
       batch.forEach((p) => p.settle(err));
     }
   }
 
-  /** The upsert request itself: performUpsert merging on Task ID. */
-  private send(rows: TaskRow[]): Promise<Records<FieldSet>> {
+  /**
+   * The upsert request itself: performUpsert merging on Task ID, so re-sending it after a 5xx is
+   * safe. Each re-send takes a paced slot of its own; the first one may have been taken already.
+   */
+  private send(rows: TaskRow[], slotTaken: boolean): Promise<Records<FieldSet>> {
     const upsert = this.table.update.bind(this.table) as unknown as UpsertCall;
-    return upsert(rows.map((row) => ({ fields: row as unknown as FieldSet })), { performUpsert: { fieldsToMergeOn: [FIELD.taskId] } });
+    const request = () => upsert(rows.map((row) => ({ fields: row as unknown as FieldSet })), { performUpsert: { fieldsToMergeOn: [FIELD.taskId] } });
+    return retryingServerErrors((attempt) => (attempt === 0 && slotTaken ? this.unpaced(request) : this.call(request)));
   }
 
   /** Every row of the table (our five columns), 100 a request. */

@@ -18,3 +18,24 @@ export class ApiError extends Error {
     return this.status === undefined || this.status === 408 || this.status === 429 || this.status >= 500;
   }
 }
+
+/** Pauses before re-sending a request the server failed with a 5xx: short, as such hiccups are. */
+export const SERVER_ERROR_RETRY_DELAYS_MS = [250, 1000];
+
+/**
+ * Sends an idempotent request, and sends it again after a short pause when the server answers
+ * 5xx. Cheaper than failing the whole activity to Temporal's back-off (which grows to a minute
+ * and, for a batched write, would fail every row in it); anything else propagates at once:
+ * a 429 pauses the caller's pacer and Temporal retries after the API's own wait.
+ */
+export async function retryingServerErrors<T>(send: (attempt: number) => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return await send(attempt);
+    } catch (err) {
+      const serverError = err instanceof ApiError && err.status !== undefined && err.status >= 500;
+      if (!serverError || attempt >= SERVER_ERROR_RETRY_DELAYS_MS.length) throw err;
+      await new Promise((resolve) => setTimeout(resolve, SERVER_ERROR_RETRY_DELAYS_MS[attempt]));
+    }
+  }
+}

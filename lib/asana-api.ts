@@ -1,7 +1,7 @@
 /** Asana's REST API over axios: auth, timeouts, the `{data}` envelope, and errors as ApiError (never with the token). */
 import axios, { AxiosError, type AxiosInstance, type Method } from 'axios';
 import type { AsanaConfig } from '../config';
-import { ApiError } from './api-error';
+import { ApiError, retryingServerErrors } from './api-error';
 import { Pacer } from './pacer';
 
 export const REQUEST_TIMEOUT_MS = 15_000;
@@ -53,8 +53,12 @@ export class AsanaApi {
     return items;
   }
 
-  /** The whole response body, for endpoints that put more than `data` in it. */
-  async raw<T>(method: Method, path: string, { params, data }: { params?: Params; data?: unknown } = {}): Promise<T> {
+  /** The whole response body, for endpoints that put more than `data` in it. Reads are re-sent after a 5xx. */
+  raw<T>(method: Method, path: string, options: { params?: Params; data?: unknown } = {}): Promise<T> {
+    return method === 'GET' ? retryingServerErrors(() => this.send<T>(method, path, options)) : this.send<T>(method, path, options);
+  }
+
+  private async send<T>(method: Method, path: string, { params, data }: { params?: Params; data?: unknown }): Promise<T> {
     await this.pacer.acquire();
     try {
       return (await this.http.request<T>({ method, url: path, params, data })).data;

@@ -89,6 +89,8 @@ export interface AsanaSandboxOptions {
 export interface DeliveryRecord {
   webhookGid: string;
   events: number;
+  /** The gids of the resources its events are about, in order. */
+  resources: string[];
   /** When the delivery was sent (`at` is when its answer came). */
   sentAt: number;
   status: number | 'timeout' | 'error';
@@ -515,7 +517,7 @@ export class AsanaSandbox extends EmulatorServer {
     } catch (err) {
       status = (err as Error).name === 'TimeoutError' ? 'timeout' : 'error';
     }
-    this.deliveries.push({ webhookGid: webhook.gid, events: events.length, sentAt, status, attempt, at: Date.now() });
+    this.deliveries.push({ webhookGid: webhook.gid, events: events.length, resources: events.map((e) => e.resource.gid), sentAt, status, attempt, at: Date.now() });
     if (typeof status === 'number' && status >= 200 && status < 300) {
       webhook.last_success_at = isoNow();
     } else {

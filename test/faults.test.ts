@@ -8,7 +8,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { rowAsRead, toTaskRow } from '../activities/mapping';
+import { SERVER_ERROR_RETRY_DELAYS_MS } from '../lib/api-error';
 import { startDevServer, type DevServer } from '../lib/dev-server';
 import { createLogger } from '../lib/logger';
 import { startWebhookServer } from '../webhook/server';
@@ -41,11 +43,34 @@ function tableProblems(stack: Stack, tasks: SandboxTask[]): string[] {
   return problems;
 }
 
+/** What became of a task whose row is wrong: its deliveries and its workflow, for the failure message. */
+async function diagnose(stack: Stack, gid: string): Promise<string> {
+  const deliveries = stack.asana.deliveries.filter((d) => d.resources.includes(gid)).map((d) => `#${d.attempt} ${d.status}`);
+  let workflow: string;
+  try {
+    const handle = stack.client.workflow.getHandle(taskWorkflowId(gid));
+    const { status, raw } = await handle.describe();
+    const pending = (raw.pendingActivities ?? []).map((a) => `${a.activityType?.name} attempt ${a.attempt}: ${a.lastFailure?.message ?? 'no failure'}`);
+    const { events } = await handle.fetchHistory();
+    const lastEvents = (events ?? []).slice(-8).map((e) => temporal.api.enums.v1.EventType[e.eventType ?? 0].replace('EVENT_TYPE_', ''));
+    workflow = `${status.name}; pending [${pending.join('; ')}]; last events [${lastEvents.join(' ')}]`;
+  } catch (err) {
+    workflow = (err as Error).message;
+  }
+  return `${gid}: deliveries [${deliveries.join(', ')}]; workflow ${workflow}`;
+}
+
 async function converge(stack: Stack, tasks: SandboxTask[], timeoutMs: number): Promise<void> {
-  await eventually(() => {
-    const problems = tableProblems(stack, tasks);
-    assert.deepEqual(problems.slice(0, 5), [], `${problems.length} tasks not right yet`);
-  }, timeoutMs, 500);
+  try {
+    await eventually(() => {
+      const problems = tableProblems(stack, tasks);
+      assert.deepEqual(problems.slice(0, 5), [], `${problems.length} tasks not right yet`);
+    }, timeoutMs, 500);
+  } catch (err) {
+    const stuck = tableProblems(stack, tasks).slice(0, 3).map((problem) => problem.split(':')[0]);
+    (err as Error).message += `\n${(await Promise.all(stuck.map((gid) => diagnose(stack, gid)))).join('\n')}`;
+    throw err;
+  }
 }
 
 /** No sync workflow of this stack is still running (each completed, or failed visibly). */
@@ -79,9 +104,14 @@ describe('faults: exactly one correct row per task, whatever fails', function ()
 
     it('survives a burst of 300 new and 100 changed tasks through flaky APIs', async () => {
       stack.airtable.inject({ status: 429, match: /^PATCH /, times: 2, body: { error: { type: 'RATE_LIMIT_REACHED', message: 'slow down' } } });
-      stack.airtable.inject({ status: 503, match: /^(PATCH|GET) /, probability: 0.3, body: { error: { type: 'SERVICE_UNAVAILABLE', message: 'try again' } } });
+      const unavailable = { status: 503, body: { error: { type: 'SERVICE_UNAVAILABLE', message: 'try again' } } };
+      const serverError = { status: 500, body: { errors: [{ message: 'Server Error', phrase: 'six sad squid' }] } };
+      // a few certain faults first (so the test always meets them), then random ones throughout
+      stack.airtable.inject({ ...unavailable, match: /^PATCH /, times: 3 });
+      stack.airtable.inject({ ...unavailable, match: /^(PATCH|GET) /, probability: 0.3 });
       stack.asana.inject({ status: 429, match: /^GET /, times: 1, headers: { 'retry-after': '1' }, body: { errors: [{ message: 'rate limited' }] } });
-      stack.asana.inject({ status: 500, match: /^GET /, probability: 0.2, body: { errors: [{ message: 'Server Error', phrase: 'six sad squid' }] } });
+      stack.asana.inject({ ...serverError, match: /^GET /, times: 3 });
+      stack.asana.inject({ ...serverError, match: /^GET /, probability: 0.2 });
 
       const tasks = createBurst(stack, 300, 'Flaky');
       await sleep(500);
@@ -103,8 +133,8 @@ describe('faults: exactly one correct row per task, whatever fails', function ()
       stack.airtable.clearFaults();
       stack.asana.clearFaults();
       await assertNoneRunning(stack);
-      assert.ok(stack.airtable.count((r) => r.status === 503) > 10, 'the faults did happen');
-      assert.ok(stack.asana.count((r) => r.status === 500) > 5, 'the faults did happen');
+      assert.ok(stack.airtable.count((r) => r.status === 503) >= 3, 'the faults did happen');
+      assert.ok(stack.asana.count((r) => r.status === 500) >= 3, 'the faults did happen');
     });
 
     it('catches up after a full Airtable outage without hammering it', async () => {
@@ -153,7 +183,9 @@ describe('faults: exactly one correct row per task, whatever fails', function ()
       stack.airtable.inject({ status: 503, match: /^PATCH /, body: { error: { type: 'SERVICE_UNAVAILABLE', message: 'down' } } });
       const since = Date.now();
       const task = stack.asana.createTask(stack.project.gid, { name: 'Deleted mid-retry' });
-      await eventually(() => assert.ok(stack.airtable.count((r) => r.method === 'PATCH' && r.status === 503 && r.at >= since) >= 2));
+      // one attempt re-sends its write after each 5xx, then fails to Temporal, which retries a second later
+      const attemptFailed = SERVER_ERROR_RETRY_DELAYS_MS.length + 1;
+      await eventually(() => assert.ok(stack.airtable.count((r) => r.method === 'PATCH' && r.status === 503 && r.at >= since) >= attemptFailed));
       stack.asana.deleteTask(task.gid);
       stack.airtable.clearFaults();
       const result = (await stack.client.workflow.getHandle(taskWorkflowId(task.gid)).result()) as SyncTaskResult;
