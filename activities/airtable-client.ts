@@ -9,7 +9,7 @@ import Airtable from 'airtable';
 import type { FieldSet, Records } from 'airtable';
 import type { AirtableConfig } from '../config';
 import { ApiError, retryingServerErrors } from '../lib/api-error';
-import { Pacer } from '../lib/pacer';
+import { Pacer, type Release } from '../lib/pacer';
 import { FIELD, type TaskRow } from './mapping';
 
 export const MAX_RECORDS_PER_REQUEST = 10;
@@ -71,25 +71,25 @@ export class AirtableClient {
     this.draining = true;
     try {
       while (this.queue.length > 0) {
-        await this.pacer.acquire(); // rows keep arriving while we wait for the slot
-        void this.write(this.queue.splice(0, MAX_RECORDS_PER_REQUEST));
+        const slot = await this.pacer.acquire(); // rows keep arriving while we wait for the slot
+        void this.write(this.queue.splice(0, MAX_RECORDS_PER_REQUEST), slot);
       }
     } finally {
       this.draining = false;
     }
   }
 
-  /** One paced request for a batch (the slot is already taken). */
-  private async write(batch: PendingRow[]): Promise<void> {
+  /** One request for a batch, in the paced slot already taken. */
+  private async write(batch: PendingRow[], slot: Release): Promise<void> {
     // Two rows of one task in a request would be refused; the later one is the fresher.
     const byTask = new Map(batch.map((p) => [p.row[FIELD.taskId], p.row]));
     try {
-      await this.send([...byTask.values()], true);
+      await this.send([...byTask.values()], slot);
       batch.forEach((p) => p.settle());
     } catch (err) {
       if (err instanceof ApiError && err.status === 422 && byTask.size > 1) {
         // One row Airtable refuses must not fail the others: write each alone.
-        await Promise.all(batch.map((p) => this.send([p.row], false).then(() => p.settle(), p.settle)));
+        await Promise.all(batch.map((p) => this.send([p.row]).then(() => p.settle(), p.settle)));
         return;
       }
       batch.forEach((p) => p.settle(err));
@@ -98,12 +98,12 @@ export class AirtableClient {
 
   /**
    * The upsert request itself: performUpsert merging on Task ID, so re-sending it after a 5xx is
-   * safe. Each re-send takes a paced slot of its own; the first one may have been taken already.
+   * safe. Each re-send takes a paced slot of its own; the first may use one taken already.
    */
-  private send(rows: TaskRow[], slotTaken: boolean): Promise<Records<FieldSet>> {
+  private send(rows: TaskRow[], slot?: Release): Promise<Records<FieldSet>> {
     const upsert = this.table.update.bind(this.table) as unknown as UpsertCall;
     const request = () => upsert(rows.map((row) => ({ fields: row as unknown as FieldSet })), { performUpsert: { fieldsToMergeOn: [FIELD.taskId] } });
-    return retryingServerErrors((attempt) => (attempt === 0 && slotTaken ? this.unpaced(request) : this.call(request)));
+    return retryingServerErrors((attempt) => (attempt === 0 && slot ? this.unpaced(request).finally(slot) : this.call(request)));
   }
 
   /** Every row of the table (our five columns), 100 a request. */
@@ -127,27 +127,36 @@ export class AirtableClient {
     }
   }
 
-  /** Pages through a query, pacing each page's request. */
+  /** Pages through a query, each page's request in a paced slot of its own. */
   private async list(params: { filterByFormula?: string }): Promise<StoredRow[]> {
     const rows: StoredRow[] = [];
     const query = this.table.select({ ...params, pageSize: PAGE_SIZE, fields: Object.values(FIELD) });
-    await this.call(async () => {
-      await new Promise<void>((resolve, reject) => {
-        query.eachPage(
-          (records, fetchNextPage) => {
-            rows.push(...records.map((r) => ({ recordId: r.id, createdTime: r._rawJson.createdTime, fields: r.fields })));
-            void this.pacer.acquire().then(fetchNextPage);
-          },
-          (err) => (err ? reject(err) : resolve()),
-        );
-      });
-    });
+    let slot = await this.pacer.acquire();
+    try {
+      await this.unpaced(
+        () =>
+          new Promise<void>((resolve, reject) => {
+            query.eachPage(
+              (records, fetchNextPage) => {
+                slot();
+                rows.push(...records.map((r) => ({ recordId: r.id, createdTime: r._rawJson.createdTime, fields: r.fields })));
+                void this.pacer.acquire().then((next) => {
+                  slot = next;
+                  fetchNextPage();
+                });
+              },
+              (err) => (err ? reject(err) : resolve()),
+            );
+          }),
+      );
+    } finally {
+      slot(); // after unpaced has paused the pacer for a 429
+    }
     return rows;
   }
 
-  private async call<T>(work: () => Promise<T>): Promise<T> {
-    await this.pacer.acquire();
-    return this.unpaced(work);
+  private call<T>(work: () => Promise<T>): Promise<T> {
+    return this.pacer.run(() => this.unpaced(work));
   }
 
   private async unpaced<T>(work: () => Promise<T>): Promise<T> {

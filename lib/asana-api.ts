@@ -58,15 +58,16 @@ export class AsanaApi {
     return method === 'GET' ? retryingServerErrors(() => this.send<T>(method, path, options)) : this.send<T>(method, path, options);
   }
 
-  private async send<T>(method: Method, path: string, { params, data }: { params?: Params; data?: unknown }): Promise<T> {
-    await this.pacer.acquire();
-    try {
-      return (await this.http.request<T>({ method, url: path, params, data })).data;
-    } catch (err) {
-      const apiError = asApiError(err);
-      if (apiError.status === 429) this.pacer.pause(apiError.retryAfterMs ?? 60_000);
-      throw apiError;
-    }
+  private send<T>(method: Method, path: string, { params, data }: { params?: Params; data?: unknown }): Promise<T> {
+    return this.pacer.run(async () => {
+      try {
+        return (await this.http.request<T>({ method, url: path, params, data })).data;
+      } catch (err) {
+        const apiError = asApiError(err);
+        if (apiError.status === 429) this.pacer.pause(apiError.retryAfterMs ?? 60_000);
+        throw apiError;
+      }
+    });
   }
 }
 

@@ -1,35 +1,63 @@
 /**
- * Spaces requests so that no window of one second holds more than `perSecond` of them, and holds
- * every caller back while the API has locked us out. Shared by all requests of a process to one
- * API (or base), whichever activity makes them.
+ * Keeps a process's requests to one API (or base) under its rate limit, whichever activity makes
+ * them, and holds every caller back while the API has locked us out.
  *
- * Slots are granted one after another, each measured from the moment the previous one was
- * actually granted: when the event loop stalls, overdue timers fire together, and spacing by
- * scheduled times would then send their requests in one burst.
+ * The API counts a request when it arrives, somewhere between our grant and its answer; a busy
+ * event loop can stretch that gap, so spacing grants alone would let arrivals bunch up (seen
+ * here: a 429, and Airtable's 30 s lock-out, in a burst on a loaded machine). So a request may
+ * start only a full window after the answer to the request `perWindow` grants before it: no
+ * window can then hold more than `perWindow` arrivals, however late each one was sent. Grants
+ * are also spaced evenly, each measured from the moment the previous one was actually granted.
  */
+
+/** Call when the request's answer (or its failure) has arrived. */
+export type Release = () => void;
+
+/** Slack for timer and clock granularity at the API's end of the window. */
+const WINDOW_MARGIN_MS = 20;
+
 export class Pacer {
   private lastGrant = -Infinity;
   private pausedUntil = 0;
-  private queue: Promise<void> = Promise.resolve();
+  private queue: Promise<unknown> = Promise.resolve();
   private readonly spacingMs: number;
+  private readonly perWindow: number;
+  private readonly windowMs: number;
+  /** When each of the last `perWindow` granted requests was answered. */
+  private readonly answers: Promise<number>[] = [];
 
-  /** `margin` > 1 leaves room for timer and network jitter at the API's exact limit. */
-  constructor(perSecond: number, margin = 1.05) {
-    this.spacingMs = (1000 * margin) / perSecond;
+  constructor(perSecond: number) {
+    this.perWindow = Math.max(1, Math.floor(perSecond));
+    this.windowMs = (1000 * this.perWindow) / perSecond;
+    this.spacingMs = 1000 / perSecond;
   }
 
-  /** Resolves when the caller may send its request. */
-  acquire(): Promise<void> {
+  /** Resolves when the caller may send its request; the caller must release it once answered. */
+  acquire(): Promise<Release> {
     const grant = this.queue.then(async () => {
+      const windowOpens = this.answers.length < this.perWindow ? 0 : (await this.answers.shift()!) + this.windowMs + WINDOW_MARGIN_MS;
       for (;;) {
-        const wait = Math.max(this.lastGrant + this.spacingMs, this.pausedUntil) - Date.now();
+        const wait = Math.max(this.lastGrant + this.spacingMs, this.pausedUntil, windowOpens) - Date.now();
         if (wait <= 0) break;
         await new Promise((resolve) => setTimeout(resolve, wait));
       }
       this.lastGrant = Date.now();
+      let release!: Release;
+      this.answers.push(new Promise<number>((resolve) => (release = () => resolve(Date.now()))));
+      return release;
     });
     this.queue = grant;
     return grant;
+  }
+
+  /** Runs one request in a paced slot. */
+  async run<T>(request: () => Promise<T>): Promise<T> {
+    const release = await this.acquire();
+    try {
+      return await request();
+    } finally {
+      release();
+    }
   }
 
   /** Sends nothing for `ms` (after a 429). */

@@ -10,9 +10,9 @@ import { accessSync, constants, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { EphemeralServerExecutable } from '@temporalio/testing/lib/ephemeral-server';
 import { readEnv, searchPath, temporalCliOverride } from '../config';
+import { REPO_ROOT } from './runtime-paths';
 
 export const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal@v1.5.1';
-const REPO_ROOT = path.resolve(__dirname, '..');
 export const CACHED_CLI_DIR = path.join(REPO_ROOT, '.temporal', 'bin');
 
 function isExecutable(file: string): boolean {

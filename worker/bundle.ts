@@ -9,11 +9,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { entryArgs, REPO_ROOT } from '../lib/runtime-paths';
 
 export async function bundleInChildProcess(): Promise<{ codePath: string }> {
   const codePath = path.join(tmpdir(), `asana-airtable-workflows-${randomUUID()}.js`);
   await new Promise<void>((resolve, reject) => {
-    execFile(process.execPath, ['-r', 'ts-node/register/transpile-only', __filename, codePath], { cwd: path.resolve(__dirname, '..') }, (err, _stdout, stderr) =>
+    execFile(process.execPath, [...entryArgs('worker/bundle.ts'), codePath], { cwd: REPO_ROOT }, (err, _stdout, stderr) =>
       err ? reject(new Error(`bundling the workflows failed: ${stderr || err.message}`)) : resolve(),
     );
   });
