@@ -155,6 +155,8 @@ describe('webhook: secure and robust', function () {
       await eventually(async () => assert.equal((await axios.get(`${webhook.url}/healthz`, { validateStatus: () => true })).status, 200));
       await server.stop();
       server = undefined;
+      // the webhook notices within a probe's interval, and says so
+      await eventually(async () => assert.equal((await axios.get(`${webhook.url}/healthz`, { validateStatus: () => true })).status, 503), 5_000);
 
       const body = JSON.stringify({ events: [taskEvent('8080808080')] });
       const headers = { 'x-hook-signature': signDelivery(ownSecret, body) };
@@ -166,7 +168,7 @@ describe('webhook: secure and robust', function () {
       server = await startDevServer({ port, dbFilename });
       // Asana retries the same bytes; once Temporal answers again, they go through.
       await eventually(async () => assert.equal((await post(body, headers, target)).status, 200), 60_000, 1000);
-      const description = await server.env.client.workflow.getHandle(taskWorkflowId('8080808080')).describe();
+      const description = await eventually(() => server!.env.client.workflow.getHandle(taskWorkflowId('8080808080')).describe());
       assert.equal(description.type, 'syncTaskWorkflow');
     } finally {
       await webhook.close();

@@ -1,4 +1,7 @@
-/** Runs the webhook app on PORT, connecting to Temporal in the background so /healthz can say when it is ready. */
+/**
+ * Runs the webhook app on PORT, connecting to Temporal in the background so /healthz can say when
+ * it is ready. Deliveries go through the journal (journal.ts) to Temporal.
+ */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
@@ -7,6 +10,7 @@ import type { Logger } from '../lib/logger';
 import { connectClient } from '../lib/temporal';
 import { createWebhookApp, emptyCounts, type OutcomeCounts } from './app';
 import { temporalDispatch } from './dispatch';
+import { Journal } from './journal';
 import { WebhookMetrics } from './metrics';
 import { SecretStore } from './secrets';
 
@@ -17,6 +21,8 @@ export interface WebhookServer {
 }
 
 const RECONNECT_MS = 2_000;
+/** While nothing is being forwarded, Temporal is asked this often whether it answers. */
+const PROBE_MS = 1_000;
 
 export async function startWebhookServer(config: Config, log: Logger, client?: Client): Promise<WebhookServer> {
   let connected: Client | undefined = client;
@@ -36,15 +42,33 @@ export async function startWebhookServer(config: Config, log: Logger, client?: C
 
   const counts = emptyCounts();
   const inFlight = new Set<Promise<unknown>>();
+  const journal = await Journal.open(config.dataDir, async ({ projectGid, tasks, receivedAt }) => {
+    if (!connected) throw new Error('not connected to Temporal');
+    await temporalDispatch(connected, config.temporal.taskQueue, inFlight)(projectGid, new Map(tasks), receivedAt);
+  }, log);
+
+  // An idle journal learns of an outage only from its next forward; a light probe tells sooner,
+  // so deliveries are refused (and kept by Asana) rather than journaled while Temporal is away.
+  let answering = true;
+  const probe = setInterval(() => {
+    if (!connected || journal.backlog > 0) return;
+    const connection = connected.connection;
+    connection.withDeadline(Date.now() + PROBE_MS, () => connection.workflowService.getSystemInfo({})).then(
+      () => (answering = true),
+      () => (answering = false),
+    );
+  }, PROBE_MS);
+  const taking = () => connected !== undefined && answering && journal.accepting;
+
   const app = createWebhookApp(
     {
       secrets: new SecretStore(config.dataDir),
       log,
       metrics: new WebhookMetrics(),
-      ready: () => connected !== undefined,
+      ready: taking,
       dispatch: async (projectGid, byTask, receivedAt) => {
-        if (!connected) throw new Error('not connected to Temporal');
-        await temporalDispatch(connected, config.temporal.taskQueue, inFlight)(projectGid, byTask, receivedAt);
+        if (!taking()) throw new Error('Temporal is not taking events');
+        await journal.append({ projectGid, tasks: [...byTask], receivedAt });
       },
     },
     counts,
@@ -62,8 +86,10 @@ export async function startWebhookServer(config: Config, log: Logger, client?: C
     counts,
     close: async () => {
       closed = true;
+      clearInterval(probe);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
+      await journal.close(); // what it still holds is forwarded by the next start
       await Promise.allSettled([...inFlight]); // each ends by its own gRPC deadline
       if (connected && connected !== client) await connected.connection.close();
     },
