@@ -284,4 +284,5 @@ runMain(async () => {
     await server.stop();
     await rm(dir, { recursive: true, force: true });
   }
+  process.exit(0); // the SDK's native runtime would keep the process alive after its work is done
 });

@@ -5,13 +5,19 @@ import { ASANA_PROJECT_GID, ASANA_TASK_GID, taskWorkflowId } from '../workflows/
 
 export type Dispatch = (projectGid: string, byTask: Map<string, string[]>, receivedAt: number) => Promise<void>;
 
-/** Asana waits 10 s for an answer; give up before that so it sees a 503 and retries. */
-export const DISPATCH_DEADLINE_MS = 8_000;
+/** A call Temporal has not answered in this long fails; the journal tries the delivery again. */
+export const SIGNAL_DEADLINE_MS = 8_000;
+/**
+ * Calls under way at once. Enough to keep Temporal busy, few enough that a burst of workflow
+ * starts does not crowd out the work of the workflows already started, nor run into deadlines
+ * (a thousand calls at once on one dev server: seconds each).
+ */
+const CALLS_IN_FLIGHT = 32;
 
 /**
  * Rejects after `ms` whatever `work` does. The gRPC deadline alone is not enough: while the
  * client reconnects, calls have been seen to take longer than it. A call that still lands after
- * we answered 503 is harmless: Asana's retry signals the same workflow again.
+ * we gave up is harmless: the retry signals the same workflow again.
  */
 async function within<T>(ms: number, work: Promise<T>, inFlight: Set<Promise<unknown>>): Promise<T> {
   // A call we stop waiting for still runs (and retries) until its gRPC deadline: remember it, so
@@ -44,14 +50,39 @@ export function signalTask(client: Client, taskQueue: string, taskGid: string, a
   });
 }
 
-/** `inFlight` collects the calls under way, for a shutdown to wait for before closing the connection. */
-export function temporalDispatch(client: Client, taskQueue: string, inFlight: Set<Promise<unknown>>): Dispatch {
+/** Runs at most `max` of the works given to it at once; the others wait their turn. */
+function limiter(max: number) {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async <T>(work: () => Promise<T>): Promise<T> => {
+    while (active >= max) await new Promise<void>((resolve) => waiting.push(resolve));
+    active += 1;
+    try {
+      return await work();
+    } finally {
+      active -= 1;
+      waiting.shift()?.();
+    }
+  };
+}
+
+/**
+ * Signals each task of a delivery, CALLS_IN_FLIGHT calls at most across all deliveries, through
+ * the client `connected` gives (none yet: the delivery fails, and is tried again). `inFlight`
+ * collects the calls under way, for a shutdown to wait for before closing the connection.
+ */
+export function temporalDispatch(connected: () => Client | undefined, taskQueue: string, inFlight: Set<Promise<unknown>>): Dispatch {
+  const limit = limiter(CALLS_IN_FLIGHT);
   return async (projectGid, byTask, receivedAt) => {
-    const deadline = Date.now() + DISPATCH_DEADLINE_MS;
-    await within(DISPATCH_DEADLINE_MS, client.withDeadline(deadline, () =>
-      Promise.all(
-        [...byTask].map(([taskGid, actions]) => signalTask(client, taskQueue, taskGid, actions[actions.length - 1], projectGid, receivedAt)),
+    await Promise.all(
+      [...byTask].map(([taskGid, actions]) =>
+        limit(() => {
+          const client = connected();
+          if (!client) throw new Error('not connected to Temporal');
+          const call = client.withDeadline(Date.now() + SIGNAL_DEADLINE_MS, () => signalTask(client, taskQueue, taskGid, actions[actions.length - 1], projectGid, receivedAt));
+          return within(SIGNAL_DEADLINE_MS, call, inFlight);
+        }),
       ),
-    ), inFlight);
+    );
   };
 }

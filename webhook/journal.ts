@@ -80,7 +80,7 @@ export class Journal {
     options: JournalOptions,
   ) {
     this.dir = path.join(dataDir, 'journal');
-    this.options = { maxBacklog: 20_000, concurrency: 16, retryMs: 500, maxRetryMs: 10_000, ...options };
+    this.options = { maxBacklog: 20_000, concurrency: 32, retryMs: 500, maxRetryMs: 10_000, ...options };
   }
 
   /** Opens the journal under DATA_DIR and starts forwarding what an earlier run left in it. */

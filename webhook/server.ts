@@ -42,10 +42,8 @@ export async function startWebhookServer(config: Config, log: Logger, client?: C
 
   const counts = emptyCounts();
   const inFlight = new Set<Promise<unknown>>();
-  const journal = await Journal.open(config.dataDir, async ({ projectGid, tasks, receivedAt }) => {
-    if (!connected) throw new Error('not connected to Temporal');
-    await temporalDispatch(connected, config.temporal.taskQueue, inFlight)(projectGid, new Map(tasks), receivedAt);
-  }, log);
+  const dispatch = temporalDispatch(() => connected, config.temporal.taskQueue, inFlight);
+  const journal = await Journal.open(config.dataDir, ({ projectGid, tasks, receivedAt }) => dispatch(projectGid, new Map(tasks), receivedAt), log);
 
   // An idle journal learns of an outage only from its next forward; a light probe tells sooner,
   // so deliveries are refused (and kept by Asana) rather than journaled while Temporal is away.
