@@ -30,6 +30,7 @@ describe('metrics', function () {
     assert.equal(metric(text, /^webhook_requests_total\{outcome="handshake"\} (\d+)/m), 1);
     assert.equal(metric(text, /^webhook_events_total\{resource_type="task",action="added",synced="true"\} (\d+)/m), 1);
     assert.equal(metric(text, /^webhook_workflow_signals_total (\d+)/m), 1);
+    assert.equal(metric(text, /^webhook_journal_backlog (\d+)/m), 0);
     assert.ok(metric(text, /^webhook_request_duration_seconds_count\{outcome="delivered"\} (\d+)/m) >= 1);
   });
 

@@ -187,7 +187,6 @@ function dispatchEvents(deps: WebhookDeps, counts: OutcomeCounts) {
     for (const event of events) deps.metrics.event(event.resource.resource_type, event.action, byTask.has(event.resource.gid));
     try {
       if (byTask.size > 0) await deps.dispatch(state.resourceGid, byTask, state.receivedAt);
-      deps.metrics.signalled(byTask.size);
     } catch (err) {
       state.log.warn({ err: (err as Error).message, tasks: byTask.size }, 'Temporal did not take the delivery; Asana will retry');
       return reply(ctx, 503, 'temporal_unavailable', 'temporarily unavailable; retry later');

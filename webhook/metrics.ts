@@ -1,5 +1,5 @@
 /** The webhook's Prometheus metrics, served at GET /metrics. */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Outcome } from './app';
 
 export class WebhookMetrics {
@@ -30,5 +30,17 @@ export class WebhookMetrics {
 
   signalled(count: number): void {
     this.signals.inc(count);
+  }
+
+  /** Exports how many journaled events wait for Temporal, read at each scrape. */
+  watchJournal(backlog: () => number): void {
+    new Gauge({
+      name: 'webhook_journal_backlog',
+      help: 'Delivered events journaled and not yet handed to Temporal',
+      registers: [this.registry],
+      collect() {
+        this.set(backlog());
+      },
+    });
   }
 }

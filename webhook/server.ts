@@ -42,8 +42,13 @@ export async function startWebhookServer(config: Config, log: Logger, client?: C
 
   const counts = emptyCounts();
   const inFlight = new Set<Promise<unknown>>();
+  const metrics = new WebhookMetrics();
   const dispatch = temporalDispatch(() => connected, config.temporal.taskQueue, inFlight);
-  const journal = await Journal.open(config.dataDir, ({ projectGid, tasks, receivedAt }) => dispatch(projectGid, new Map(tasks), receivedAt), log);
+  const journal = await Journal.open(config.dataDir, async ({ projectGid, tasks, receivedAt }) => {
+    await dispatch(projectGid, new Map(tasks), receivedAt);
+    metrics.signalled(tasks.length);
+  }, log);
+  metrics.watchJournal(() => journal.backlog);
 
   // An idle journal learns of an outage only from its next forward; a light probe tells sooner,
   // so deliveries are refused (and kept by Asana) rather than journaled while Temporal is away.
@@ -62,7 +67,7 @@ export async function startWebhookServer(config: Config, log: Logger, client?: C
     {
       secrets: new SecretStore(config.dataDir),
       log,
-      metrics: new WebhookMetrics(),
+      metrics,
       ready: taking,
       dispatch: async (projectGid, byTask, receivedAt) => {
         if (!taking()) throw new Error('Temporal is not taking events');
