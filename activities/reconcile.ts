@@ -6,7 +6,7 @@
  * Writes go through the same performUpsert as the per-task sync, so racing a webhook sync is safe.
  */
 import type { DeletedTaskPolicy } from '../config';
-import { ApiError } from '../lib/api-error';
+import { ApiError, retrying } from '../lib/api-error';
 import type { AirtableClient, StoredRow } from './airtable-client';
 import type { AsanaClient } from './asana-client';
 import { FIELD, rowsEqual, toTaskRow, type AsanaTask, type TaskRow } from './mapping';
@@ -50,15 +50,11 @@ export const zeroCounts = (): ReconcileCounts => ({ seen: 0, created: 0, updated
  * A long pass should not start over because one request met a 5xx or a 429: retry that request
  * in place (the pacers already wait out 429s), and leave other failures to the activity's retry.
  */
-async function retrying<T>(request: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      return await request();
-    } catch (err) {
-      if (!(err instanceof ApiError) || !err.retryable || attempt >= REQUEST_ATTEMPTS) throw err;
-      await new Promise((resolve) => setTimeout(resolve, err.retryAfterMs ?? Math.min(1000 * 2 ** (attempt - 1), 30_000)));
-    }
-  }
+function retryingInPlace<T>(request: () => Promise<T>): Promise<T> {
+  return retrying(request, (err, attempt) => {
+    if (!(err instanceof ApiError) || !err.retryable || attempt + 1 >= REQUEST_ATTEMPTS) return undefined;
+    return err.retryAfterMs ?? Math.min(1000 * 2 ** attempt, 30_000);
+  });
 }
 
 /** The task's row, asking for the assignee's name only when opt_fields did not bring it. */
@@ -87,7 +83,7 @@ async function removeDuplicates(airtable: AirtableClient, stored: Map<string, St
     extras.push(...rest.map((r) => r.recordId));
     stored.set(taskGid, [keep]);
   }
-  if (extras.length > 0) await retrying(() => airtable.delete(extras));
+  if (extras.length > 0) await retryingInPlace(() => airtable.delete(extras));
   return extras.length;
 }
 
@@ -99,7 +95,7 @@ async function* taskPages(asana: AsanaClient, input: ReconcilePassInput, all?: A
   }
   let offset: string | undefined;
   do {
-    const page = await retrying(() => asana.listProjectTasks(input.projectGid, { modifiedSince: input.since, offset }));
+    const page = await retryingInPlace(() => asana.listProjectTasks(input.projectGid, { modifiedSince: input.since, offset }));
     yield page.data;
     offset = page.nextOffset;
   } while (offset);
@@ -117,7 +113,7 @@ export async function reconcilePass(deps: ReconcileDeps, input: ReconcilePassInp
   const counts = zeroCounts();
   // A full pass reads the whole table once, while it lists the project (the two APIs' limits are
   // separate, so they run side by side); an incremental one reads just the rows of each page's tasks.
-  const [storedRows, allTasks] = input.mode === 'full' ? await Promise.all([retrying(() => airtable.allRows()), allProjectTasks(asana, input.projectGid)]) : [];
+  const [storedRows, allTasks] = input.mode === 'full' ? await Promise.all([retryingInPlace(() => airtable.allRows()), allProjectTasks(asana, input.projectGid)]) : [];
   const stored = storedRows && byTaskId(storedRows);
   if (stored) counts.duplicatesRemoved = await removeDuplicates(airtable, stored);
   const seen = new Set<string>();
@@ -125,8 +121,8 @@ export async function reconcilePass(deps: ReconcileDeps, input: ReconcilePassInp
   // page's writes wait for their slots.
   const writing: Promise<void>[] = [];
   for await (const tasks of taskPages(asana, input, allTasks)) {
-    const rows = await Promise.all(tasks.map((task) => retrying(() => taskRowOf(asana, task))));
-    const existing = stored ?? byTaskId(await retrying(() => airtable.findByTaskIds(rows.map((r) => r[FIELD.taskId]))));
+    const rows = await Promise.all(tasks.map((task) => retryingInPlace(() => taskRowOf(asana, task))));
+    const existing = stored ?? byTaskId(await retryingInPlace(() => airtable.findByTaskIds(rows.map((r) => r[FIELD.taskId]))));
     const writes: TaskRow[] = [];
     for (const row of rows) {
       const taskGid = row[FIELD.taskId];
@@ -141,7 +137,7 @@ export async function reconcilePass(deps: ReconcileDeps, input: ReconcilePassInp
       }
       writes.push(row);
     }
-    const written = retrying(() => airtable.upsert(writes));
+    const written = retryingInPlace(() => airtable.upsert(writes));
     written.catch(() => undefined); // awaited below; this only keeps an early failure from counting as unhandled
     writing.push(written);
     if (writing.length > 2) await writing.shift();
@@ -154,8 +150,8 @@ export async function reconcilePass(deps: ReconcileDeps, input: ReconcilePassInp
     // Rows of tasks not in the project: delete those whose task Asana no longer has. Rows of tasks
     // that still exist (in another synced project, or moved) are left alone.
     for (const [taskGid, rows] of stored) {
-      if (seen.has(taskGid) || (await retrying(() => asana.getTask(taskGid))) !== null) continue;
-      await retrying(() => airtable.delete(rows.map((r) => r.recordId)));
+      if (seen.has(taskGid) || (await retryingInPlace(() => asana.getTask(taskGid))) !== null) continue;
+      await retryingInPlace(() => airtable.delete(rows.map((r) => r.recordId)));
       counts.deleted += rows.length;
       deps.report({ ...counts });
     }

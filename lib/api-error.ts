@@ -19,6 +19,22 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * Sends a request, and sends it again after the pause `pauseBefore` names for its failure; when
+ * it names none, the failure propagates. `attempt` counts from 0.
+ */
+export async function retrying<T>(send: (attempt: number) => Promise<T>, pauseBefore: (err: unknown, attempt: number) => number | undefined): Promise<T> {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return await send(attempt);
+    } catch (err) {
+      const pause = pauseBefore(err, attempt);
+      if (pause === undefined) throw err;
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
+}
+
 /** Pauses before re-sending a request the server failed with a 5xx: short, as such hiccups are. */
 export const SERVER_ERROR_RETRY_DELAYS_MS = [250, 1000];
 
@@ -28,14 +44,9 @@ export const SERVER_ERROR_RETRY_DELAYS_MS = [250, 1000];
  * and, for a batched write, would fail every row in it); anything else propagates at once:
  * a 429 pauses the caller's pacer and Temporal retries after the API's own wait.
  */
-export async function retryingServerErrors<T>(send: (attempt: number) => Promise<T>): Promise<T> {
-  for (let attempt = 0; ; attempt += 1) {
-    try {
-      return await send(attempt);
-    } catch (err) {
-      const serverError = err instanceof ApiError && err.status !== undefined && err.status >= 500;
-      if (!serverError || attempt >= SERVER_ERROR_RETRY_DELAYS_MS.length) throw err;
-      await new Promise((resolve) => setTimeout(resolve, SERVER_ERROR_RETRY_DELAYS_MS[attempt]));
-    }
-  }
+export function retryingServerErrors<T>(send: (attempt: number) => Promise<T>): Promise<T> {
+  return retrying(send, (err, attempt) => {
+    const serverError = err instanceof ApiError && err.status !== undefined && err.status >= 500;
+    return serverError ? SERVER_ERROR_RETRY_DELAYS_MS[attempt] : undefined;
+  });
 }
