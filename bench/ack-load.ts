@@ -5,6 +5,7 @@
  * and counts as webhook latency: the figure is the webhook's, as Asana would see it.
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { LOADER_ARGS } from '../lib/runtime-paths';
 import { signDelivery } from '../sandbox/asana';
 
 export interface AckLoad {
@@ -50,9 +51,8 @@ async function run({ url, secret, taskGids, count, perSecond }: AckLoad): Promis
 
 /** Runs the load in a worker thread and resolves with its timings. */
 export function measureAcks(load: AckLoad): Promise<AckResult> {
-  const fromSources = __filename.endsWith('.ts');
   return new Promise((resolve, reject) => {
-    const worker = new Worker(__filename, { workerData: load, execArgv: fromSources ? ['-r', 'ts-node/register/transpile-only'] : [] });
+    const worker = new Worker(__filename, { workerData: load, execArgv: LOADER_ARGS });
     worker.once('message', (result: AckResult) => resolve(result));
     worker.once('error', reject);
   });

@@ -10,8 +10,10 @@ const compiled = !__filename.endsWith('.ts');
 /** The folder of package.json. */
 export const REPO_ROOT = path.resolve(__dirname, compiled ? '../..' : '..');
 
+/** What node needs before our code to run it the way this process runs: ts-node, or nothing. */
+export const LOADER_ARGS: string[] = compiled ? [] : ['-r', 'ts-node/register/transpile-only'];
+
 /** Node's arguments to run one of our entry points (its source path, e.g. 'worker/main.ts') the way this process runs. */
 export function entryArgs(sourcePath: string): string[] {
-  if (!compiled) return ['-r', 'ts-node/register/transpile-only', path.join(REPO_ROOT, sourcePath)];
-  return [path.join(REPO_ROOT, 'dist', sourcePath.replace(/\.ts$/, '.js'))];
+  return [...LOADER_ARGS, compiled ? path.join(REPO_ROOT, 'dist', sourcePath.replace(/\.ts$/, '.js')) : path.join(REPO_ROOT, sourcePath)];
 }

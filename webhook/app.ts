@@ -1,7 +1,7 @@
 /**
  * The Asana webhook receiver, in Koa's style: small middlewares, each with one job.
  *   POST /webhooks/asana/:resourceGid  handshake (X-Hook-Secret) or a signed delivery
- *   GET  /healthz                      200 once Temporal is reachable
+ *   GET  /healthz                      200 while deliveries are taken (Temporal answers)
  * A delivery is answered 200 only once its task events are durably journaled on their way to
  * Temporal (journal.ts); anything else gets a non-2xx so Asana retries it.
  */
@@ -36,7 +36,7 @@ export interface WebhookDeps {
   dispatch: Dispatch;
   log: Logger;
   metrics: WebhookMetrics;
-  /** Whether the service can take deliveries (Temporal connected). */
+  /** Whether the service takes deliveries now (Temporal answers, the journal has room). */
   ready: () => boolean;
 }
 
