@@ -71,7 +71,7 @@ export async function startWebhookServer(config: Config, log: Logger, client?: C
       ready: taking,
       dispatch: async (projectGid, byTask, receivedAt) => {
         if (!taking()) throw new Error('Temporal is not taking events');
-        await journal.append({ projectGid, tasks: [...byTask], receivedAt });
+        journal.append({ projectGid, tasks: [...byTask], receivedAt });
       },
     },
     counts,

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFile, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { appendFile, mkdtemp, readdir, readFile, readlink, realpath, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLogger } from '../../lib/logger';
@@ -31,11 +31,11 @@ describe('webhook journal', () => {
 
   const files = async () => readdir(path.join(dir, 'journal'));
 
-  it('has an entry on disk when append resolves, forwards it, then deletes the segment', async () => {
+  it('has an entry in its file when append returns, forwards it, then deletes the segment', async () => {
     const temporal = fakeTemporal();
     temporal.state.hang = true;
     const journal = await Journal.open(dir, temporal.forward, log);
-    await journal.append(entry('1'));
+    journal.append(entry('1'));
     const [segment] = await files();
     const file = path.join(dir, 'journal', segment);
     assert.deepEqual(JSON.parse(await readFile(file, 'utf8')), entry('1'));
@@ -53,10 +53,25 @@ describe('webhook journal', () => {
   it('takes many deliveries at once, and forwards each exactly once', async () => {
     const temporal = fakeTemporal();
     const journal = await Journal.open(dir, temporal.forward, log);
-    await Promise.all(Array.from({ length: 200 }, (_, i) => journal.append(entry(String(i)))));
+    for (let i = 0; i < 200; i += 1) journal.append(entry(String(i)));
     await eventually(() => assert.equal(temporal.taken.length, 200));
     assert.deepEqual([...temporal.taken].sort(), Array.from({ length: 200 }, (_, i) => String(i)).sort());
     await eventually(async () => assert.deepEqual(await files(), []));
+    await journal.close();
+  });
+
+  it('closes and deletes every drained segment while appends go on', async () => {
+    const temporal = fakeTemporal();
+    const journal = await Journal.open(dir, temporal.forward, log);
+    const journalDir = await realpath(path.join(dir, 'journal'));
+    const openSegments = async () => (await Promise.all((await readdir('/proc/self/fd')).map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')))).filter((target) => target.startsWith(journalDir));
+    for (let i = 0; i < 300; i += 1) {
+      journal.append(entry(String(i)));
+      if (i % 7 === 0) await new Promise((resolve) => setImmediate(resolve)); // lets forwards and syncs interleave
+    }
+    await eventually(async () => assert.deepEqual(await files(), []));
+    await eventually(async () => assert.deepEqual(await openSegments(), []));
+    assert.equal(temporal.taken.length, 300);
     await journal.close();
   });
 
@@ -64,9 +79,9 @@ describe('webhook journal', () => {
     const temporal = fakeTemporal();
     const journal = await Journal.open(dir, temporal.forward, log, { retryMs: 50, maxRetryMs: 100 });
     temporal.state.down = true;
-    await journal.append(entry('before')); // journaled: the outage is not known yet
+    journal.append(entry('before')); // journaled: the outage is not known yet
     await eventually(() => assert.equal(journal.accepting, false));
-    await assert.rejects(journal.append(entry('during')), JournalRefusal);
+    assert.throws(() => journal.append(entry('during')), JournalRefusal);
     temporal.state.down = false;
     await eventually(() => assert.deepEqual(temporal.taken, ['before']));
     assert.equal(journal.accepting, true);
@@ -77,8 +92,8 @@ describe('webhook journal', () => {
     const temporal = fakeTemporal();
     temporal.state.hang = true;
     const journal = await Journal.open(dir, temporal.forward, log, { maxBacklog: 3 });
-    for (const gid of ['1', '2', '3']) await journal.append(entry(gid));
-    await assert.rejects(journal.append(entry('4')), /3 events already wait/);
+    for (const gid of ['1', '2', '3']) journal.append(entry(gid));
+    assert.throws(() => journal.append(entry('4')), /3 events already wait/);
     await journal.close();
   });
 
@@ -86,14 +101,14 @@ describe('webhook journal', () => {
     const temporal = fakeTemporal();
     temporal.state.hang = true;
     const first = await Journal.open(dir, temporal.forward, log);
-    await first.append(entry('kept'));
+    first.append(entry('kept'));
     await first.close();
     const [segment] = await files();
     await appendFile(path.join(dir, 'journal', segment), '{"projectGid":"100","tas');
     temporal.state.hang = false;
     const second = await Journal.open(dir, temporal.forward, log);
     await eventually(() => assert.deepEqual(temporal.taken, ['kept']));
-    await second.append(entry('after'));
+    second.append(entry('after'));
     await eventually(() => assert.deepEqual(temporal.taken, ['kept', 'after']));
     await second.close();
   });
