@@ -53,7 +53,9 @@ class ServiceProcess {
 
   constructor(entry: string, env: Record<string, string>, logFile: string) {
     const log = openSync(logFile, 'a');
-    this.child = spawn(process.execPath, entryArgs(entry), { cwd: REPO_ROOT, env, stdio: ['ignore', log, log] });
+    // A session of its own, as each container of docker-compose.yml or each systemd unit has its
+    // own cgroup: the kernel then shares the CPU between the processes, not between their threads.
+    this.child = spawn(process.execPath, entryArgs(entry), { cwd: REPO_ROOT, env, stdio: ['ignore', log, log], detached: true });
     this.sampler = setInterval(() => this.sample(), 250);
   }
 
