@@ -19,7 +19,8 @@ import { AsanaSandbox } from '../sandbox/asana';
 import { sandboxEnv } from '../sandbox/env';
 import { startWebhookServer } from '../webhook/server';
 import { SecretStore } from '../webhook/secrets';
-import { installRuntime, startSyncWorker } from '../worker/worker';
+import { installRuntime } from '../lib/temporal';
+import { startSyncWorker } from '../worker/worker';
 
 const UI_PORT = 8233;
 const BASE_ID = 'appDEMOBASE000001';

@@ -11,7 +11,8 @@ import { startDevServer } from '../lib/dev-server';
 import { createLogger } from '../lib/logger';
 import { runMain, shutdownSignal } from '../lib/main';
 import { startWebhookServer } from '../webhook/server';
-import { installRuntime, startSyncWorker } from '../worker/worker';
+import { installRuntime } from '../lib/temporal';
+import { startSyncWorker } from '../worker/worker';
 
 const EMBEDDED_TEMPORAL_PORT = 7233;
 const EMBEDDED_UI_PORT = 8233;

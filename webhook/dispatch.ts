@@ -19,7 +19,7 @@ const CALLS_IN_FLIGHT = 32;
  * client reconnects, calls have been seen to take longer than it. A call that still lands after
  * we gave up is harmless: the retry signals the same workflow again.
  */
-async function within<T>(ms: number, work: Promise<T>, inFlight: Set<Promise<unknown>>): Promise<T> {
+export async function within<T>(ms: number, work: Promise<T>, inFlight: Set<Promise<unknown>>): Promise<T> {
   // A call we stop waiting for still runs (and retries) until its gRPC deadline: remember it, so
   // the connection is not closed under it.
   inFlight.add(work);

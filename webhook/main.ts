@@ -2,11 +2,13 @@
 import { loadConfig } from '../config';
 import { createLogger } from '../lib/logger';
 import { runMain, shutdownSignal } from '../lib/main';
+import { installRuntime } from '../lib/temporal';
 import { startWebhookServer } from './server';
 
 runMain(async () => {
   const config = loadConfig([]);
   const log = createLogger(config.logLevel, 'webhook');
+  installRuntime(log, 0);
   const webhook = await startWebhookServer(config, log);
   log.info(`stopping on ${await shutdownSignal()}`);
   await webhook.close();

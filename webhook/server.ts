@@ -7,9 +7,9 @@ import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config';
 import type { Logger } from '../lib/logger';
-import { connectClient } from '../lib/temporal';
+import { connectNativeClient } from '../lib/temporal';
 import { createWebhookApp, emptyCounts, type OutcomeCounts } from './app';
-import { temporalDispatch } from './dispatch';
+import { temporalDispatch, within } from './dispatch';
 import { Journal } from './journal';
 import { WebhookMetrics } from './metrics';
 import { SecretStore } from './secrets';
@@ -30,7 +30,7 @@ export async function startWebhookServer(config: Config, log: Logger, client?: C
   const connect = async (): Promise<void> => {
     while (!connected && !closed) {
       try {
-        connected = await connectClient(config.temporal);
+        connected = await connectNativeClient(config.temporal);
         log.info('connected to Temporal');
       } catch (err) {
         log.warn({ err: (err as Error).message }, 'Temporal not reachable yet; deliveries get 503 until it is');
@@ -53,10 +53,13 @@ export async function startWebhookServer(config: Config, log: Logger, client?: C
   // An idle journal learns of an outage only from its next forward; a light probe tells sooner,
   // so deliveries are refused (and kept by Asana) rather than journaled while Temporal is away.
   let answering = true;
+  const probesInFlight = new Set<Promise<unknown>>(); // never waited for: a probe changes nothing
   const probe = setInterval(() => {
     if (!connected || journal.backlog > 0) return;
     const connection = connected.connection;
-    connection.withDeadline(Date.now() + PROBE_MS, () => connection.workflowService.getSystemInfo({})).then(
+    // The native client retries a refused call inside its deadline: the probe's own timer decides.
+    const call = connection.withDeadline(Date.now() + PROBE_MS, () => connection.workflowService.getSystemInfo({}));
+    within(PROBE_MS, call, probesInFlight).then(
       () => (answering = true),
       () => (answering = false),
     );

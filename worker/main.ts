@@ -2,7 +2,8 @@
 import { loadConfig } from '../config';
 import { createLogger } from '../lib/logger';
 import { runMain, shutdownSignal } from '../lib/main';
-import { installRuntime, startSyncWorker } from './worker';
+import { installRuntime } from '../lib/temporal';
+import { startSyncWorker } from './worker';
 
 runMain(async () => {
   const config = loadConfig();

@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { Client } from '@temporalio/client';
-import { NativeConnection, Runtime, Worker, type LogLevel, type LogMetadata, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { ConfigError, type Config } from '../config';
 import { checkTable } from '../lib/airtable-schema';
 import { ApiError } from '../lib/api-error';
@@ -8,7 +8,7 @@ import { createActivities } from '../activities';
 import { AirtableClient } from '../activities/airtable-client';
 import { AsanaClient } from '../activities/asana-client';
 import type { Logger } from '../lib/logger';
-import { connect, connectWorker, ensureSearchAttributes } from '../lib/temporal';
+import { connect, connectNative, ensureSearchAttributes } from '../lib/temporal';
 import { reconcileProgressSignal } from '../workflows';
 import { bundleInChildProcess } from './bundle';
 import { ensureSchedules } from './schedules';
@@ -41,29 +41,6 @@ export async function createSyncWorker({ config, connection, client, workflowBun
 }
 
 /**
- * Sends the SDK's own logs through pino, so the worker writes one JSON log stream, and serves the
- * SDK's metrics for Prometheus on WORKER_METRICS_PORT.
- */
-export function installRuntime(log: Logger, metricsPort: number): void {
-  const write = (level: LogLevel, message: string, meta?: LogMetadata) => {
-    const method = ({ TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' } as const)[level];
-    log[method](meta ?? {}, message);
-  };
-  Runtime.install({
-    logger: {
-      log: write,
-      trace: (m, meta) => write('TRACE', m, meta),
-      debug: (m, meta) => write('DEBUG', m, meta),
-      info: (m, meta) => write('INFO', m, meta),
-      warn: (m, meta) => write('WARN', m, meta),
-      error: (m, meta) => write('ERROR', m, meta),
-    },
-    shutdownSignals: [], // the entry points own SIGINT/SIGTERM and shut down in order
-    ...(metricsPort > 0 ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `0.0.0.0:${metricsPort}` } } } } : {}),
-  });
-}
-
-/**
  * Stops at start, with one message, when the table cannot take rows; better than failing every
  * task. A token without schema.bases:read cannot look: then it only warns.
  */
@@ -91,7 +68,7 @@ export async function startSyncWorker(config: Config, log: Logger): Promise<{ wo
   const schedules = await ensureSchedules(client, config);
   log.info({ schedules }, 'reconciliation schedules in place');
   const workflowBundle = await bundleInChildProcess();
-  const worker = await createSyncWorker({ config, connection: await connectWorker(config.temporal), client, workflowBundle });
+  const worker = await createSyncWorker({ config, connection: await connectNative(config.temporal), client, workflowBundle });
   await rm(workflowBundle.codePath, { force: true }); // loaded by now
   log.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'worker running');
   return { worker, running: worker.run().finally(() => connection.close()) };
