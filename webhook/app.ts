@@ -2,8 +2,8 @@
  * The Asana webhook receiver, in Koa's style: small middlewares, each with one job.
  *   POST /webhooks/asana/:resourceGid  handshake (X-Hook-Secret) or a signed delivery
  *   GET  /healthz                      200 while deliveries are taken (Temporal answers)
- * A delivery is answered 200 only once its task events are durably journaled on their way to
- * Temporal (journal.ts); anything else gets a non-2xx so Asana retries it.
+ * A delivery is answered 200 only once its task events are written to the journal on their way
+ * to Temporal (journal.ts); anything else gets a non-2xx so Asana retries it.
  */
 import { randomUUID } from 'node:crypto';
 import Koa, { type Context, type Next } from 'koa';

@@ -19,14 +19,16 @@ const CALLS_IN_FLIGHT = 32;
  * client reconnects, calls have been seen to take longer than it. A call that still lands after
  * we gave up is harmless: the retry signals the same workflow again.
  */
-export async function within<T>(ms: number, work: Promise<T>, inFlight: Set<Promise<unknown>>): Promise<T> {
-  // A call we stop waiting for still runs (and retries) until its gRPC deadline: remember it, so
-  // the connection is not closed under it.
-  inFlight.add(work);
-  void work.then(
-    () => inFlight.delete(work),
-    () => inFlight.delete(work),
-  );
+export async function within<T>(ms: number, work: Promise<T>, inFlight?: Set<Promise<unknown>>): Promise<T> {
+  // A call we stop waiting for still runs (and retries) until its gRPC deadline: a caller that
+  // must not close the connection under it passes `inFlight` to remember it in.
+  if (inFlight) {
+    inFlight.add(work);
+    void work.then(
+      () => inFlight.delete(work),
+      () => inFlight.delete(work),
+    );
+  }
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`Temporal did not answer within ${ms} ms`)), ms);

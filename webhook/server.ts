@@ -53,13 +53,12 @@ export async function startWebhookServer(config: Config, log: Logger, client?: C
   // An idle journal learns of an outage only from its next forward; a light probe tells sooner,
   // so deliveries are refused (and kept by Asana) rather than journaled while Temporal is away.
   let answering = true;
-  const probesInFlight = new Set<Promise<unknown>>(); // never waited for: a probe changes nothing
   const probe = setInterval(() => {
     if (!connected || journal.backlog > 0) return;
     const connection = connected.connection;
     // The native client retries a refused call inside its deadline: the probe's own timer decides.
     const call = connection.withDeadline(Date.now() + PROBE_MS, () => connection.workflowService.getSystemInfo({}));
-    within(PROBE_MS, call, probesInFlight).then(
+    within(PROBE_MS, call).then(
       () => (answering = true),
       () => (answering = false),
     );
