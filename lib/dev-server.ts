@@ -30,7 +30,7 @@ export interface DevServerOptions {
  *   reloaded on every read, as the dev server otherwise does for attributes registered later;
  * - one task-queue partition: partitions spread matching over hosts; on one host they only
  *   add forwarding between them.
- * A burst of 1,000 syncs took 28.6 s of the server's CPU without them, 22.5 s with them.
+ * A burst of 1,000 syncs took 28.6 s of the server's CPU without them, 22 to 24 s with them.
  */
 const DEV_SERVER_DYNAMIC_CONFIG = {
   'system.enableActivityEagerExecution': true,
