@@ -277,6 +277,15 @@ export class AirtableSandbox extends EmulatorServer {
 
     // Resolve every record before writing any, so a bad request changes nothing.
     const plan: { input: RecordInput; target?: AirtableRecord }[] = [];
+    const key = (f: Record<string, unknown>): string => JSON.stringify((upsert ?? []).map((name) => (isEmpty(f[name]) ? '' : String(f[name]))));
+    // One pass over the table per request, not one per record: a backfill's table holds 10,000.
+    const byKey = new Map<string, AirtableRecord[]>();
+    if (upsert) {
+      for (const r of table.records.values()) {
+        const k = key(r.fields);
+        byKey.set(k, [...(byKey.get(k) ?? []), r]);
+      }
+    }
     for (const input of body.records) {
       if (!upsert) {
         const target = table.records.get(input.id as string);
@@ -285,8 +294,7 @@ export class AirtableSandbox extends EmulatorServer {
         continue;
       }
       const fields = input.fields as Record<string, unknown>;
-      const key = (f: Record<string, unknown>): string => JSON.stringify(upsert.map((name) => (isEmpty(f[name]) ? '' : String(f[name]))));
-      const matches = [...table.records.values()].filter((r) => key(r.fields) === key(fields));
+      const matches = byKey.get(key(fields)) ?? [];
       if (matches.length > 1) {
         return error(422, 'INVALID_VALUE_FOR_COLUMN', `Cannot update more than one record with the same merge field values; ${matches.length} records match ${key(fields)}`);
       }
