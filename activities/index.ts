@@ -19,7 +19,6 @@ export interface ActivityDeps {
   findLastWatermark: (projectGid: string) => Promise<string | undefined>;
 }
 
-const SYNC_HEARTBEAT_MS = 5_000;
 /** Progress reaches the workflow at most this often; every page heartbeats. */
 const PROGRESS_INTERVAL_MS = 1000;
 
@@ -30,22 +29,14 @@ export function createActivities({ asana, airtable, deletedTasks, reportProgress
      * One activity for both, so a retry after an Airtable failure writes fresh data.
      */
     async syncTaskRow(taskGid: string, projectGid?: string, notBefore?: number): Promise<{ name: string } | null> {
-      // Heartbeats while the row waits for its write slot, so a killed worker's syncs are retried
-      // elsewhere after the heartbeat timeout rather than after the whole start-to-close timeout.
-      const context = Context.current();
-      const beat = setInterval(() => context.heartbeat(), SYNC_HEARTBEAT_MS);
-      try {
-        return await classified(async () => {
-          // A retry re-reads: the task may have changed, or gone, while this attempt waited.
-          const fresh = context.info.attempt === 1 ? notBefore : undefined;
-          const task = projectGid === undefined ? await asana.getTask(taskGid) : await asana.getProjectTask(taskGid, projectGid, fresh);
-          if (task === null) return null;
-          await airtable.upsert([await taskRowOf(asana, task)]);
-          return { name: task.name };
-        });
-      } finally {
-        clearInterval(beat);
-      }
+      return classified(async () => {
+        // A retry re-reads: the task may have changed, or gone, while this attempt waited.
+        const fresh = Context.current().info.attempt === 1 ? notBefore : undefined;
+        const task = projectGid === undefined ? await asana.getTask(taskGid) : await asana.getProjectTask(taskGid, projectGid, fresh);
+        if (task === null) return null;
+        await airtable.upsert([await taskRowOf(asana, task)]);
+        return { name: task.name };
+      });
     },
 
     /** Applies ASANA_DELETED_TASKS to the row of a task Asana no longer has. */

@@ -49,11 +49,12 @@ async function diagnose(stack: Stack, gid: string): Promise<string> {
   let workflow: string;
   try {
     const handle = stack.client.workflow.getHandle(taskWorkflowId(gid));
-    const { status, raw } = await handle.describe();
-    const pending = (raw.pendingActivities ?? []).map((a) => `${a.activityType?.name} attempt ${a.attempt}: ${a.lastFailure?.message ?? 'no failure'}`);
+    const { status } = await handle.describe();
     const { events } = await handle.fetchHistory();
+    // a sync is a local activity: its failures are in its markers
+    const failures = (events ?? []).flatMap((e) => e.markerRecordedEventAttributes?.failure?.message ?? []);
     const lastEvents = (events ?? []).slice(-8).map((e) => temporal.api.enums.v1.EventType[e.eventType ?? 0].replace('EVENT_TYPE_', ''));
-    workflow = `${status.name}; pending [${pending.join('; ')}]; last events [${lastEvents.join(' ')}]`;
+    workflow = `${status.name}; sync failures [${failures.join('; ')}]; last events [${lastEvents.join(' ')}]`;
   } catch (err) {
     workflow = (err as Error).message;
   }

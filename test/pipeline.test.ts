@@ -87,8 +87,15 @@ describe('pipeline: Asana webhook → Temporal → Airtable row', function () {
     const task = stack.asana.createTask(stack.project.gid, { name: 'Survives faults' });
     await eventually(() => assert.deepEqual(rowFor(task.gid), { 'Task ID': task.gid, Name: 'Survives faults' }), 30_000);
     const history = await stack.client.workflow.getHandle(taskWorkflowId(task.gid)).fetchHistory();
-    const failures = history.events?.filter((e) => e.activityTaskFailedEventAttributes) ?? [];
-    assert.equal(failures.length, 0, 'retries stay inside the activity: only the final attempt is recorded');
+    // The sync is a local activity (no activity task). The 503s were re-sent inside its attempt;
+    // the 429 failed the attempt, and a durable timer waited out the lock-out before the next.
+    const events = history.events ?? [];
+    assert.equal(events.filter((e) => e.activityTaskScheduledEventAttributes).length, 0);
+    const attempts = events.flatMap((e) => (e.markerRecordedEventAttributes ? [e.markerRecordedEventAttributes.failure?.message ?? 'ok'] : []));
+    assert.equal(attempts.length, 2, `attempts recorded: ${attempts.join(' | ')}`);
+    assert.match(attempts[0], /429/);
+    assert.equal(attempts[1], 'ok');
+    assert.equal(events.filter((e) => e.timerFiredEventAttributes).length, 1);
     const patches = stack.airtable.requests.filter((r) => r.method === 'PATCH' && r.at >= since).map((r) => r.status);
     assert.deepEqual(patches, [503, 503, 429, 200]);
   });

@@ -8,14 +8,14 @@ export type Dispatch = (projectGid: string, byTask: Map<string, string[]>, recei
 /** A call Temporal has not answered in this long fails; the journal tries the delivery again. */
 export const SIGNAL_DEADLINE_MS = 8_000;
 /**
- * Calls under way at once. Enough to start a few hundred workflows a second, few enough that a
- * burst of starts does not crowd out the work of the workflows already started: a sync writes
- * its row only once the worker has its first workflow task, and with 32 calls at once the one
- * dev server of the benchmark handed the worker 12 of those a second while it started 200
- * workflows a second. With 8, starts and syncs share it: a burst of 1,000 rows in the benchmark
- * took 24.2-25.4 s with 32 calls, 22.2-23.8 s with 8 (BENCHMARKS.md).
+ * Calls under way at once. Enough to start a couple of hundred workflows a second even at 20 ms a
+ * call (Airtable takes 50 rows a second), few enough that a burst of starts does not crowd out
+ * the work of the workflows already started: a sync writes its row only once the worker has its
+ * first workflow task, and with 32 calls at once the one dev server of the benchmark handed the
+ * worker 12 of those a second while it started 200 workflows a second. A burst of 1,000 rows in
+ * the benchmark took 22.0-22.3 s with 4 calls, 22.5-23.8 s with 8 (BENCHMARKS.md).
  */
-const CALLS_IN_FLIGHT = 8;
+const CALLS_IN_FLIGHT = 4;
 
 /**
  * Rejects after `ms` whatever `work` does. The gRPC deadline alone is not enough: while the
