@@ -12,8 +12,9 @@ export const SIGNAL_DEADLINE_MS = 8_000;
  * call (Airtable takes 50 rows a second), few enough that a burst of starts does not crowd out
  * the work of the workflows already started: a sync writes its row only once the worker has its
  * first workflow task, and with 32 calls at once the one dev server of the benchmark handed the
- * worker 12 of those a second while it started 200 workflows a second. A burst of 1,000 rows in
- * the benchmark took 22.0-22.3 s with 4 calls, 22.5-23.8 s with 8 (BENCHMARKS.md).
+ * worker 12 of those a second while it started 200 workflows a second. With syncs as local
+ * activities, 2, 4 and 8 calls gave the same burst times in runs of the burst alone; full runs
+ * of the benchmark gave 21.9 and 23.1 s with 4, 24.1 s with 8 (BENCHMARKS.md).
  */
 const CALLS_IN_FLIGHT = 4;
 
