@@ -1,4 +1,4 @@
-import { continueAsNew, defineSignal, proxyLocalActivities, setHandler, upsertMemo, workflowInfo } from '@temporalio/workflow';
+import { continueAsNew, defineSignal, patched, proxyActivities, proxyLocalActivities, setHandler, upsertMemo, workflowInfo, type RetryPolicy } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 
 export interface SyncTaskInput {
@@ -23,6 +23,11 @@ export interface SyncTaskResult {
 /** Every webhook event for the task; the webhook sends it with signalWithStart. */
 export const taskEventSignal = defineSignal<[TaskEvent]>('taskEvent');
 
+const startToCloseTimeout = '2 minutes';
+// Unlimited attempts: an outage only delays a row. 401/403/422 fail fast (non-retryable), and
+// 429s wait for Retry-After or Airtable's 30 s lock-out through nextRetryDelay.
+const retry: RetryPolicy = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' };
+
 /**
  * Local activities: the worker runs them inside the workflow task that schedules them, so a sync
  * costs the server one workflow task instead of two plus an activity task. That is what bounds a
@@ -31,11 +36,9 @@ export const taskEventSignal = defineSignal<[TaskEvent]>('taskEvent');
  * the upsert is idempotent, so a re-run cannot add a row. While a sync runs longer than the
  * workflow task's timeout (a queue of rows, Airtable's 30 s lock-out), the SDK keeps it alive.
  */
-const { syncTaskRow, handleDeletedTask } = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '2 minutes',
-  // Unlimited attempts: an outage only delays a row. 401/403/422 fail fast (non-retryable), and
-  // 429s wait for Retry-After or Airtable's 30 s lock-out through nextRetryDelay.
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+const local = proxyLocalActivities<Activities>({
+  startToCloseTimeout,
+  retry,
   // Every wait between attempts is a durable timer on the server, not a wait inside the worker:
   // an outage then costs nothing while it lasts (a waiting local activity keeps its workflow task
   // open and renews it every 8 s), each failed attempt shows in the history as a marker, and the
@@ -43,6 +46,13 @@ const { syncTaskRow, handleDeletedTask } = proxyLocalActivities<Activities>({
   // 1.24), are never used.
   localRetryThreshold: 0,
 });
+
+/**
+ * Runs started before syncs became local activities scheduled activity tasks; they must replay
+ * as they ran, so a deploy in the middle of their sync (or of an outage's retries) does not break
+ * them. Remove with deprecatePatch once no such run is left.
+ */
+const remote = proxyActivities<Activities>({ startToCloseTimeout, retry });
 
 /**
  * One run per task at a time (id asana-task-<gid>). Each sync reads the task's current state, so
@@ -56,6 +66,7 @@ export async function syncTaskWorkflow(input: SyncTaskInput): Promise<SyncTaskRe
     pending = true;
     if (event.receivedAt !== undefined) notBefore = Math.max(notBefore ?? 0, event.receivedAt);
   });
+  const { syncTaskRow, handleDeletedTask } = patched('sync-as-local-activity') ? local : remote;
   let syncs = 0;
   let result: SyncTaskResult = { status: 'synced', syncs: 0 };
   while (pending) {
