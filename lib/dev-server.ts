@@ -25,12 +25,14 @@ export interface DevServerOptions {
 /**
  * Dynamic config for the one-host dev server, where Temporal shares the cores with the service:
  * - eager activities: the worker that schedules an activity gets it in the same round trip,
- *   instead of through the matching service (a call and a write less per sync);
+ *   instead of through the matching service (a call and a write less per activity; syncs are
+ *   local activities now, so this serves reconciliation passes);
  * - the search attributes come with the server's start (below), so its cache need not be
  *   reloaded on every read, as the dev server otherwise does for attributes registered later;
  * - one task-queue partition: partitions spread matching over hosts; on one host they only
  *   add forwarding between them.
- * A burst of 1,000 syncs took 28.6 s of the server's CPU without them, 22 to 24 s with them.
+ * A burst of 1,000 syncs took 28.6 s of the server's CPU without them, 22 to 24 s with them,
+ * when syncs were still activity tasks.
  */
 const DEV_SERVER_DYNAMIC_CONFIG = {
   'system.enableActivityEagerExecution': true,
