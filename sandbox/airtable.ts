@@ -293,13 +293,13 @@ export class AirtableSandbox extends EmulatorServer {
         plan.push({ input, target });
         continue;
       }
-      const fields = input.fields as Record<string, unknown>;
-      const matches = byKey.get(key(fields)) ?? [];
+      const inputKey = key(input.fields as Record<string, unknown>);
+      const matches = byKey.get(inputKey) ?? [];
       if (matches.length > 1) {
-        return error(422, 'INVALID_VALUE_FOR_COLUMN', `Cannot update more than one record with the same merge field values; ${matches.length} records match ${key(fields)}`);
+        return error(422, 'INVALID_VALUE_FOR_COLUMN', `Cannot update more than one record with the same merge field values; ${matches.length} records match ${inputKey}`);
       }
-      if (plan.some((p) => key(p.input.fields as Record<string, unknown>) === key(fields))) {
-        return error(422, 'INVALID_RECORDS', `Multiple records in the request share the merge field values ${key(fields)}`);
+      if (plan.some((p) => key(p.input.fields as Record<string, unknown>) === inputKey)) {
+        return error(422, 'INVALID_RECORDS', `Multiple records in the request share the merge field values ${inputKey}`);
       }
       plan.push({ input, target: matches[0] });
     }
