@@ -22,6 +22,7 @@ import { AsanaSandbox, type SandboxTask } from '../sandbox/asana';
 import { sandboxEnv } from '../sandbox/env';
 import { reconcileProjectWorkflow } from '../workflows';
 import { measureAcks } from './ack-load';
+import { composeCpuShares, niceForShares, setGroupNice } from './cpu-weight';
 import { startBaseline } from './baseline';
 
 const SERVICE_BASE = 'appBENCHSERVICE01';
@@ -49,13 +50,17 @@ function table(title: string, columns: string[], rows: (string | number)[][]): v
 class ServiceProcess {
   readonly child: ChildProcess;
   maxRssMb = 0;
+  /** Why the process could not get its compose service's CPU weight, if it could not. */
+  readonly unweighted?: string;
   private readonly sampler: NodeJS.Timeout;
 
-  constructor(entry: string, env: Record<string, string>, logFile: string) {
+  constructor(readonly service: 'worker' | 'webhook', env: Record<string, string>, logFile: string) {
     const log = openSync(logFile, 'a');
     // A session of its own, as each container of docker-compose.yml or each systemd unit has its
-    // own cgroup: the kernel then shares the CPU between the processes, not between their threads.
-    this.child = spawn(process.execPath, entryArgs(entry), { cwd: REPO_ROOT, env, stdio: ['ignore', log, log], detached: true });
+    // own cgroup: the kernel then shares the CPU between the processes, not between their threads,
+    // by the weight compose gives the service (cpu-weight.ts).
+    this.child = spawn(process.execPath, entryArgs(`${service}/main.ts`), { cwd: REPO_ROOT, env, stdio: ['ignore', log, log], detached: true });
+    this.unweighted = setGroupNice(this.child.pid!, niceForShares(composeCpuShares(service)));
     this.sampler = setInterval(() => this.sample(), 250);
   }
 
@@ -168,8 +173,11 @@ runMain(async () => {
     WORKER_METRICS_PORT: '0',
   };
   // compiled, as production runs them, when the bench itself runs compiled (npm run bench)
-  const worker = new ServiceProcess('worker/main.ts', env, path.join(dir, 'worker.log'));
-  const webhook = new ServiceProcess('webhook/main.ts', env, path.join(dir, 'webhook.log'));
+  const worker = new ServiceProcess('worker', env, path.join(dir, 'worker.log'));
+  const webhook = new ServiceProcess('webhook', env, path.join(dir, 'webhook.log'));
+  for (const { service, unweighted } of [worker, webhook]) {
+    console.log(unweighted ? `note: the ${service} runs without its compose CPU weight: ${unweighted}` : `${service}: cpu_shares ${composeCpuShares(service)}, as in docker-compose.yml`);
+  }
   const webhookUrl = `http://127.0.0.1:${port}`;
   const client = new Client({ connection: await Connection.connect({ address: server.address }) });
   try {
@@ -207,7 +215,7 @@ runMain(async () => {
       return { p99: value('nodejs_eventloop_lag_p99_seconds'), max: value('nodejs_eventloop_lag_max_seconds') };
     };
     await eventLoopLag();
-    const { acks, statuses, perSecond: ackRate } = await measureAcks({
+    const { acks, statuses, perSecond: ackRate, unweighted: senderUnweighted } = await measureAcks({
       url: `${webhookUrl}/webhooks/asana/${project.gid}`,
       secret: asana.webhooks.get(hookGid)!.secret,
       taskGids: [...asana.tasks.values()].filter((t) => t.projects.includes(project.gid)).map((t) => t.gid),
@@ -269,6 +277,7 @@ runMain(async () => {
       [`webhook acknowledgement at ${ackRate.toFixed(0)} deliveries/s (${size.acks}), p50`, `${percentile(acks, 50).toFixed(1)} ms`, ''],
       ['webhook acknowledgement, p99', `${percentile(acks, 99).toFixed(1)} ms`, '≤ 50 ms'],
       ['webhook answers', JSON.stringify(statuses), 'all 200'],
+      ['the sender of those deliveries', senderUnweighted ? `default CPU weight (${senderUnweighted}): its stalls hide the webhook's` : 'high CPU weight: sends on schedule, as Asana does', ''],
       ['webhook event-loop delay meanwhile, p99 / max', `${ackLag.p99.toFixed(1)} ms / ${ackLag.max.toFixed(1)} ms`, ''],
       [`full reconcile, unchanged ${size.project}-task project`, `${seconds(unchanged.ms)}, ${unchanged.writes} writes, ${unchanged.rateLimited} 429s`, '≤ 25 s, 0 writes'],
       [`backfill of ${size.project} tasks into an empty table`, `${seconds(backfill.ms)}, ${backfill.rateLimited} 429s, ${backfill.result.created} created, ${backfillDuplicates} duplicates`, '≤ 220 s, 0 429s'],

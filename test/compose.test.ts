@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { composeCpuShares, niceForShares } from '../bench/cpu-weight';
 import { loadConfig, type Env } from '../config';
 
 interface Service {
@@ -13,6 +14,7 @@ interface Service {
   environment?: Record<string, string> | string[];
   env_file?: { path: string; required: boolean }[];
   volumes?: string[];
+  cpu_shares?: number;
   depends_on?: string[];
 }
 
@@ -71,6 +73,14 @@ describe('docker-compose.yml', () => {
     assert.ok(webhook.ports?.includes(`${port}:${port}`), 'the webhook publishes the PORT it listens on');
     const dataDir = environment(webhook).DATA_DIR;
     assert.ok(webhook.volumes?.some((v) => v.endsWith(`:${dataDir}`) && v.split(':')[0] in compose.volumes), 'webhook secrets live on a named volume');
+  });
+
+  it('gives the webhook the highest CPU weight, which the bench gives its process too', () => {
+    const shares = (name: string) => compose.services[name].cpu_shares ?? 1024;
+    for (const name of Object.keys(compose.services).filter((n) => n !== 'webhook')) assert.ok(shares('webhook') > shares(name), `webhook outweighs ${name}`);
+    assert.equal(composeCpuShares('webhook'), shares('webhook'));
+    assert.equal(composeCpuShares('worker'), 1024);
+    assert.deepEqual([1024, 2048, 4096, 10240].map(niceForShares), [0, -3, -6, -10]);
   });
 
   it('documents every variable the config module reads in .env.example', () => {
