@@ -36,7 +36,7 @@ export function setGroupNice(pid: number, nice: number): string | undefined {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return 'the kernel has no autogroups (not Linux, or built without them)';
-    if (code === 'EPERM' || code === 'EACCES') return `raising a weight needs CAP_SYS_NICE (root)`;
+    if (code === 'EPERM' || code === 'EACCES') return 'raising a weight needs CAP_SYS_NICE (root)';
     return (err as Error).message;
   }
 }
