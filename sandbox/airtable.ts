@@ -280,6 +280,7 @@ export class AirtableSandbox extends EmulatorServer {
     const key = (f: Record<string, unknown>): string => JSON.stringify((upsert ?? []).map((name) => (isEmpty(f[name]) ? '' : String(f[name]))));
     // One pass over the table per request, not one per record: a backfill's table holds 10,000.
     const byKey = new Map<string, AirtableRecord[]>();
+    const requestKeys = new Set<string>();
     if (upsert) {
       for (const r of table.records.values()) {
         const k = key(r.fields);
@@ -298,9 +299,10 @@ export class AirtableSandbox extends EmulatorServer {
       if (matches.length > 1) {
         return error(422, 'INVALID_VALUE_FOR_COLUMN', `Cannot update more than one record with the same merge field values; ${matches.length} records match ${inputKey}`);
       }
-      if (plan.some((p) => key(p.input.fields as Record<string, unknown>) === inputKey)) {
+      if (requestKeys.has(inputKey)) {
         return error(422, 'INVALID_RECORDS', `Multiple records in the request share the merge field values ${inputKey}`);
       }
+      requestKeys.add(inputKey);
       plan.push({ input, target: matches[0] });
     }
     const createdRecords: string[] = [];
