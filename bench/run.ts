@@ -50,7 +50,9 @@ function table(title: string, columns: string[], rows: (string | number)[][]): v
 class ServiceProcess {
   readonly child: ChildProcess;
   maxRssMb = 0;
-  /** Why the process could not get its compose service's CPU weight, if it could not. */
+  /** The CPU weight docker-compose.yml gives the service. */
+  readonly cpuShares: number;
+  /** Why the process could not get that weight, if it could not. */
   readonly unweighted?: string;
   private readonly sampler: NodeJS.Timeout;
 
@@ -60,7 +62,8 @@ class ServiceProcess {
     // own cgroup: the kernel then shares the CPU between the processes, not between their threads,
     // by the weight compose gives the service (cpu-weight.ts).
     this.child = spawn(process.execPath, entryArgs(`${service}/main.ts`), { cwd: REPO_ROOT, env, stdio: ['ignore', log, log], detached: true });
-    this.unweighted = setGroupNice(this.child.pid!, niceForShares(composeCpuShares(service)));
+    this.cpuShares = composeCpuShares(service);
+    this.unweighted = setGroupNice(this.child.pid!, niceForShares(this.cpuShares));
     this.sampler = setInterval(() => this.sample(), 250);
   }
 
@@ -175,8 +178,8 @@ runMain(async () => {
   // compiled, as production runs them, when the bench itself runs compiled (npm run bench)
   const worker = new ServiceProcess('worker', env, path.join(dir, 'worker.log'));
   const webhook = new ServiceProcess('webhook', env, path.join(dir, 'webhook.log'));
-  for (const { service, unweighted } of [worker, webhook]) {
-    console.log(unweighted ? `note: the ${service} runs without its compose CPU weight: ${unweighted}` : `${service}: cpu_shares ${composeCpuShares(service)}, as in docker-compose.yml`);
+  for (const { service, cpuShares, unweighted } of [worker, webhook]) {
+    console.log(unweighted ? `note: the ${service} runs without its compose CPU weight: ${unweighted}` : `${service}: cpu_shares ${cpuShares}, as in docker-compose.yml`);
   }
   const webhookUrl = `http://127.0.0.1:${port}`;
   const client = new Client({ connection: await Connection.connect({ address: server.address }) });
