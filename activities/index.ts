@@ -7,12 +7,15 @@ import type { DeletedTaskPolicy } from '../config';
 import type { AirtableClient } from './airtable-client';
 import type { AsanaClient } from './asana-client';
 import { classified } from './failures';
+import { inSyncedProject } from './mapping';
 import { reconcilePass, taskRowOf, type ReconcileCounts, type ReconcilePassInput, type ReconcilePassResult } from './reconcile';
 
 export interface ActivityDeps {
   asana: AsanaClient;
   airtable: AirtableClient;
   deletedTasks: DeletedTaskPolicy;
+  /** ASANA_PROJECT_GIDS: a sync writes a row only for a task in one of them. */
+  syncedProjects: ReadonlySet<string>;
   /** Sends a reconciliation's progress to its workflow (for its progress query). */
   reportProgress: (workflowId: string, counts: ReconcileCounts) => Promise<void>;
   /** The watermark of the project's newest continuous reconcile that completed, if any. */
@@ -22,18 +25,20 @@ export interface ActivityDeps {
 /** Progress reaches the workflow at most this often; every page heartbeats. */
 const PROGRESS_INTERVAL_MS = 1000;
 
-export function createActivities({ asana, airtable, deletedTasks, reportProgress, findLastWatermark }: ActivityDeps) {
+export function createActivities({ asana, airtable, deletedTasks, syncedProjects, reportProgress, findLastWatermark }: ActivityDeps) {
   return {
     /**
-     * Reads the task as it is now and upserts its row; null when Asana no longer has the task.
+     * Reads the task as it is now and upserts its row; null when Asana no longer has the task, and
+     * `skipped` (with why) when it is in none of the synced projects, whoever asked for the sync.
      * One activity for both, so a retry after an Airtable failure writes fresh data.
      */
-    async syncTaskRow(taskGid: string, projectGid?: string, notBefore?: number): Promise<{ name: string } | null> {
+    async syncTaskRow(taskGid: string, projectGid?: string, notBefore?: number): Promise<{ name: string } | { skipped: string } | null> {
       return classified(async () => {
         // A retry re-reads: the task may have changed, or gone, while this attempt waited.
         const fresh = Context.current().info.attempt === 1 ? notBefore : undefined;
         const task = projectGid === undefined ? await asana.getTask(taskGid) : await asana.getProjectTask(taskGid, projectGid, fresh);
         if (task === null) return null;
+        if (!inSyncedProject(task, syncedProjects)) return { skipped: `task ${taskGid} is in none of the synced projects (ASANA_PROJECT_GIDS); no row written` };
         await airtable.upsert([await taskRowOf(asana, task)]);
         return { name: task.name };
       });

@@ -12,6 +12,8 @@ export interface AsanaTask {
   due_on: string | null;
   due_at: string | null;
   modified_at?: string;
+  /** The projects (and sections) the task is in. */
+  memberships?: { project?: { gid: string } | null }[];
 }
 
 export const FIELD = {
@@ -33,7 +35,12 @@ export interface TaskRow {
 }
 
 /** Fields requested in one GET: the assignee's name comes along, so no second request is needed. */
-export const TASK_OPT_FIELDS = ['name', 'notes', 'assignee.name', 'due_on', 'due_at', 'modified_at'];
+export const TASK_OPT_FIELDS = ['name', 'notes', 'assignee.name', 'due_on', 'due_at', 'modified_at', 'memberships.project'];
+
+/** Whether Asana says the task is in one of the synced projects: only those tasks get rows. */
+export function inSyncedProject(task: Pick<AsanaTask, 'memberships'>, syncedProjects: ReadonlySet<string>): boolean {
+  return (task.memberships ?? []).some((m) => typeof m.project?.gid === 'string' && syncedProjects.has(m.project.gid));
+}
 
 /** Asana sets due_on whenever due_at is set; a record with only due_at gets due_at's UTC date. */
 export function dueDateOf(task: Pick<AsanaTask, 'due_on' | 'due_at'>): string | null {

@@ -3,6 +3,9 @@ export class UsageError extends Error {
   readonly exitCode = 2;
 }
 
+/** A webhook registration that did not complete safely (exit 1); nothing of it is left behind. */
+export class RegistrationError extends Error {}
+
 export interface Output {
   out(line: string): void;
   err(line: string): void;

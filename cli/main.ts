@@ -4,7 +4,7 @@ import { ConfigError, loadConfig } from '../config';
 import { ApiError } from '../lib/api-error';
 import { AsanaApi } from '../lib/asana-api';
 import { SecretStore } from '../webhook/secrets';
-import { UsageError, type Output } from './errors';
+import { RegistrationError, UsageError, type Output } from './errors';
 import { WEBHOOK_COMMANDS } from './webhooks';
 import { airtableSetup } from './airtable';
 import { backfill } from './backfill';
@@ -13,7 +13,7 @@ import { connectClient } from '../lib/temporal';
 
 const USAGE = `Usage: npm run cli -- <command>
 
-  webhooks create --project <gid> [--target <url>] [--filter task:added ...]
+  webhooks create --project <gid> [--public-url <url>] [--filter task:added ...]
   webhooks list [--project <gid>] [--json]
   webhooks delete <webhookGid> | --project <gid>
   backfill --project <gid> [--since <iso> | --full]   (full when --since is not given)
@@ -47,7 +47,7 @@ export async function runCli(argv: string[], output: Output): Promise<number> {
       output.err(`error: ${(err as Error).message}\n\n${USAGE}`);
       return 2;
     }
-    if (err instanceof ApiError) {
+    if (err instanceof ApiError || err instanceof RegistrationError) {
       output.err(`error: ${err.message}`);
       return 1;
     }

@@ -15,7 +15,12 @@ export async function syncCommand(config: Config, connect: () => Promise<Client>
   try {
     const handle = await signalTask(client, config.temporal.taskQueue, values.task, 'manual', values.project);
     const result = (await handle.result()) as SyncTaskResult;
-    output.out(result.status === 'synced' ? `Task ${values.task} synced (workflow ${handle.workflowId}).` : `Task ${values.task} no longer exists in Asana; its row was ${result.row}.`);
+    const outcomes: Record<SyncTaskResult['status'], string> = {
+      synced: `Task ${values.task} synced (workflow ${handle.workflowId}).`,
+      gone: `Task ${values.task} no longer exists in Asana; its row was ${result.row}.`,
+      skipped: `Task ${values.task} not synced: ${result.reason}.`,
+    };
+    output.out(outcomes[result.status]);
     return 0;
   } catch (err) {
     if (!(err instanceof WorkflowFailedError)) throw err;

@@ -2,11 +2,11 @@
 import { parseArgs } from 'node:util';
 import type { Config } from '../config';
 import type { AsanaApi } from '../lib/asana-api';
-import { SecretStore } from '../webhook/secrets';
-import { formatTable, UsageError, type Output } from './errors';
+import { SecretStore, tokenOf, webhookUrl } from '../webhook/secrets';
+import { formatTable, RegistrationError, UsageError, type Output } from './errors';
 
 export const DEFAULT_ACTIONS = ['added', 'changed', 'removed', 'deleted', 'undeleted'];
-/** How long the webhook accepts a handshake that replaces a stored secret, once the CLI opens it. */
+/** How long a registration's URL accepts its one handshake. */
 export const REGISTRATION_WINDOW_MS = 60_000;
 
 interface Filter {
@@ -49,32 +49,54 @@ function parseFilters(values: string[] | undefined): Filter[] {
   });
 }
 
+/**
+ * Registers a webhook for the project: opens a registration, asks Asana to create the webhook on
+ * that registration's URL (Asana then performs the handshake with our webhook) and checks that the
+ * secret our webhook stored is the one Asana sent. Needs the webhook's DATA_DIR.
+ */
+export async function registerWebhook(api: AsanaApi, secrets: SecretStore, projectGid: string, publicUrl: string, filters = parseFilters(undefined)): Promise<{ gid: string; target: string }> {
+  const token = await secrets.openRegistration(projectGid, REGISTRATION_WINDOW_MS);
+  const target = webhookUrl(publicUrl, projectGid, token);
+  try {
+    const body = await api.raw<{ data: Webhook; 'X-Hook-Secret'?: string }>('POST', '/webhooks', { data: { data: { resource: projectGid, target, filters } } });
+    const stored = await secrets.get(token);
+    const fromAsana = body['X-Hook-Secret'];
+    if (stored === undefined || (fromAsana !== undefined && fromAsana !== stored.secret)) {
+      await api.call('DELETE', `/webhooks/${body.data.gid}`).catch(() => undefined);
+      await secrets.delete(token);
+      throw new RegistrationError(
+        stored === undefined
+          ? `Asana created webhook ${body.data.gid}, but its handshake did not reach a webhook on this DATA_DIR; deleted it. Run the CLI with the webhook's DATA_DIR.`
+          : `the handshake for webhook ${body.data.gid} stored a secret Asana did not send; deleted it.`,
+      );
+    }
+    await secrets.recordWebhook(token, body.data.gid);
+    return { gid: body.data.gid, target };
+  } finally {
+    await secrets.closeRegistration(token);
+  }
+}
+
 async function create(ctx: WebhookCommandContext, args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { project: { type: 'string' }, target: { type: 'string' }, filter: { type: 'string', multiple: true } } });
+  const { values } = parseArgs({ args, options: { project: { type: 'string' }, 'public-url': { type: 'string' }, filter: { type: 'string', multiple: true } } });
   const project = gidOption(values.project, 'project');
+  if (!ctx.config.asana.projectGids.includes(project)) {
+    throw new UsageError(`project ${project} is not in ASANA_PROJECT_GIDS: the webhook serves only the synced projects; add it there first`);
+  }
   const filters = parseFilters(values.filter);
-  const base = ctx.config.publicUrl;
-  if (values.target === undefined && base === undefined) throw new UsageError('give --target <url>, or set PUBLIC_URL so the target can be built');
-  const target = values.target ?? `${base}/webhooks/asana/${project}`;
+  const publicUrl = values['public-url'] ?? ctx.config.publicUrl;
+  if (publicUrl === undefined) throw new UsageError("give --public-url <url>, or set PUBLIC_URL: the webhook's address as Asana reaches it");
   let hostname: string;
   try {
-    hostname = new URL(target).hostname;
+    hostname = new URL(publicUrl).hostname;
   } catch {
-    throw new UsageError(`--target must be a URL, got "${target}"`);
+    throw new UsageError(`--public-url must be a URL, got "${publicUrl}"`);
   }
   if (['localhost', '127.0.0.1', '[::1]', '0.0.0.0'].includes(hostname)) {
     ctx.output.err('warning: Asana refuses localhost targets; give a public https URL (a tunnel, for development).');
   }
-  // Let the webhook accept this handshake even if the project already has a secret (rotation).
-  await ctx.secrets.openRegistration(project, REGISTRATION_WINDOW_MS);
-  try {
-    const body = await ctx.api.raw<{ data: Webhook; 'X-Hook-Secret'?: string }>('POST', '/webhooks', { data: { data: { resource: project, target, filters } } });
-    // The handshake stored it already when the webhook shares DATA_DIR; keep Asana's copy too.
-    if (body['X-Hook-Secret']) await ctx.secrets.set(project, body['X-Hook-Secret']);
-    ctx.output.out(`Created webhook ${body.data.gid} for project ${project} → ${target} (handshake completed).`);
-  } finally {
-    await ctx.secrets.closeRegistration(project);
-  }
+  const hook = await registerWebhook(ctx.api, ctx.secrets, project, publicUrl, filters);
+  ctx.output.out(`Created webhook ${hook.gid} for project ${project} → ${hook.target} (handshake completed, secret stored).`);
 }
 
 function workspace(ctx: WebhookCommandContext): string {
@@ -91,16 +113,18 @@ async function list(ctx: WebhookCommandContext, args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { project: { type: 'string' }, json: { type: 'boolean', default: false } } });
   const project = values.project === undefined ? undefined : gidOption(values.project, 'project');
   const hooks = await listFor(ctx, project);
+  const stored = new Set((await ctx.secrets.list()).map((s) => s.token));
+  const secretOf = (hook: Webhook) => (stored.has(tokenOf(hook.target) ?? '') ? 'stored' : 'none');
   if (values.json) {
-    ctx.output.out(JSON.stringify(hooks, null, 2));
+    ctx.output.out(JSON.stringify(hooks.map((h) => ({ ...h, secret: secretOf(h) })), null, 2));
     return;
   }
   if (hooks.length === 0) {
     ctx.output.out('No webhooks.');
     return;
   }
-  const columns = ['gid', 'resource', 'target', 'active', 'last_success_at', 'last_failure_at', 'last_failure_content'];
-  const rows = hooks.map((h) => [h.gid, h.resource.name ? `${h.resource.gid} (${h.resource.name})` : h.resource.gid, h.target, String(h.active), h.last_success_at ?? '-', h.last_failure_at ?? '-', h.last_failure_content || '-']);
+  const columns = ['gid', 'resource', 'target', 'active', 'secret', 'last_success_at', 'last_failure_at', 'last_failure_content'];
+  const rows = hooks.map((h) => [h.gid, h.resource.name ? `${h.resource.gid} (${h.resource.name})` : h.resource.gid, h.target, String(h.active), secretOf(h), h.last_success_at ?? '-', h.last_failure_at ?? '-', h.last_failure_content || '-']);
   ctx.output.out(formatTable(columns, rows));
 }
 
@@ -112,7 +136,8 @@ async function remove(ctx: WebhookCommandContext, args: string[]): Promise<void>
   const hooks = values.project !== undefined ? await listFor(ctx, gidOption(values.project, 'project')) : [await ctx.api.call<Webhook>('GET', `/webhooks/${gidOption(positionals[0], 'webhook')}`)];
   for (const hook of hooks) {
     await ctx.api.call('DELETE', `/webhooks/${hook.gid}`);
-    await ctx.secrets.delete(hook.resource.gid);
+    const token = tokenOf(hook.target);
+    if (token !== undefined) await ctx.secrets.delete(token);
     ctx.output.out(`Deleted webhook ${hook.gid} (project ${hook.resource.gid}) and forgot its secret.`);
   }
   if (hooks.length === 0) ctx.output.out('No webhooks to delete.');

@@ -400,6 +400,7 @@ export class AsanaSandbox extends EmulatorServer {
       created_at: task.created_at,
       modified_at: task.modified_at,
       projects: task.projects.map((gid) => ({ gid, resource_type: 'project', name: this.projects.get(gid)?.name ?? '' })),
+      memberships: task.projects.map((gid) => ({ project: { gid, resource_type: 'project', name: this.projects.get(gid)?.name ?? '' } })),
       permalink_url: `https://app.asana.com/0/${task.projects[0]}/${task.gid}`,
     };
     return project_(full, query);

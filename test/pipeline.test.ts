@@ -11,10 +11,11 @@ import { eventually, startStack, type Stack } from './support/stack';
 describe('pipeline: Asana webhook → Temporal → Airtable row', function () {
   let stack: Stack;
   let webhookGid: string;
+  let target: string;
 
   before(async () => {
     stack = await startStack();
-    webhookGid = await stack.registerWebhook();
+    ({ gid: webhookGid, target } = await stack.registerWebhook());
   });
   after(() => stack.stop());
 
@@ -23,7 +24,7 @@ describe('pipeline: Asana webhook → Temporal → Airtable row', function () {
 
   it('completes the handshake and keeps the secret durably, readable only by us', async () => {
     const hook = stack.asana.webhooks.get(webhookGid)!;
-    const file = path.join(stack.config.dataDir, 'webhook-secrets', stack.project.gid);
+    const file = path.join(stack.config.dataDir, 'webhook-secrets', target.split('/').pop()!);
     assert.equal((await stat(file)).mode & 0o777, 0o600);
     assert.equal(hook.active, true);
     // the heartbeat that follows the handshake is verified and answered 200
@@ -130,7 +131,7 @@ describe('pipeline: Asana webhook → Temporal → Airtable row', function () {
   it('refuses a badly signed delivery with 401 and starts nothing', async () => {
     const body = JSON.stringify({ events: [{ action: 'added', resource: { gid: '999000111', resource_type: 'task' } }] });
     const post = (signature: string) =>
-      axios.post(`${stack.webhook.url}/webhooks/asana/${stack.project.gid}`, body, { headers: { 'content-type': 'application/json', 'x-hook-signature': signature }, validateStatus: () => true });
+      axios.post(target, body, { headers: { 'content-type': 'application/json', 'x-hook-signature': signature }, validateStatus: () => true });
     assert.equal((await post(signDelivery('not-the-secret', body))).status, 401);
     assert.equal((await post('')).status, 401);
     await assert.rejects(stack.client.workflow.getHandle(taskWorkflowId('999000111')).describe(), WorkflowNotFoundError);

@@ -1,7 +1,7 @@
-/** Issue 3: every request gets the right answer, bad ones change nothing, and no event is lost. */
+/** Every request gets the right answer, bad ones change nothing, and no event is lost. */
 import assert from 'node:assert/strict';
 import { randomBytes, randomInt } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import axios from 'axios';
@@ -11,6 +11,7 @@ import { startDevServer, type DevServer } from '../lib/dev-server';
 import { createLogger } from '../lib/logger';
 import { startWebhookServer } from '../webhook/server';
 import { MAX_BODY_BYTES } from '../webhook/app';
+import { SecretStore, tokenOf, webhookUrl } from '../webhook/secrets';
 import { taskWorkflowId } from '../workflows/search-attributes';
 import { freePort } from './support/ports';
 import { eventually, startStack, type Stack } from './support/stack';
@@ -28,12 +29,12 @@ describe('webhook: secure and robust', function () {
   let stack: Stack;
   let secret: string;
   let url: string;
+  const storedSecret = async () => (await new SecretStore(stack.config.dataDir).get(tokenOf(url)!))?.secret;
 
   before(async () => {
     stack = await startStack();
-    await stack.registerWebhook();
-    secret = (await readFile(path.join(stack.config.dataDir, 'webhook-secrets', stack.project.gid), 'utf8')).trim();
-    url = `${stack.webhook.url}/webhooks/asana/${stack.project.gid}`;
+    ({ target: url } = await stack.registerWebhook());
+    secret = (await storedSecret())!;
   });
   after(() => stack.stop());
 
@@ -50,7 +51,8 @@ describe('webhook: secure and robust', function () {
       ['no signature', () => post(good), 401],
       ['a wrong signature', () => post(good, { 'x-hook-signature': signDelivery('forged', good) }), 401],
       ['a signature of other bytes', () => post(good, { 'x-hook-signature': signDelivery(secret, good + ' ') }), 401],
-      ['an unknown resource', () => post(good, { 'x-hook-signature': signDelivery(secret, good) }, `${stack.webhook.url}/webhooks/asana/424242`), 404],
+      ['an unregistered webhook URL', () => post(good, { 'x-hook-signature': signDelivery(secret, good) }, webhookUrl(stack.webhook.url, stack.project.gid, 'a'.repeat(64))), 404],
+      ['a URL of the form before tokens', () => post(good, { 'x-hook-signature': signDelivery(secret, good) }, `${stack.webhook.url}/webhooks/asana/${stack.project.gid}`), 404],
       ['malformed JSON', () => signed('{"events": [', {}), 400],
       ['JSON of the wrong shape', () => signed(JSON.stringify({ events: [{ action: 'added', resource: { gid } }] })), 400],
       ['a body over 1 MiB', () => signed(Buffer.alloc(MAX_BODY_BYTES + 1, 'a')), 413],
@@ -119,10 +121,10 @@ describe('webhook: secure and robust', function () {
     assert.deepEqual(serverErrors, [], JSON.stringify([...statuses]));
     assert.equal((await axios.get(`${stack.webhook.url}/healthz`)).status, 200);
     // a forged handshake among them must not have replaced the secret
-    assert.equal((await readFile(path.join(stack.config.dataDir, 'webhook-secrets', stack.project.gid), 'utf8')).trim(), secret);
+    assert.equal(await storedSecret(), secret);
   });
 
-  it('refuses a forged handshake for a resource that has a secret, and keeps verifying with the real one', async () => {
+  it('refuses a second handshake on a registered webhook URL, and keeps verifying with the real secret', async () => {
     const forged = randomBytes(32).toString('hex');
     const response = await axios.post(url, '', { headers: { 'x-hook-secret': forged }, validateStatus: () => true });
     assert.equal(response.status, 409);
@@ -147,9 +149,9 @@ describe('webhook: secure and robust', function () {
     const port = await freePort();
     const dbFilename = path.join(dir, 'temporal.db');
     let server: DevServer | undefined = await startDevServer({ port, dbFilename });
-    const webhook = await startWebhookServer({ ...stack.config, port: 0, dataDir: dir, temporal: { ...stack.config.temporal, address: `127.0.0.1:${port}` } }, createLogger('silent', 'test'));
+    const webhook = await startWebhookServer({ ...stack.config, asana: { ...stack.config.asana, projectGids: ['31337'] }, port: 0, dataDir: dir, temporal: { ...stack.config.temporal, address: `127.0.0.1:${port}` } }, createLogger('silent', 'test'));
     try {
-      const target = `${webhook.url}/webhooks/asana/31337`;
+      const target = webhookUrl(webhook.url, '31337', await new SecretStore(dir).openRegistration('31337', 60_000));
       const ownSecret = randomBytes(32).toString('hex');
       assert.equal((await axios.post(target, '', { headers: { 'x-hook-secret': ownSecret } })).status, 200);
       await eventually(async () => assert.equal((await axios.get(`${webhook.url}/healthz`, { validateStatus: () => true })).status, 200));

@@ -1,7 +1,10 @@
 /**
  * The Asana webhook receiver, in Koa's style: small middlewares, each with one job.
- *   POST /webhooks/asana/:resourceGid  handshake (X-Hook-Secret) or a signed delivery
- *   GET  /healthz                      200 while deliveries are taken (Temporal answers)
+ *   POST /webhooks/asana/:projectGid/:token  handshake (X-Hook-Secret) or a signed delivery
+ *   GET  /healthz                            200 while deliveries are taken (Temporal answers)
+ * The token is the one `webhooks create` put in the URL it gave Asana (secrets.ts): a stranger can
+ * neither complete a handshake nor find a URL that takes deliveries. Only projects in
+ * ASANA_PROJECT_GIDS are served.
  * A delivery is answered 200 only once its task events are written to the journal on their way
  * to Temporal (journal.ts); anything else gets a non-2xx so Asana retries it.
  */
@@ -11,10 +14,11 @@ import type { Logger } from '../lib/logger';
 import { DeliveryError, parseDelivery, signatureMatches, taskEvents } from './delivery';
 import type { Dispatch } from './dispatch';
 import type { WebhookMetrics } from './metrics';
-import { SecretStore } from './secrets';
+import { SecretStore, WEBHOOK_PATH } from './secrets';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
-const DELIVERY_PATH = /^\/webhooks\/asana\/([^/]+)\/?$/;
+/** A caller's x-request-id is kept only if it is short and printable; otherwise we make one. */
+const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
 
 /** How a request ended; each is counted, logged and exported as a metric. */
 export const OUTCOMES = [
@@ -24,6 +28,7 @@ export const OUTCOMES = [
   'delivered',
   'bad_signature',
   'unknown_resource',
+  'unconfigured_project',
   'bad_request',
   'too_large',
   'unsupported_media_type',
@@ -33,6 +38,8 @@ export type Outcome = (typeof OUTCOMES)[number];
 
 export interface WebhookDeps {
   secrets: SecretStore;
+  /** ASANA_PROJECT_GIDS: the only projects whose webhooks are served. */
+  projects: ReadonlySet<string>;
   dispatch: Dispatch;
   log: Logger;
   metrics: WebhookMetrics;
@@ -48,7 +55,8 @@ interface State {
   /** When the request arrived: stamped on its events, so reads after it are known to see them. */
   receivedAt: number;
   outcome?: Outcome;
-  resourceGid: string;
+  projectGid: string;
+  token: string;
   body: Buffer;
 }
 
@@ -62,7 +70,8 @@ function reply(ctx: Context, status: number, outcome: Outcome, message?: string)
 function requestLog(log: Logger, counts: OutcomeCounts, metrics: WebhookMetrics) {
   return async (ctx: Context, next: Next) => {
     const started = performance.now();
-    const requestId = ctx.get('x-request-id') || randomUUID();
+    const given = ctx.get('x-request-id');
+    const requestId = REQUEST_ID.test(given) ? given : randomUUID();
     ctx.set('x-request-id', requestId);
     const state = ctx.state as State;
     state.receivedAt = Date.now();
@@ -94,14 +103,15 @@ function routes(deps: WebhookDeps) {
       ctx.body = { ok: deps.ready() };
       return;
     }
-    const match = DELIVERY_PATH.exec(ctx.path);
+    const match = WEBHOOK_PATH.exec(ctx.path);
     if (!match) {
       ctx.status = 404;
       ctx.body = { error: 'not found' };
       return;
     }
     if (ctx.method !== 'POST') return methodNotAllowed(ctx, 'POST');
-    (ctx.state as State).resourceGid = decodeURIComponent(match[1]);
+    const state = ctx.state as State;
+    [, state.projectGid, state.token] = match;
     await next();
   };
 }
@@ -134,37 +144,48 @@ function tooLarge(ctx: Context): void {
   reply(ctx, 413, 'too_large', `body over ${MAX_BODY_BYTES} bytes`);
 }
 
-/** The activation handshake: echo X-Hook-Secret and keep it for verifying deliveries. */
+/** Only projects in ASANA_PROJECT_GIDS: a webhook for any other resource is refused outright. */
+function syncedProject(projects: ReadonlySet<string>) {
+  return async (ctx: Context, next: Next) => {
+    const { projectGid, log } = ctx.state as State;
+    if (projects.has(projectGid)) return next();
+    log.warn({ projectGid }, 'request for a project that is not in ASANA_PROJECT_GIDS');
+    reply(ctx, 403, 'unconfigured_project', 'this project is not synced by this service');
+  };
+}
+
+/** The activation handshake: accepted once, on the URL of a registration the CLI opened; the secret is echoed and kept. */
 function handshake(secrets: SecretStore) {
   return async (ctx: Context, next: Next) => {
     const secret = ctx.get('x-hook-secret');
     if (!secret) return next();
-    const { resourceGid, log } = ctx.state as State;
-    if (!SecretStore.isGid(resourceGid) || !/^[\x21-\x7e]{16,256}$/.test(secret)) {
-      return reply(ctx, 400, 'bad_request', 'invalid resource gid or X-Hook-Secret');
+    const { projectGid, token, log } = ctx.state as State;
+    if (!SecretStore.isSecret(secret)) return reply(ctx, 400, 'bad_request', 'invalid X-Hook-Secret');
+    const claim = await secrets.claim(token, projectGid, secret);
+    if (claim === 'already_claimed') {
+      log.warn({ projectGid }, 'handshake refused: this webhook URL already has its secret');
+      return reply(ctx, 409, 'handshake_refused', 'this webhook URL already completed its handshake');
     }
-    if (!(await secrets.mayAcceptHandshake(resourceGid))) {
-      log.warn({ resourceGid }, 'handshake refused: resource already has a secret and no registration is open');
-      return reply(ctx, 409, 'handshake_refused', 'a webhook secret is already registered for this resource; re-register with the CLI');
+    if (claim === 'no_registration') {
+      log.warn({ projectGid }, 'handshake refused: no registration is open for this URL');
+      return reply(ctx, 403, 'handshake_refused', 'no registration is open for this URL; register webhooks with `webhooks create`');
     }
-    await secrets.set(resourceGid, secret);
-    await secrets.closeRegistration(resourceGid);
-    log.info({ resourceGid }, 'webhook handshake accepted');
+    log.info({ projectGid }, 'webhook handshake accepted');
     ctx.set('X-Hook-Secret', secret);
     reply(ctx, 200, 'handshake');
   };
 }
 
-/** A delivery must be JSON, come for a known resource, and carry its valid signature. */
+/** A delivery must be JSON, come on a registered webhook's URL, and carry that webhook's signature. */
 function verifiedDelivery(secrets: SecretStore) {
   return async (ctx: Context, next: Next) => {
     const state = ctx.state as State;
-    const secret = SecretStore.isGid(state.resourceGid) ? await secrets.get(state.resourceGid) : undefined;
-    if (secret === undefined) return reply(ctx, 404, 'unknown_resource', 'no webhook is registered for this resource');
+    const stored = await secrets.get(state.token);
+    if (stored === undefined || stored.projectGid !== state.projectGid) return reply(ctx, 404, 'unknown_resource', 'no webhook is registered at this URL');
     const type = ctx.get('content-type');
     if (type && !/^application\/(.+\+)?json\b/i.test(type)) return reply(ctx, 415, 'unsupported_media_type', 'deliveries must be application/json');
-    if (!signatureMatches(secret, state.body, ctx.get('x-hook-signature') || undefined)) {
-      state.log.warn({ resourceGid: state.resourceGid }, 'delivery with a missing or wrong signature');
+    if (!signatureMatches(stored.secret, state.body, ctx.get('x-hook-signature') || undefined)) {
+      state.log.warn({ projectGid: state.projectGid }, 'delivery with a missing or wrong signature');
       return reply(ctx, 401, 'bad_signature', 'missing or invalid X-Hook-Signature');
     }
     await next();
@@ -186,12 +207,12 @@ function dispatchEvents(deps: WebhookDeps, counts: OutcomeCounts) {
     counts.events_skipped += skipped;
     for (const event of events) deps.metrics.event(event.resource.resource_type, event.action, byTask.has(event.resource.gid));
     try {
-      if (byTask.size > 0) await deps.dispatch(state.resourceGid, byTask, state.receivedAt);
+      if (byTask.size > 0) await deps.dispatch(state.projectGid, byTask, state.receivedAt);
     } catch (err) {
       state.log.warn({ err: (err as Error).message, tasks: byTask.size }, 'Temporal did not take the delivery; Asana will retry');
       return reply(ctx, 503, 'temporal_unavailable', 'temporarily unavailable; retry later');
     }
-    state.log.info({ resourceGid: state.resourceGid, events: events.length, tasks: byTask.size, skipped }, 'delivery accepted');
+    state.log.info({ projectGid: state.projectGid, events: events.length, tasks: byTask.size, skipped }, 'delivery accepted');
     reply(ctx, 200, 'delivered');
   };
 }
@@ -206,6 +227,7 @@ export function createWebhookApp(deps: WebhookDeps, counts: OutcomeCounts = empt
   app.use(requestLog(deps.log, counts, deps.metrics));
   app.use(routes(deps));
   app.use(rawBody());
+  app.use(syncedProject(deps.projects));
   app.use(handshake(deps.secrets));
   app.use(verifiedDelivery(deps.secrets));
   app.use(dispatchEvents(deps, counts));

@@ -1,19 +1,61 @@
 /**
- * Webhook secrets, one file per Asana resource under DATA_DIR, written atomically with mode 0600:
- * Asana sends a secret only once, at the handshake, so losing it means re-creating the webhook.
- * A handshake may replace an existing secret only while a registration is open (the CLI opens one
- * just before it asks Asana to create the webhook), so nobody outside can swap the secret.
+ * Webhook registrations and secrets under DATA_DIR, one file each, named by the webhook's token.
+ *
+ * `webhooks create` opens a registration: a random token, bound to one project, valid for a minute.
+ * The webhook's URL carries the token (/webhooks/asana/<project>/<token>), so only the party the CLI
+ * gave the URL to (Asana) can complete the handshake, and exactly one handshake can: the secret
+ * file is created exclusively. Each Asana webhook has its own token and secret, so a second webhook
+ * for a project (a rotation) never disturbs the first.
+ *
+ * Nothing is cached: every request reads the file, so a create, rotate or delete made by any
+ * process takes effect at the next request, and forged requests leave nothing in memory.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { link, mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 
 const GID = /^\d{1,32}$/;
+const TOKEN = /^[0-9a-f]{64}$/;
+/** What Asana sends as X-Hook-Secret: printable ASCII, long enough to be a key. */
+const SECRET = /^[\x21-\x7e]{16,256}$/;
+
+/** A webhook's path: gids and tokens are plain digits and hex, so it needs no decoding (and no escape can break it). */
+export const WEBHOOK_PATH = /^\/webhooks\/asana\/(\d{1,32})\/([0-9a-f]{64})\/?$/;
+
+export function webhookUrl(publicUrl: string, projectGid: string, token: string): string {
+  return `${publicUrl.replace(/\/+$/, '')}/webhooks/asana/${projectGid}/${token}`;
+}
+
+/** The token in a webhook's target URL; undefined for a URL of ours from before tokens, or another's. */
+export function tokenOf(target: string): string | undefined {
+  try {
+    return WEBHOOK_PATH.exec(new URL(target).pathname)?.[2];
+  } catch {
+    return undefined;
+  }
+}
+
+/** A stored webhook secret and what it belongs to. */
+export interface WebhookSecret {
+  token: string;
+  projectGid: string;
+  secret: string;
+  /** Asana's gid of the webhook, once `webhooks create` has it. */
+  webhookGid?: string;
+}
+
+interface Registration {
+  projectGid: string;
+  expiresAt: number;
+}
+
+/** How a handshake ended: the secret stored, or why not. */
+export type Claim = 'accepted' | 'no_registration' | 'already_claimed';
 
 export class SecretStore {
   private readonly secretsDir: string;
   private readonly registrationsDir: string;
-  private readonly cache = new Map<string, string>();
 
   constructor(dataDir: string) {
     this.secretsDir = path.join(dataDir, 'webhook-secrets');
@@ -24,58 +66,149 @@ export class SecretStore {
     return GID.test(value);
   }
 
-  async get(resourceGid: string): Promise<string | undefined> {
-    const cached = this.cache.get(resourceGid);
-    if (cached !== undefined) return cached;
-    const secret = await readIfExists(this.file(this.secretsDir, resourceGid));
-    if (secret !== undefined) this.cache.set(resourceGid, secret);
-    return secret;
+  static isToken(value: string): boolean {
+    return TOKEN.test(value);
   }
 
-  async set(resourceGid: string, secret: string): Promise<void> {
-    await writeAtomically(this.file(this.secretsDir, resourceGid), secret);
-    this.cache.set(resourceGid, secret);
+  static isSecret(value: string): boolean {
+    return SECRET.test(value);
   }
 
-  async delete(resourceGid: string): Promise<void> {
-    await rm(this.file(this.secretsDir, resourceGid), { force: true });
-    this.cache.delete(resourceGid);
+  /** The secret stored for a token; undefined for none, and for a file that is empty or damaged. */
+  async get(token: string): Promise<WebhookSecret | undefined> {
+    if (!SecretStore.isToken(token)) return undefined;
+    const stored = parse(await readIfExists(path.join(this.secretsDir, token)));
+    if (!stored || typeof stored.projectGid !== 'string' || typeof stored.secret !== 'string' || !SecretStore.isSecret(stored.secret)) return undefined;
+    const webhookGid = typeof stored.webhookGid === 'string' ? stored.webhookGid : undefined;
+    return { token, projectGid: stored.projectGid, secret: stored.secret, ...(webhookGid ? { webhookGid } : {}) };
   }
 
-  /** Lets the next handshake for the resource replace its secret, for `ttlMs`. */
-  async openRegistration(resourceGid: string, ttlMs: number, now = Date.now()): Promise<void> {
-    await writeAtomically(this.file(this.registrationsDir, resourceGid), String(now + ttlMs));
+  /** Every readable stored secret. */
+  async list(): Promise<WebhookSecret[]> {
+    const names = await readdir(this.secretsDir).catch(() => []);
+    const secrets = await Promise.all(names.filter(SecretStore.isToken).map((name) => this.get(name)));
+    return secrets.filter((s) => s !== undefined);
   }
 
-  async closeRegistration(resourceGid: string): Promise<void> {
-    await rm(this.file(this.registrationsDir, resourceGid), { force: true });
+  /** Projects with a secret stored the old way (by project, before URLs carried a token): these verify nothing now. */
+  async legacyProjects(): Promise<string[]> {
+    return (await readdir(this.secretsDir).catch(() => [])).filter(SecretStore.isGid);
   }
 
-  /** Whether a handshake may set the resource's secret: none stored yet, or a registration is open. */
-  async mayAcceptHandshake(resourceGid: string, now = Date.now()): Promise<boolean> {
-    if ((await this.get(resourceGid)) === undefined) return true;
-    const until = Number(await readIfExists(this.file(this.registrationsDir, resourceGid)));
-    return Number.isFinite(until) && until > now;
+  /** Records which Asana webhook a secret belongs to. */
+  async recordWebhook(token: string, webhookGid: string): Promise<void> {
+    const stored = await this.get(token);
+    if (!stored) throw new Error('no secret is stored for this webhook');
+    await writeDurably(path.join(this.secretsDir, token), JSON.stringify({ ...stored, webhookGid }), 'replace');
   }
 
-  private file(dir: string, resourceGid: string): string {
-    if (!SecretStore.isGid(resourceGid)) throw new Error(`not an Asana gid: ${JSON.stringify(resourceGid)}`);
-    return path.join(dir, resourceGid);
+  async delete(token: string): Promise<void> {
+    if (!SecretStore.isToken(token)) return;
+    await rm(path.join(this.secretsDir, token), { force: true });
+    await syncDirectory(this.secretsDir).catch(() => undefined);
+  }
+
+  /** Opens a registration for the project: the returned token is valid for one handshake within `ttlMs`. */
+  async openRegistration(projectGid: string, ttlMs: number, now = Date.now()): Promise<string> {
+    if (!SecretStore.isGid(projectGid)) throw new Error(`not an Asana gid: ${JSON.stringify(projectGid)}`);
+    await this.removeExpiredRegistrations(now);
+    const token = randomBytes(32).toString('hex');
+    const registration: Registration = { projectGid, expiresAt: now + ttlMs };
+    await writeDurably(path.join(this.registrationsDir, token), JSON.stringify(registration), 'create');
+    return token;
+  }
+
+  async closeRegistration(token: string): Promise<void> {
+    if (SecretStore.isToken(token)) await rm(path.join(this.registrationsDir, token), { force: true });
+  }
+
+  /**
+   * The handshake: stores the secret if the token's registration is open for this project and no
+   * handshake has claimed it yet. Of simultaneous handshakes exactly one is accepted.
+   */
+  async claim(token: string, projectGid: string, secret: string, now = Date.now()): Promise<Claim> {
+    if (!SecretStore.isToken(token) || !SecretStore.isSecret(secret)) return 'no_registration';
+    if (await this.get(token)) return 'already_claimed';
+    const registration = parse(await readIfExists(path.join(this.registrationsDir, token)));
+    if (!registration || registration.projectGid !== projectGid || typeof registration.expiresAt !== 'number' || registration.expiresAt <= now) {
+      return 'no_registration';
+    }
+    const stored: Omit<WebhookSecret, 'token'> = { projectGid, secret };
+    if (!(await writeDurably(path.join(this.secretsDir, token), JSON.stringify(stored), 'create'))) return 'already_claimed';
+    await this.closeRegistration(token);
+    return 'accepted';
+  }
+
+  private async removeExpiredRegistrations(now: number): Promise<void> {
+    const names = await readdir(this.registrationsDir).catch(() => []);
+    for (const name of names) {
+      const registration = parse(await readIfExists(path.join(this.registrationsDir, name)));
+      if (!registration || typeof registration.expiresAt !== 'number' || registration.expiresAt <= now) {
+        await rm(path.join(this.registrationsDir, name), { force: true });
+      }
+    }
+  }
+}
+
+function parse(text: string | undefined): Record<string, unknown> | undefined {
+  if (!text) return undefined;
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
   }
 }
 
 async function readIfExists(file: string): Promise<string | undefined> {
   try {
-    return (await readFile(file, 'utf8')).trim();
+    return await readFile(file, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'EISDIR' || code === 'EACCES') return undefined;
     throw err;
   }
 }
 
-async function writeAtomically(file: string, content: string): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-  const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-  await writeFile(temp, content, { mode: 0o600 });
-  await rename(temp, file);
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, constants.O_RDONLY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Writes a whole file or nothing, and makes it survive a machine crash: a temp file, fsynced, then
+ * renamed over the file ('replace') or linked to its name ('create', false when the name exists);
+ * then the directory is fsynced so the name itself is on disk.
+ */
+async function writeDurably(file: string, content: string, mode: 'create' | 'replace'): Promise<boolean> {
+  const dir = path.dirname(file);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const temp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  const handle = await open(temp, 'wx', 0o600);
+  try {
+    await handle.writeFile(content);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    if (mode === 'replace') {
+      await rename(temp, file);
+    } else {
+      try {
+        await link(temp, file);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+        throw err;
+      }
+    }
+  } finally {
+    await rm(temp, { force: true });
+  }
+  await syncDirectory(dir);
+  return true;
 }

@@ -65,9 +65,17 @@ export async function startWebhookServer(config: Config, log: Logger, client?: C
   }, PROBE_MS);
   const taking = () => connected !== undefined && answering && journal.accepting;
 
+  const secrets = new SecretStore(config.dataDir);
+  const legacy = await secrets.legacyProjects();
+  if (legacy.length > 0) {
+    log.warn({ projects: legacy }, 'webhooks registered before webhook URLs carried a token are refused: re-create them (`webhooks create`, then `webhooks delete` the old one; docs/security.md)');
+  }
+  const projects = new Set(config.asana.projectGids);
+  if (projects.size === 0) log.error('ASANA_PROJECT_GIDS is empty: every handshake and delivery is refused');
   const app = createWebhookApp(
     {
-      secrets: new SecretStore(config.dataDir),
+      secrets,
+      projects,
       log,
       metrics,
       ready: taking,

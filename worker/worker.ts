@@ -28,6 +28,7 @@ export async function createSyncWorker({ config, connection, client, workflowBun
     asana: new AsanaClient(config.asana),
     airtable: new AirtableClient(config.airtable),
     deletedTasks: config.deletedTasks,
+    syncedProjects: new Set(config.asana.projectGids),
     reportProgress: (workflowId, counts) => client.workflow.getHandle(workflowId).signal(reconcileProgressSignal, counts),
     findLastWatermark: (projectGid) => findLastWatermark(client, projectGid),
   });

@@ -13,11 +13,15 @@ export interface TaskEvent {
 }
 
 export interface SyncTaskResult {
-  /** 'gone' when Asana no longer has the task; its row then follows ASANA_DELETED_TASKS. */
-  status: 'synced' | 'gone';
+  /**
+   * 'gone' when Asana no longer has the task (its row then follows ASANA_DELETED_TASKS); 'skipped'
+   * when the task is in none of the synced projects (no row is written; `reason` says so).
+   */
+  status: 'synced' | 'gone' | 'skipped';
   syncs: number;
   /** For a gone task: what happened to its row. */
   row?: 'kept' | 'deleted';
+  reason?: string;
 }
 
 /** Every webhook event for the task; the webhook sends it with signalWithStart. */
@@ -78,6 +82,10 @@ export async function syncTaskWorkflow(input: SyncTaskInput): Promise<SyncTaskRe
     syncs += 1;
     if (synced === null) {
       result = { status: 'gone', syncs, row: await handleDeletedTask(input.taskGid) };
+      continue;
+    }
+    if ('skipped' in synced) {
+      result = { status: 'skipped', syncs, reason: synced.skipped };
       continue;
     }
     upsertMemo({ taskName: synced.name });

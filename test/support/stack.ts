@@ -9,10 +9,12 @@ import { randomUUID } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
-import axios from 'axios';
 import { loadConfig, type Config, type Env } from '../../config';
 import type { DevServer } from '../../lib/dev-server';
+import { AsanaApi } from '../../lib/asana-api';
 import { createLogger } from '../../lib/logger';
+import { registerWebhook } from '../../cli/webhooks';
+import { SecretStore } from '../../webhook/secrets';
 import { createSyncWorker } from '../../worker/worker';
 import { startWebhookServer, type WebhookServer } from '../../webhook/server';
 import { AsanaSandbox, type AsanaSandboxOptions, type SandboxProject } from '../../sandbox/asana';
@@ -35,8 +37,8 @@ export interface Stack {
   worker?: Worker;
   /** Starts the real worker (`worker/main.ts`) as a process on this stack's configuration. */
   spawnWorker(): ChildProcess;
-  /** Registers a project webhook through Asana's API, which performs the handshake with our webhook. */
-  registerWebhook(projectGid?: string): Promise<string>;
+  /** Registers a project webhook as `webhooks create` does (Asana performs the handshake); its gid and target. */
+  registerWebhook(projectGid?: string): Promise<{ gid: string; target: string }>;
   rows(): Record<string, unknown>[];
   stop(): Promise<void>;
 }
@@ -93,13 +95,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       spawned.push(child);
       return child;
     },
-    async registerWebhook(projectGid = project.gid) {
-      const response = await axios.post(
-        `${asana.baseUrl}/webhooks`,
-        { data: { resource: projectGid, target: `${webhook.url}/webhooks/asana/${projectGid}`, filters: [{ resource_type: 'task' }] } },
-        { headers: { Authorization: `Bearer ${asana.token}` } },
-      );
-      return (response.data as { data: { gid: string } }).data.gid;
+    registerWebhook(projectGid = project.gid) {
+      return registerWebhook(new AsanaApi(config.asana), new SecretStore(config.dataDir), projectGid, stack.webhook.url);
     },
     rows: () => airtable.records(BASE_ID, TABLE).map((r) => r.fields),
     async stop() {

@@ -1,35 +1,74 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { SecretStore } from '../../webhook/secrets';
+import { SecretStore, tokenOf, webhookUrl } from '../../webhook/secrets';
 
 describe('webhook secret store', () => {
   let dir: string;
-  beforeEach(async () => (dir = await mkdtemp(path.join(tmpdir(), 'secrets-'))));
+  let store: SecretStore;
+  const secret = 'a'.repeat(40);
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'secrets-'));
+    store = new SecretStore(dir);
+  });
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
-  it('keeps secrets across instances (restarts), mode 0600, with no temp files left', async () => {
-    await new SecretStore(dir).set('123', 'abc');
-    assert.equal(await new SecretStore(dir).get('123'), 'abc');
-    const files = await readdir(path.join(dir, 'webhook-secrets'));
-    assert.deepEqual(files, ['123']);
-    assert.equal((await stat(path.join(dir, 'webhook-secrets', '123'))).mode & 0o777, 0o600);
+  it('stores a secret only through an open registration, for its project, once', async () => {
+    const token = await store.openRegistration('123', 60_000);
+    assert.equal(await store.claim(token, '456', secret), 'no_registration', 'another project');
+    assert.equal(await store.claim('f'.repeat(64), '123', secret), 'no_registration', 'a token nobody opened');
+    assert.equal(await store.claim(token, '123', secret), 'accepted');
+    assert.equal(await store.claim(token, '123', 'b'.repeat(40)), 'already_claimed');
+    assert.deepEqual(await new SecretStore(dir).get(token), { token, projectGid: '123', secret });
   });
 
-  it('accepts a first handshake, and a replacement only while a registration is open', async () => {
-    const store = new SecretStore(dir);
-    assert.equal(await store.mayAcceptHandshake('123'), true);
-    await store.set('123', 'abc');
-    assert.equal(await store.mayAcceptHandshake('123'), false);
-    await store.openRegistration('123', 60_000);
-    assert.equal(await store.mayAcceptHandshake('123'), true);
-    assert.equal(await store.mayAcceptHandshake('123', Date.now() + 61_000), false, 'the window expires');
-    await store.closeRegistration('123');
-    assert.equal(await store.mayAcceptHandshake('123'), false);
+  it('accepts exactly one of simultaneous handshakes', async () => {
+    const token = await store.openRegistration('123', 60_000);
+    const claims = await Promise.all(Array.from({ length: 10 }, (_, i) => store.claim(token, '123', `${i}`.repeat(20))));
+    assert.equal(claims.filter((c) => c === 'accepted').length, 1, claims.join());
+    const winner = claims.indexOf('accepted');
+    assert.equal((await store.get(token))?.secret, `${winner}`.repeat(20));
   });
 
-  it('refuses resource ids that are not gids (no path tricks)', async () => {
-    await assert.rejects(new SecretStore(dir).set('../etc', 'x'), /not an Asana gid/);
+  it('refuses a handshake once the registration has expired', async () => {
+    const token = await store.openRegistration('123', 60_000);
+    assert.equal(await store.claim(token, '123', secret, Date.now() + 61_000), 'no_registration');
+  });
+
+  it('keeps secrets mode 0600 with no temp files, and forgets one on delete', async () => {
+    const token = await store.openRegistration('123', 60_000);
+    await store.claim(token, '123', secret);
+    await store.recordWebhook(token, '999');
+    assert.equal((await store.get(token))?.webhookGid, '999');
+    assert.deepEqual(await readdir(path.join(dir, 'webhook-secrets')), [token]);
+    assert.deepEqual(await readdir(path.join(dir, 'webhook-registrations')), []);
+    assert.equal((await stat(path.join(dir, 'webhook-secrets', token))).mode & 0o777, 0o600);
+    await store.delete(token);
+    assert.equal(await store.get(token), undefined);
+  });
+
+  it('takes an empty, damaged or keyless secret file for no secret', async () => {
+    const secretsDir = path.join(dir, 'webhook-secrets');
+    await mkdir(secretsDir);
+    const files: [string, string][] = [
+      ['1'.repeat(64), ''],
+      ['2'.repeat(64), '{"projectGid":"123","sec'],
+      ['3'.repeat(64), '{"projectGid":"123","secret":""}'],
+      ['4'.repeat(64), '["123"]'],
+    ];
+    for (const [name, content] of files) await writeFile(path.join(secretsDir, name), content);
+    for (const [name] of files) assert.equal(await store.get(name), undefined, name);
+    assert.deepEqual(await store.list(), []);
+  });
+
+  it('builds and reads webhook URLs; refuses non-gids', async () => {
+    const token = 'c'.repeat(64);
+    const url = webhookUrl('https://sync.example.com/', '123', token);
+    assert.equal(url, `https://sync.example.com/webhooks/asana/123/${token}`);
+    assert.equal(tokenOf(url), token);
+    assert.equal(tokenOf('https://sync.example.com/webhooks/asana/123'), undefined);
+    assert.equal(tokenOf('not a url'), undefined);
+    await assert.rejects(store.openRegistration('../etc', 1000), /not an Asana gid/);
   });
 });

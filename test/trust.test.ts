@@ -1,0 +1,138 @@
+/** Only Asana can talk to the webhook: strangers register nothing, inject nothing, hijack no rotation. */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readdir, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import path from 'node:path';
+import axios from 'axios';
+import { signDelivery, type AsanaEvent } from '../sandbox/asana';
+import { SecretStore, tokenOf, webhookUrl } from '../webhook/secrets';
+import type { SyncTaskResult } from '../workflows';
+import { taskWorkflowId } from '../workflows/search-attributes';
+import { eventually, startStack, type Stack } from './support/stack';
+
+describe('trust: only Asana can talk to the webhook', function () {
+  this.timeout(120_000);
+  let stack: Stack;
+  let hook: { gid: string; target: string };
+  let secrets: SecretStore;
+
+  before(async () => {
+    stack = await startStack();
+    secrets = new SecretStore(stack.config.dataDir);
+    hook = await stack.registerWebhook();
+  });
+  after(() => stack.stop());
+
+  const handshake = (url: string, secret = randomBytes(32).toString('hex')) => axios.post(url, '', { headers: { 'x-hook-secret': secret }, validateStatus: () => true });
+  const deliver = (url: string, secret: string, events: unknown[] = []) => {
+    const body = JSON.stringify({ events });
+    return axios.post(url, body, { headers: { 'content-type': 'application/json', 'x-hook-signature': signDelivery(secret, body) }, validateStatus: () => true, transformRequest: (d: unknown) => d });
+  };
+  const stateOnDisk = async () => {
+    const list = (dir: string) => readdir(path.join(stack.config.dataDir, dir)).catch(() => []);
+    return { secrets: await list('webhook-secrets'), registrations: await list('webhook-registrations') };
+  };
+  const randomToken = () => randomBytes(32).toString('hex');
+
+  it('refuses a handshake on any URL the CLI did not open, and a flood of them leaves nothing on disk', async () => {
+    const before = await stateOnDisk();
+    const other = stack.asana.addProject('Not synced');
+    const base = stack.webhook.url;
+    const cases: [string, string, number][] = [
+      ['a project URL of the form before tokens', `${base}/webhooks/asana/${stack.project.gid}`, 404],
+      ['a project that is not synced, in the form before tokens', `${base}/webhooks/asana/999`, 404],
+      ['a guessed token for the synced project', webhookUrl(base, stack.project.gid, randomToken()), 403],
+      ['a guessed token for a project that is not synced', webhookUrl(base, other.gid, randomToken()), 403],
+    ];
+    for (const [name, url, status] of cases) assert.equal((await handshake(url)).status, status, name);
+
+    const flood: Promise<number>[] = [];
+    for (let i = 0; i < 3000; i += 1) {
+      const gid = String(1_000_000 + i);
+      const url = i % 2 ? webhookUrl(base, gid, randomToken()) : webhookUrl(base, stack.project.gid, randomToken());
+      flood.push(handshake(url).then((r) => r.status));
+      if (flood.length % 100 === 0) await Promise.all(flood.slice(-100));
+    }
+    const statuses = new Set(await Promise.all(flood));
+    assert.deepEqual([...statuses].sort(), [403]);
+    assert.deepEqual(await stateOnDisk(), before);
+  });
+
+  it('writes no row for a task Asana says is in no synced project, and the run says why', async () => {
+    const other = stack.asana.addProject('Private');
+    const task = stack.asana.createTask(other.gid, { name: 'CONFIDENTIAL salary review', notes: 'private notes of project 2' });
+    const event: AsanaEvent = { user: null, created_at: new Date().toISOString(), action: 'added', resource: { gid: task.gid, resource_type: 'task', resource_subtype: 'default_task' }, parent: { gid: stack.project.gid, resource_type: 'project' } };
+    assert.equal(await stack.asana.deliver(hook.gid, [event]), 200, 'a validly signed delivery is taken');
+    const handle = stack.client.workflow.getHandle(taskWorkflowId(task.gid));
+    const result = (await eventually(() => handle.result())) as SyncTaskResult;
+    assert.equal(result.status, 'skipped');
+    assert.match(result.reason ?? '', /none of the synced projects/);
+    assert.ok(!stack.rows().some((r) => r['Task ID'] === task.gid));
+  });
+
+  it('cannot hijack a registration: handshakes polled during `webhooks create` are refused, and the stored secret is Asana\'s', async () => {
+    const guessed = [`${stack.webhook.url}/webhooks/asana/${stack.project.gid}`, hook.target];
+    let polling = true;
+    const attacker = (async () => {
+      const statuses = new Set<number>();
+      while (polling) {
+        for (const url of [...guessed, webhookUrl(stack.webhook.url, stack.project.gid, randomToken())]) statuses.add((await handshake(url)).status);
+      }
+      return statuses;
+    })();
+    const rotated = await stack.registerWebhook();
+    polling = false;
+    assert.deepEqual([...(await attacker)].sort(), [403, 404, 409]);
+    assert.equal((await secrets.get(tokenOf(rotated.target)!))?.secret, stack.asana.webhooks.get(rotated.gid)!.secret);
+    // both webhooks verify their own deliveries
+    assert.equal((await deliver(hook.target, stack.asana.webhooks.get(hook.gid)!.secret)).status, 200);
+    assert.equal((await deliver(rotated.target, stack.asana.webhooks.get(rotated.gid)!.secret)).status, 200);
+    // and the registration's URL takes no second handshake
+    assert.equal((await handshake(rotated.target)).status, 409);
+  });
+
+  it('accepts exactly one of simultaneous handshakes on a registration URL', async () => {
+    const url = webhookUrl(stack.webhook.url, stack.project.gid, await secrets.openRegistration(stack.project.gid, 60_000));
+    const offered = Array.from({ length: 8 }, () => randomBytes(32).toString('hex'));
+    const answers = await Promise.all(offered.map((secret) => handshake(url, secret)));
+    const accepted = answers.filter((a) => a.status === 200);
+    assert.equal(accepted.length, 1, answers.map((a) => a.status).join());
+    assert.ok(answers.every((a) => a.status === 200 || a.status === 409));
+    assert.equal((await secrets.get(tokenOf(url)!))?.secret, accepted[0].headers['x-hook-secret']);
+    await secrets.delete(tokenOf(url)!);
+  });
+
+  it('takes an empty secret file for no secret: a delivery signed with an empty key is refused', async () => {
+    const token = randomToken();
+    await writeFile(path.join(stack.config.dataDir, 'webhook-secrets', token), '', { mode: 0o600 });
+    const url = webhookUrl(stack.webhook.url, stack.project.gid, token);
+    assert.equal((await deliver(url, '')).status, 404);
+    await writeFile(path.join(stack.config.dataDir, 'webhook-secrets', token), JSON.stringify({ projectGid: stack.project.gid, secret: '' }));
+    assert.equal((await deliver(url, '')).status, 404);
+    await secrets.delete(token);
+  });
+
+  it('answers every malformed path and header with a 4xx', async () => {
+    const raw = (rawPath: string, headers: Record<string, string> = {}) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request(`${stack.webhook.url}/`, { method: 'POST', path: rawPath, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
+          res.resume();
+          resolve(res.statusCode!);
+        });
+        req.on('error', reject);
+        req.end('{"events":[]}');
+      });
+    const token = tokenOf(hook.target)!;
+    const paths = ['/webhooks/asana/%E0%A4%A', '/webhooks/asana/%', `/webhooks/asana/${stack.project.gid}/%`, `/webhooks/asana/${stack.project.gid}/${token}%`, '/%', '/healthz%', `/webhooks/asana/%31${stack.project.gid.slice(1)}/${token}`];
+    for (const p of paths) {
+      const status = await raw(p);
+      assert.ok(status >= 400 && status < 500, `${p} → ${status}`);
+    }
+    const headerCases: Record<string, string>[] = [{ 'x-hook-secret': 'short' }, { 'x-hook-secret': 'é'.repeat(20) }, { 'x-hook-signature': 'zz' }, { 'content-length': 'abc' }, { 'x-request-id': 'x'.repeat(5000) }];
+    for (const headers of headerCases) {
+      const status = await raw(new URL(hook.target).pathname, headers);
+      assert.ok(status >= 400 && status < 500, `${JSON.stringify(headers).slice(0, 60)} → ${status}`);
+    }
+  });
+});
