@@ -20,6 +20,10 @@ import { entryArgs, REPO_ROOT } from '../lib/runtime-paths';
 import { AirtableSandbox } from '../sandbox/airtable';
 import { AsanaSandbox, type SandboxTask } from '../sandbox/asana';
 import { sandboxEnv } from '../sandbox/env';
+import { registerWebhook } from '../cli/webhooks';
+import { AsanaApi } from '../lib/asana-api';
+import { SecretStore } from '../webhook/secrets';
+import { scheduleId } from '../worker/schedules';
 import { reconcileProjectWorkflow } from '../workflows';
 import { measureAcks } from './ack-load';
 import { composeCpuShares, niceForShares, setGroupNice } from './cpu-weight';
@@ -140,7 +144,8 @@ async function burst(asana: AsanaSandbox, airtable: AirtableSandbox, baseId: str
   };
 }
 
-async function registerWebhook(asana: AsanaSandbox, projectGid: string, target: string): Promise<string> {
+/** The naive baseline takes any handshake; the service's webhooks are registered as `webhooks create` does. */
+async function registerBaselineWebhook(asana: AsanaSandbox, projectGid: string, target: string): Promise<string> {
   const response = await fetch(`${asana.baseUrl}/webhooks`, {
     method: 'POST',
     headers: { Authorization: `Bearer ${asana.token}`, 'content-type': 'application/json' },
@@ -163,11 +168,12 @@ runMain(async () => {
   airtable.createTable(SERVICE_BASE, TABLE);
   airtable.createTable(BASELINE_BASE, TABLE);
 
+  const project = asana.addProject('Burst');
   const port = 3900 + Math.floor(Math.random() * 90);
   const env = {
     PATH: readEnv().PATH ?? '',
     HOME: readEnv().HOME ?? '/tmp',
-    ...sandboxEnv(asana, airtable, SERVICE_BASE, ''), // no schedules: the bench starts its reconciles itself
+    ...sandboxEnv(asana, airtable, SERVICE_BASE, project.gid),
     TEMPORAL_ADDRESS: server.address,
     TEMPORAL_TASK_QUEUE: 'bench',
     PORT: String(port),
@@ -190,12 +196,14 @@ runMain(async () => {
       return (queue.pollers?.length ?? 0) > 0;
     };
     if (!(await until(polling, 120_000, 250))) throw new Error(`worker did not start; see ${dir}/worker.log`);
+    // the bench starts its reconciles itself; the schedules the worker made would only add noise
+    for (const mode of ['incremental', 'full'] as const) await client.schedule.getHandle(scheduleId(project.gid, mode)).pause('the bench runs its own reconciles');
     await sleep(2000);
     const idleRssMb = worker.sample();
 
     // ---- 1. Burst, service ----
-    const project = asana.addProject('Burst');
-    const hookGid = await registerWebhook(asana, project.gid, `${webhookUrl}/webhooks/asana/${project.gid}`);
+    const hook = await registerWebhook(new AsanaApi({ baseUrl: asana.baseUrl, accessToken: asana.token, requestsPerMinute: 1500 }), new SecretStore(dir), project.gid, webhookUrl);
+    const hookGid = hook.gid;
     const service = await burst(asana, airtable, SERVICE_BASE, project.gid, size.burst, 120_000);
 
     // ---- 2. Idle latency: delivery sent → row written ----
@@ -219,7 +227,7 @@ runMain(async () => {
     };
     await eventLoopLag();
     const { acks, statuses, perSecond: ackRate, unweighted: senderUnweighted } = await measureAcks({
-      url: `${webhookUrl}/webhooks/asana/${project.gid}`,
+      url: hook.target,
       secret: asana.webhooks.get(hookGid)!.secret,
       taskGids: [...asana.tasks.values()].filter((t) => t.projects.includes(project.gid)).map((t) => t.gid),
       count: size.acks,
@@ -259,7 +267,7 @@ runMain(async () => {
     const baseline = await startBaseline({ asanaBaseUrl: asana.baseUrl, asanaToken: asana.token, airtableUrl: airtable.url, airtableToken: airtable.token, baseId: BASELINE_BASE, tableName: TABLE });
     await sleep(31_000); // fresh Asana and Airtable windows for the baseline
     const naiveProject = asana.addProject('Naive');
-    await registerWebhook(asana, naiveProject.gid, `${baseline.url}/`);
+    await registerBaselineWebhook(asana, naiveProject.gid, `${baseline.url}/`);
     const naive = await burst(asana, airtable, BASELINE_BASE, naiveProject.gid, size.burst, 120_000);
     await baseline.close();
 

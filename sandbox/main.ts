@@ -32,9 +32,9 @@ Put these in .env (or export them), then run the service with \`npm start\`:
 ${Object.entries(sandboxEnv(asana, airtable, SANDBOX_BASE_ID, project.gid)).map(([k, v]) => `${k}=${v}`).join('\n')}
 PUBLIC_URL=http://localhost:3000
 
-Register the webhook (Asana performs the handshake with the service):
-  curl -s -X POST ${asana.baseUrl}/webhooks -H 'Authorization: Bearer ${asana.token}' \\
-    -d '{"data":{"resource":"${project.gid}","target":"http://localhost:3000/webhooks/asana/${project.gid}","filters":[{"resource_type":"task"}]}}'
+Register the webhook once the service runs (Asana performs the handshake with it, on a URL
+only this registration knows):
+  npm run cli -- webhooks create --project ${project.gid}
 Create a task:
   curl -s -X POST ${asana.baseUrl}/tasks -H 'Authorization: Bearer ${asana.token}' \\
     -d '{"data":{"projects":["${project.gid}"],"name":"Write the brief","assignee":"${ana.gid}","due_on":"2026-12-01","notes":"Two pages"}}'

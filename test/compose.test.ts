@@ -1,4 +1,4 @@
-/** Issue 6: docker-compose.yml agrees with the config module (no Docker engine here to run it). */
+/** docker-compose.yml agrees with the config module and exposes only the webhook (no Docker engine here to run it). */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -38,8 +38,8 @@ describe('docker-compose.yml', () => {
     assert.deepEqual(Object.keys(compose.services).sort(), ['postgresql', 'temporal', 'temporal-admin-tools', 'temporal-ui', 'webhook', 'worker']);
     assert.equal(environment(compose.services.temporal).DB, 'postgres12');
     assert.equal(environment(compose.services.temporal).POSTGRES_SEEDS, 'postgresql');
-    assert.ok(compose.services['temporal-ui'].ports?.includes('8080:8080'));
-    assert.ok(compose.services.temporal.ports?.includes('7233:7233'));
+    assert.ok(compose.services['temporal-ui'].ports?.includes('127.0.0.1:8080:8080'));
+    assert.ok(compose.services.temporal.ports?.includes('127.0.0.1:7233:7233'));
     for (const [name, service] of Object.entries(compose.services)) {
       if (service.image) assert.match(service.image, /:\d[\w.-]*$/, `${name}: pin the image version`);
     }
@@ -73,6 +73,16 @@ describe('docker-compose.yml', () => {
     assert.ok(webhook.ports?.includes(`${port}:${port}`), 'the webhook publishes the PORT it listens on');
     const dataDir = environment(webhook).DATA_DIR;
     assert.ok(webhook.volumes?.some((v) => v.endsWith(`:${dataDir}`) && v.split(':')[0] in compose.volumes), 'webhook secrets live on a named volume');
+  });
+
+  it('publishes only the webhook beyond the host: Temporal and the Web UI have no authentication', () => {
+    for (const [name, service] of Object.entries(compose.services)) {
+      for (const port of service.ports ?? []) {
+        if (name === 'webhook') continue;
+        assert.match(String(port), /^127\.0\.0\.1:\d+:\d+$/, `${name} publishes ${port} on every interface`);
+      }
+    }
+    assert.deepEqual(compose.services.webhook.ports, ['3000:3000']);
   });
 
   it('gives the webhook the highest CPU weight, which the bench gives its process too', () => {
