@@ -60,17 +60,15 @@ export async function registerWebhook(api: AsanaApi, secrets: SecretStore, proje
   try {
     const body = await api.raw<{ data: Webhook; 'X-Hook-Secret'?: string }>('POST', '/webhooks', { data: { data: { resource: projectGid, target, filters } } });
     const stored = await secrets.get(token);
-    const fromAsana = body['X-Hook-Secret'];
-    if (stored === undefined || (fromAsana !== undefined && fromAsana !== stored.secret)) {
+    if (stored === undefined || stored.secret !== body['X-Hook-Secret']) {
       await api.call('DELETE', `/webhooks/${body.data.gid}`).catch(() => undefined);
       await secrets.delete(token);
       throw new RegistrationError(
         stored === undefined
           ? `Asana created webhook ${body.data.gid}, but its handshake did not reach a webhook on this DATA_DIR; deleted it. Run the CLI with the webhook's DATA_DIR.`
-          : `the handshake for webhook ${body.data.gid} stored a secret Asana did not send; deleted it.`,
+          : `the secret stored by the handshake of webhook ${body.data.gid} is not the one Asana returned; deleted the webhook.`,
       );
     }
-    await secrets.recordWebhook(token, body.data.gid);
     return { gid: body.data.gid, target };
   } finally {
     await secrets.closeRegistration(token);
@@ -137,7 +135,11 @@ async function remove(ctx: WebhookCommandContext, args: string[]): Promise<void>
   for (const hook of hooks) {
     await ctx.api.call('DELETE', `/webhooks/${hook.gid}`);
     const token = tokenOf(hook.target);
-    if (token !== undefined) await ctx.secrets.delete(token);
+    if (token === undefined) {
+      ctx.output.out(`Deleted webhook ${hook.gid} (project ${hook.resource.gid}); its URL holds no token of ours, so no secret was forgotten.`);
+      continue;
+    }
+    await ctx.secrets.delete(token);
     ctx.output.out(`Deleted webhook ${hook.gid} (project ${hook.resource.gid}) and forgot its secret.`);
   }
   if (hooks.length === 0) ctx.output.out('No webhooks to delete.');

@@ -40,7 +40,7 @@ describe('cli: webhooks create | list | delete', function () {
     const [hook] = hooks();
     assert.match(hook.target, new RegExp(`^${stack.webhook.url}/webhooks/asana/${stack.project.gid}/[0-9a-f]{64}$`));
     assert.deepEqual(hook.filters.map((f) => f.action), ['added', 'changed', 'removed', 'deleted', 'undeleted']);
-    assert.deepEqual(await secrets.get(tokenOf(hook.target)!), { token: tokenOf(hook.target), projectGid: stack.project.gid, secret: hook.secret, webhookGid: hook.gid });
+    assert.deepEqual(await secrets.get(tokenOf(hook.target)!), { token: tokenOf(hook.target), projectGid: stack.project.gid, secret: hook.secret });
     assert.equal(stack.webhook.counts.handshake, 1);
   });
 

@@ -1,11 +1,16 @@
 /** Only Asana can talk to the webhook: strangers register nothing, inject nothing, hijack no rotation. */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readdir, writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import axios from 'axios';
+import pino from 'pino';
 import { signDelivery, type AsanaEvent } from '../sandbox/asana';
+import { createWebhookApp } from '../webhook/app';
+import { WebhookMetrics } from '../webhook/metrics';
 import { SecretStore, tokenOf, webhookUrl } from '../webhook/secrets';
 import type { SyncTaskResult } from '../workflows';
 import { taskWorkflowId } from '../workflows/search-attributes';
@@ -39,13 +44,14 @@ describe('trust: only Asana can talk to the webhook', function () {
     const before = await stateOnDisk();
     const other = stack.asana.addProject('Not synced');
     const base = stack.webhook.url;
-    const cases: [string, string, number][] = [
-      ['a project URL of the form before tokens', `${base}/webhooks/asana/${stack.project.gid}`, 404],
-      ['a project that is not synced, in the form before tokens', `${base}/webhooks/asana/999`, 404],
-      ['a guessed token for the synced project', webhookUrl(base, stack.project.gid, randomToken()), 403],
-      ['a guessed token for a project that is not synced', webhookUrl(base, other.gid, randomToken()), 403],
+    const cases: [string, string][] = [
+      ['a project URL of the form before tokens', `${base}/webhooks/asana/${stack.project.gid}`],
+      ['a project that is not synced, in the form before tokens', `${base}/webhooks/asana/999`],
+      ['a guessed token for the synced project', webhookUrl(base, stack.project.gid, randomToken())],
+      ['a guessed token for a project that is not synced', webhookUrl(base, other.gid, randomToken())],
+      ["the synced project's registered token under another project", webhookUrl(base, other.gid, tokenOf(hook.target)!)],
     ];
-    for (const [name, url, status] of cases) assert.equal((await handshake(url)).status, status, name);
+    for (const [name, url] of cases) assert.equal((await handshake(url)).status, 404, name);
 
     const flood: Promise<number>[] = [];
     for (let i = 0; i < 3000; i += 1) {
@@ -55,7 +61,7 @@ describe('trust: only Asana can talk to the webhook', function () {
       if (flood.length % 100 === 0) await Promise.all(flood.slice(-100));
     }
     const statuses = new Set(await Promise.all(flood));
-    assert.deepEqual([...statuses].sort(), [403]);
+    assert.deepEqual([...statuses], [404]);
     assert.deepEqual(await stateOnDisk(), before);
   });
 
@@ -83,7 +89,7 @@ describe('trust: only Asana can talk to the webhook', function () {
     })();
     const rotated = await stack.registerWebhook();
     polling = false;
-    assert.deepEqual([...(await attacker)].sort(), [403, 404, 409]);
+    assert.deepEqual([...(await attacker)].sort(), [404, 409]);
     assert.equal((await secrets.get(tokenOf(rotated.target)!))?.secret, stack.asana.webhooks.get(rotated.gid)!.secret);
     // both webhooks verify their own deliveries
     assert.equal((await deliver(hook.target, stack.asana.webhooks.get(hook.gid)!.secret)).status, 200);
@@ -134,5 +140,48 @@ describe('trust: only Asana can talk to the webhook', function () {
       const status = await raw(new URL(hook.target).pathname, headers);
       assert.ok(status >= 400 && status < 500, `${JSON.stringify(headers).slice(0, 60)} → ${status}`);
     }
+  });
+});
+
+describe('trust: the webhook app on a DATA_DIR of its own', () => {
+  let dir: string;
+  let lines: string[];
+  let secrets: SecretStore;
+  let server: Server;
+  let base: string;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'trust-app-'));
+    lines = [];
+    secrets = new SecretStore(dir);
+    const log = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
+    const app = createWebhookApp({ secrets, projects: new Set(['123']), log, metrics: new WebhookMetrics(), ready: () => true, dispatch: async () => undefined });
+    server = app.listen(0);
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterEach(async () => {
+    server.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('logs neither a webhook token nor a secret, for a handshake or a delivery', async () => {
+    const token = await secrets.openRegistration('123', 60_000);
+    const secret = randomBytes(32).toString('hex');
+    const url = webhookUrl(base, '123', token);
+    assert.equal((await axios.post(url, '', { headers: { 'x-hook-secret': secret } })).status, 200);
+    const body = JSON.stringify({ events: [{ action: 'added', resource: { gid: '42', resource_type: 'task' } }] });
+    assert.equal((await axios.post(url, body, { headers: { 'content-type': 'application/json', 'x-hook-signature': signDelivery(secret, body) } })).status, 200);
+    assert.ok(lines.some((l) => l.includes('/webhooks/asana/123/<token>')), lines.join(''));
+    for (const line of lines) {
+      assert.ok(!line.includes(token), `token in ${line}`);
+      assert.ok(!line.includes(secret), `secret in ${line}`);
+    }
+  });
+
+  it('answers 503, and logs why, when the secrets under DATA_DIR cannot be read', async () => {
+    await writeFile(path.join(dir, 'webhook-secrets'), 'a file where the folder should be');
+    const response = await axios.post(webhookUrl(base, '123', 'a'.repeat(64)), '{"events":[]}', { headers: { 'content-type': 'application/json' }, validateStatus: () => true });
+    assert.equal(response.status, 503);
+    assert.ok(lines.some((l) => l.includes('cannot read or write the webhook secrets') && l.includes('ENOTDIR')), lines.join(''));
   });
 });

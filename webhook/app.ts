@@ -14,7 +14,7 @@ import type { Logger } from '../lib/logger';
 import { DeliveryError, parseDelivery, signatureMatches, taskEvents } from './delivery';
 import type { Dispatch } from './dispatch';
 import type { WebhookMetrics } from './metrics';
-import { SecretStore, WEBHOOK_PATH } from './secrets';
+import { SecretStore, SecretStoreUnavailable, WEBHOOK_PATH } from './secrets';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 /** A caller's x-request-id is kept only if it is short and printable; otherwise we make one. */
@@ -28,7 +28,7 @@ export const OUTCOMES = [
   'delivered',
   'bad_signature',
   'unknown_resource',
-  'unconfigured_project',
+  'store_unavailable',
   'bad_request',
   'too_large',
   'unsupported_media_type',
@@ -79,14 +79,24 @@ function requestLog(log: Logger, counts: OutcomeCounts, metrics: WebhookMetrics)
     try {
       await next();
     } catch (err) {
-      state.log.error({ err: (err as Error).message }, 'unhandled error');
-      ctx.status = 500;
-      ctx.body = { error: 'internal error' };
+      if (err instanceof SecretStoreUnavailable) {
+        state.log.error({ err: err.message }, 'cannot read or write the webhook secrets under DATA_DIR');
+        reply(ctx, 503, 'store_unavailable', 'temporarily unavailable; retry later');
+      } else {
+        state.log.error({ err: (err as Error).message }, 'unhandled error');
+        ctx.status = 500;
+        ctx.body = { error: 'internal error' };
+      }
     }
     if (state.outcome) counts[state.outcome] += 1;
     if (ctx.path !== '/metrics' && ctx.path !== '/healthz') metrics.request(state.outcome ?? 'other', (performance.now() - started) / 1000);
-    state.log.info({ method: ctx.method, path: ctx.path, status: ctx.status, outcome: state.outcome, ms: Math.round(performance.now() - started) }, 'request');
+    state.log.info({ method: ctx.method, path: loggedPath(ctx.path), status: ctx.status, outcome: state.outcome, ms: Math.round(performance.now() - started) }, 'request');
   };
+}
+
+/** A path as logged: no webhook token (it would let a reader race a registration's handshake), at most 200 characters. */
+function loggedPath(requestPath: string): string {
+  return requestPath.replace(/[0-9a-f]{64}/gi, '<token>').slice(0, 200);
 }
 
 function routes(deps: WebhookDeps) {
@@ -144,13 +154,17 @@ function tooLarge(ctx: Context): void {
   reply(ctx, 413, 'too_large', `body over ${MAX_BODY_BYTES} bytes`);
 }
 
-/** Only projects in ASANA_PROJECT_GIDS: a webhook for any other resource is refused outright. */
-function syncedProject(projects: ReadonlySet<string>) {
+/**
+ * Only URLs of ours, before the body is read: a project in ASANA_PROJECT_GIDS and a token with a
+ * stored secret or an open registration. Anything else is 404, alike whichever part is wrong, so a
+ * stranger learns neither which projects are synced nor which tokens exist.
+ */
+function knownWebhook(deps: Pick<WebhookDeps, 'projects' | 'secrets'>) {
   return async (ctx: Context, next: Next) => {
-    const { projectGid, log } = ctx.state as State;
-    if (projects.has(projectGid)) return next();
-    log.warn({ projectGid }, 'request for a project that is not in ASANA_PROJECT_GIDS');
-    reply(ctx, 403, 'unconfigured_project', 'this project is not synced by this service');
+    const { projectGid, token } = ctx.state as State;
+    if (deps.projects.has(projectGid) && (await deps.secrets.knows(token, projectGid))) return next();
+    ctx.req.resume(); // drain, so the answer reaches the client
+    reply(ctx, 404, 'unknown_resource', 'no webhook is registered at this URL');
   };
 }
 
@@ -226,8 +240,8 @@ export function createWebhookApp(deps: WebhookDeps, counts: OutcomeCounts = empt
   app.silent = true; // errors are logged by requestLog, without request details
   app.use(requestLog(deps.log, counts, deps.metrics));
   app.use(routes(deps));
+  app.use(knownWebhook(deps));
   app.use(rawBody());
-  app.use(syncedProject(deps.projects));
   app.use(handshake(deps.secrets));
   app.use(verifiedDelivery(deps.secrets));
   app.use(dispatchEvents(deps, counts));

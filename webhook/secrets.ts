@@ -12,7 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { link, mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 
 const GID = /^\d{1,32}$/;
@@ -36,14 +36,22 @@ export function tokenOf(target: string): string | undefined {
   }
 }
 
-/** A stored webhook secret and what it belongs to. */
+/** A stored webhook secret and the project its webhook is for. */
 export interface WebhookSecret {
   token: string;
   projectGid: string;
   secret: string;
-  /** Asana's gid of the webhook, once `webhooks create` has it. */
-  webhookGid?: string;
 }
+
+/** DATA_DIR could not be read or written (not a missing file): the webhook answers 503 and logs it. */
+export class SecretStoreUnavailable extends Error {
+  constructor(cause: NodeJS.ErrnoException) {
+    super(`webhook secret store unavailable: ${cause.code ?? cause.message}`);
+  }
+}
+
+/** A temp file this old is a crashed write's leftover, not one under way. */
+const STALE_TEMP_MS = 60_000;
 
 interface Registration {
   projectGid: string;
@@ -79,47 +87,45 @@ export class SecretStore {
     if (!SecretStore.isToken(token)) return undefined;
     const stored = parse(await readIfExists(path.join(this.secretsDir, token)));
     if (!stored || typeof stored.projectGid !== 'string' || typeof stored.secret !== 'string' || !SecretStore.isSecret(stored.secret)) return undefined;
-    const webhookGid = typeof stored.webhookGid === 'string' ? stored.webhookGid : undefined;
-    return { token, projectGid: stored.projectGid, secret: stored.secret, ...(webhookGid ? { webhookGid } : {}) };
+    return { token, projectGid: stored.projectGid, secret: stored.secret };
+  }
+
+  /** Whether the URL of this token and project is ours: its webhook's secret is stored, or its registration is open. */
+  async knows(token: string, projectGid: string): Promise<boolean> {
+    if ((await this.get(token))?.projectGid === projectGid) return true;
+    return (await this.registration(token))?.projectGid === projectGid;
   }
 
   /** Every readable stored secret. */
   async list(): Promise<WebhookSecret[]> {
-    const names = await readdir(this.secretsDir).catch(() => []);
+    const names = await listDir(this.secretsDir);
     const secrets = await Promise.all(names.filter(SecretStore.isToken).map((name) => this.get(name)));
     return secrets.filter((s) => s !== undefined);
   }
 
   /** Projects with a secret stored the old way (by project, before URLs carried a token): these verify nothing now. */
   async legacyProjects(): Promise<string[]> {
-    return (await readdir(this.secretsDir).catch(() => [])).filter(SecretStore.isGid);
-  }
-
-  /** Records which Asana webhook a secret belongs to. */
-  async recordWebhook(token: string, webhookGid: string): Promise<void> {
-    const stored = await this.get(token);
-    if (!stored) throw new Error('no secret is stored for this webhook');
-    await writeDurably(path.join(this.secretsDir, token), JSON.stringify({ ...stored, webhookGid }), 'replace');
+    return (await listDir(this.secretsDir)).filter(SecretStore.isGid);
   }
 
   async delete(token: string): Promise<void> {
     if (!SecretStore.isToken(token)) return;
-    await rm(path.join(this.secretsDir, token), { force: true });
+    await removeFile(path.join(this.secretsDir, token));
     await syncDirectory(this.secretsDir).catch(() => undefined);
   }
 
   /** Opens a registration for the project: the returned token is valid for one handshake within `ttlMs`. */
   async openRegistration(projectGid: string, ttlMs: number, now = Date.now()): Promise<string> {
     if (!SecretStore.isGid(projectGid)) throw new Error(`not an Asana gid: ${JSON.stringify(projectGid)}`);
-    await this.removeExpiredRegistrations(now);
+    await this.removeLeftovers(now);
     const token = randomBytes(32).toString('hex');
     const registration: Registration = { projectGid, expiresAt: now + ttlMs };
-    await writeDurably(path.join(this.registrationsDir, token), JSON.stringify(registration), 'create');
+    await writeDurably(path.join(this.registrationsDir, token), JSON.stringify(registration));
     return token;
   }
 
   async closeRegistration(token: string): Promise<void> {
-    if (SecretStore.isToken(token)) await rm(path.join(this.registrationsDir, token), { force: true });
+    if (SecretStore.isToken(token)) await removeFile(path.join(this.registrationsDir, token));
   }
 
   /**
@@ -129,22 +135,31 @@ export class SecretStore {
   async claim(token: string, projectGid: string, secret: string, now = Date.now()): Promise<Claim> {
     if (!SecretStore.isToken(token) || !SecretStore.isSecret(secret)) return 'no_registration';
     if (await this.get(token)) return 'already_claimed';
-    const registration = parse(await readIfExists(path.join(this.registrationsDir, token)));
-    if (!registration || registration.projectGid !== projectGid || typeof registration.expiresAt !== 'number' || registration.expiresAt <= now) {
-      return 'no_registration';
-    }
+    const registration = await this.registration(token);
+    if (!registration || registration.projectGid !== projectGid || registration.expiresAt <= now) return 'no_registration';
     const stored: Omit<WebhookSecret, 'token'> = { projectGid, secret };
-    if (!(await writeDurably(path.join(this.secretsDir, token), JSON.stringify(stored), 'create'))) return 'already_claimed';
+    if (!(await writeDurably(path.join(this.secretsDir, token), JSON.stringify(stored)))) return 'already_claimed';
     await this.closeRegistration(token);
     return 'accepted';
   }
 
-  private async removeExpiredRegistrations(now: number): Promise<void> {
-    const names = await readdir(this.registrationsDir).catch(() => []);
-    for (const name of names) {
-      const registration = parse(await readIfExists(path.join(this.registrationsDir, name)));
-      if (!registration || typeof registration.expiresAt !== 'number' || registration.expiresAt <= now) {
-        await rm(path.join(this.registrationsDir, name), { force: true });
+  private async registration(token: string): Promise<Registration | undefined> {
+    if (!SecretStore.isToken(token)) return undefined;
+    const stored = parse(await readIfExists(path.join(this.registrationsDir, token)));
+    if (!stored || typeof stored.projectGid !== 'string' || typeof stored.expiresAt !== 'number') return undefined;
+    return { projectGid: stored.projectGid, expiresAt: stored.expiresAt };
+  }
+
+  /** Expired or damaged registrations, and temp files of writes a crash interrupted (they may hold a secret). */
+  private async removeLeftovers(now: number): Promise<void> {
+    for (const name of await listDir(this.registrationsDir)) {
+      if (SecretStore.isToken(name) && ((await this.registration(name))?.expiresAt ?? 0) <= now) await removeFile(path.join(this.registrationsDir, name));
+    }
+    for (const dir of [this.registrationsDir, this.secretsDir]) {
+      for (const name of (await listDir(dir)).filter((n) => n.endsWith('.tmp'))) {
+        const file = path.join(dir, name);
+        const modified = await stat(file).then((s) => s.mtimeMs, () => now);
+        if (now - modified > STALE_TEMP_MS) await removeFile(file);
       }
     }
   }
@@ -160,14 +175,30 @@ function parse(text: string | undefined): Record<string, unknown> | undefined {
   }
 }
 
+/** A file's text; undefined when there is none. Any other failure is the store's, not the request's. */
 async function readIfExists(file: string): Promise<string | undefined> {
   try {
     return await readFile(file, 'utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'EISDIR' || code === 'EACCES') return undefined;
-    throw err;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new SecretStoreUnavailable(err as NodeJS.ErrnoException);
   }
+}
+
+async function listDir(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new SecretStoreUnavailable(err as NodeJS.ErrnoException);
+  }
+}
+
+/** Removes a file if it is there; something else by its name (a folder) is left for the operator. */
+async function removeFile(file: string): Promise<void> {
+  await rm(file, { force: true }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ERR_FS_EISDIR') throw new SecretStoreUnavailable(err);
+  });
 }
 
 async function syncDirectory(dir: string): Promise<void> {
@@ -180,13 +211,24 @@ async function syncDirectory(dir: string): Promise<void> {
 }
 
 /**
- * Writes a whole file or nothing, and makes it survive a machine crash: a temp file, fsynced, then
- * renamed over the file ('replace') or linked to its name ('create', false when the name exists);
- * then the directory is fsynced so the name itself is on disk.
+ * Creates a whole file or nothing (false when the name exists), and makes it survive a machine
+ * crash: a temp file, fsynced, linked to its name, then the directory fsynced so the name itself
+ * is on disk (and the directory's own name, the first time).
  */
-async function writeDurably(file: string, content: string, mode: 'create' | 'replace'): Promise<boolean> {
+async function writeDurably(file: string, content: string): Promise<boolean> {
+  try {
+    return await createFile(file, content);
+  } catch (err) {
+    throw err instanceof SecretStoreUnavailable ? err : new SecretStoreUnavailable(err as NodeJS.ErrnoException);
+  }
+}
+
+async function createFile(file: string, content: string): Promise<boolean> {
   const dir = path.dirname(file);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const created = await mkdir(dir, { recursive: true, mode: 0o700 });
+  if (created !== undefined) {
+    for (let made = dir; made.length >= created.length; made = path.dirname(made)) await syncDirectory(path.dirname(made));
+  }
   const temp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
   const handle = await open(temp, 'wx', 0o600);
   try {
@@ -196,16 +238,10 @@ async function writeDurably(file: string, content: string, mode: 'create' | 'rep
     await handle.close();
   }
   try {
-    if (mode === 'replace') {
-      await rename(temp, file);
-    } else {
-      try {
-        await link(temp, file);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-        throw err;
-      }
-    }
+    await link(temp, file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
   } finally {
     await rm(temp, { force: true });
   }

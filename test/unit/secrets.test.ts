@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SecretStore, tokenOf, webhookUrl } from '../../webhook/secrets';
@@ -39,13 +39,23 @@ describe('webhook secret store', () => {
   it('keeps secrets mode 0600 with no temp files, and forgets one on delete', async () => {
     const token = await store.openRegistration('123', 60_000);
     await store.claim(token, '123', secret);
-    await store.recordWebhook(token, '999');
-    assert.equal((await store.get(token))?.webhookGid, '999');
     assert.deepEqual(await readdir(path.join(dir, 'webhook-secrets')), [token]);
     assert.deepEqual(await readdir(path.join(dir, 'webhook-registrations')), []);
     assert.equal((await stat(path.join(dir, 'webhook-secrets', token))).mode & 0o777, 0o600);
     await store.delete(token);
     assert.equal(await store.get(token), undefined);
+  });
+
+  it("removes a crashed write's stale temp file (it may hold a secret), not one under way", async () => {
+    await mkdir(path.join(dir, 'webhook-secrets'));
+    const stale = path.join(dir, 'webhook-secrets', `.${'d'.repeat(64)}.abc.tmp`);
+    const fresh = path.join(dir, 'webhook-secrets', `.${'e'.repeat(64)}.abc.tmp`);
+    await writeFile(stale, '{"projectGid":"123","secret":"x"}');
+    await writeFile(fresh, '{"projectGid":"123","secret":"y"}');
+    const longAgo = new Date(Date.now() - 10 * 60_000);
+    await utimes(stale, longAgo, longAgo);
+    await store.openRegistration('123', 60_000);
+    assert.deepEqual(await readdir(path.join(dir, 'webhook-secrets')), [path.basename(fresh)]);
   });
 
   it('takes an empty, damaged or keyless secret file for no secret', async () => {
