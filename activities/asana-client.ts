@@ -19,6 +19,8 @@ const LIST_LOOKBACK_MS = 5 * 60_000;
 const MAX_LIST_PAGES = 10;
 /** Clock difference allowed between the webhook that stamps events and this worker. */
 const CLOCK_SKEW_MS = 1_000;
+/** How long after a 404 a task is looked up again before it counts as gone: one 404 proves nothing. */
+export const GONE_RECHECK_MS = 3_000;
 /** How long a task read stays in the cache, and how many it holds at most. */
 const CACHE_TTL_MS = 60_000;
 const CACHE_MAX = 20_000;
@@ -70,6 +72,15 @@ export class AsanaClient {
   /** The task in one request; null when Asana no longer has it. */
   getTask(gid: string): Promise<AsanaTask | null> {
     return orNull(this.api.call<AsanaTask>('GET', `/tasks/${encodeURIComponent(gid)}`, { params: { opt_fields: OPT_FIELDS } }));
+  }
+
+  /**
+   * The task as a second look finds it, GONE_RECHECK_MS after a read answered 404; null only when
+   * Asana answers 404 again. Asana's 404s can be transient, and a row is deleted on this answer.
+   */
+  async lookAgain(gid: string): Promise<AsanaTask | null> {
+    await new Promise((resolve) => setTimeout(resolve, GONE_RECHECK_MS));
+    return this.getTask(gid);
   }
 
   /**

@@ -36,7 +36,8 @@ export function createActivities({ asana, airtable, deletedTasks, syncedProjects
       return classified(async () => {
         // A retry re-reads: the task may have changed, or gone, while this attempt waited.
         const fresh = Context.current().info.attempt === 1 ? notBefore : undefined;
-        const task = projectGid === undefined ? await asana.getTask(taskGid) : await asana.getProjectTask(taskGid, projectGid, fresh);
+        const read = projectGid === undefined ? await asana.getTask(taskGid) : await asana.getProjectTask(taskGid, projectGid, fresh);
+        const task = read ?? (await asana.lookAgain(taskGid));
         if (task === null) return null;
         if (!inSyncedProject(task, syncedProjects)) return { skipped: `task ${taskGid} is in none of the synced projects (ASANA_PROJECT_GIDS); no row written` };
         await airtable.upsert([await taskRowOf(asana, task)]);

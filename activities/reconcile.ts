@@ -8,7 +8,7 @@
 import type { DeletedTaskPolicy } from '../config';
 import { ApiError, retrying } from '../lib/api-error';
 import type { AirtableClient, StoredRow } from './airtable-client';
-import type { AsanaClient } from './asana-client';
+import { GONE_RECHECK_MS, type AsanaClient } from './asana-client';
 import { FIELD, rowsEqual, toTaskRow, type AsanaTask, type TaskRow } from './mapping';
 
 export interface ReconcileCounts {
@@ -147,14 +147,23 @@ export async function reconcilePass(deps: ReconcileDeps, input: ReconcilePassInp
   await Promise.all(writing);
 
   if (stored && deps.deletedTasks === 'delete') {
-    // Rows of tasks not in the project: delete those whose task Asana no longer has. Rows of tasks
-    // that still exist (in another synced project, or moved) are left alone.
-    for (const [taskGid, rows] of stored) {
-      if (seen.has(taskGid) || (await retryingInPlace(() => asana.getTask(taskGid))) !== null) continue;
+    // Rows of tasks not in the project: delete those whose task Asana no longer has, on a second
+    // 404 (one can be transient). Rows of tasks that still exist (in another synced project, or
+    // moved) are left alone. Every look reports, so a table of many such rows keeps heartbeating.
+    const missing: string[] = [];
+    for (const taskGid of stored.keys()) {
+      deps.report({ ...counts });
+      if (!seen.has(taskGid) && (await retryingInPlace(() => asana.getTask(taskGid))) === null) missing.push(taskGid);
+    }
+    if (missing.length > 0) await new Promise((resolve) => setTimeout(resolve, GONE_RECHECK_MS));
+    for (const taskGid of missing) {
+      deps.report({ ...counts });
+      if ((await retryingInPlace(() => asana.getTask(taskGid))) !== null) continue;
+      const rows = stored.get(taskGid)!;
       await retryingInPlace(() => airtable.delete(rows.map((r) => r.recordId)));
       counts.deleted += rows.length;
-      deps.report({ ...counts });
     }
+    deps.report({ ...counts });
   }
   return { ...counts, watermark };
 }

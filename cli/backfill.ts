@@ -2,9 +2,9 @@
 import { parseArgs } from 'node:util';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import type { Config } from '../config';
+import { isGid } from '../lib/gid';
 import { progressQuery, reconcileProjectWorkflow, type ReconcileInput, type ReconcileProgress } from '../workflows';
 import { ASANA_PROJECT_GID } from '../workflows/search-attributes';
-import { SecretStore } from '../webhook/secrets';
 import { UsageError, type Output } from './errors';
 
 const POLL_MS = 500;
@@ -30,7 +30,7 @@ function bar(p: ReconcileProgress): string {
 
 export async function backfill(ctx: BackfillContext, args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { project: { type: 'string' }, since: { type: 'string' }, full: { type: 'boolean', default: false } } });
-  if (values.project === undefined || !SecretStore.isGid(values.project)) throw new UsageError('--project <gid> is required (a numeric Asana gid)');
+  if (values.project === undefined || !isGid(values.project)) throw new UsageError('--project <gid> is required (a numeric Asana gid)');
   if (values.since !== undefined && (values.full || Number.isNaN(Date.parse(values.since)))) {
     throw new UsageError('--since takes an ISO date-time (e.g. 2026-11-01T00:00:00Z) and does not go with --full');
   }

@@ -2,15 +2,15 @@
 import { parseArgs } from 'node:util';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import type { Config } from '../config';
+import { isGid } from '../lib/gid';
 import { signalTask } from '../webhook/dispatch';
-import { SecretStore } from '../webhook/secrets';
 import type { SyncTaskResult } from '../workflows';
 import { UsageError, type Output } from './errors';
 
 export async function syncCommand(config: Config, connect: () => Promise<Client>, output: Output, args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { task: { type: 'string' }, project: { type: 'string' } } });
-  if (values.task === undefined || !SecretStore.isGid(values.task)) throw new UsageError('--task <gid> is required (a numeric Asana gid)');
-  if (values.project !== undefined && !SecretStore.isGid(values.project)) throw new UsageError('--project must be a numeric Asana gid');
+  if (values.task === undefined || !isGid(values.task)) throw new UsageError('--task <gid> is required (a numeric Asana gid)');
+  if (values.project !== undefined && !isGid(values.project)) throw new UsageError('--project must be a numeric Asana gid');
   const client = await connect();
   try {
     const handle = await signalTask(client, config.temporal.taskQueue, values.task, 'manual', values.project);

@@ -1,6 +1,7 @@
 /** `webhooks create|list|delete`: the service's Asana webhooks, and the secrets that go with them. */
 import { parseArgs } from 'node:util';
 import type { Config } from '../config';
+import { isGid } from '../lib/gid';
 import type { AsanaApi } from '../lib/asana-api';
 import { SecretStore, tokenOf, webhookUrl } from '../webhook/secrets';
 import { formatTable, RegistrationError, UsageError, type Output } from './errors';
@@ -35,7 +36,7 @@ export interface WebhookCommandContext {
 
 function gidOption(value: string | undefined, name: string): string {
   if (value === undefined) throw new UsageError(`--${name} <gid> is required`);
-  if (!SecretStore.isGid(value)) throw new UsageError(`--${name} must be a numeric Asana gid, got "${value}"`);
+  if (!isGid(value)) throw new UsageError(`--${name} must be a numeric Asana gid, got "${value}"`);
   return value;
 }
 

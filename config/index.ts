@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
 import type { Duration } from '@temporalio/common';
+import { isGid } from '../lib/gid';
 
 export type DeletedTaskPolicy = 'keep' | 'delete';
 
@@ -125,7 +126,7 @@ export function loadConfig(needs: Need[] = ['asana', 'airtable'], env: Env = rea
     return value as Duration;
   };
   const gid = (name: string, value: string | undefined): void => {
-    if (value !== undefined && !/^\d+$/.test(value)) problems.push(`${name} must be numeric Asana gids, got "${value}"`);
+    if (value !== undefined && !isGid(value)) problems.push(`${name} must be numeric Asana gids, got "${value}"`);
   };
 
   const projectGids = (get('ASANA_PROJECT_GIDS') ?? '')

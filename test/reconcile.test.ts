@@ -7,7 +7,8 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { readEnv } from '../config';
 import { temporalExecutable } from '../lib/temporal-cli';
 import { ensureSchedules, scheduleId } from '../worker/schedules';
-import { progressQuery, reconcileProjectWorkflow, type ReconcileInput, type ReconcileProgress, type ReconcileResult } from '../workflows';
+import { signalTask } from '../webhook/dispatch';
+import { progressQuery, reconcileProjectWorkflow, type ReconcileInput, type ReconcileProgress, type ReconcileResult, type SyncTaskResult } from '../workflows';
 import { run, runEntry } from './support/processes';
 import { BASE_ID, eventually, startStack, TABLE, type Stack } from './support/stack';
 
@@ -182,6 +183,21 @@ describe('reconciliation and backfill', function () {
     before(async () => (stack = await startStack({ env: { ASANA_DELETED_TASKS: 'delete' } })));
     after(() => stack.stop());
 
+    const notFoundOnce = (gid: string) => stack.asana.inject({ status: 404, match: new RegExp(`^GET /api/1\\.0/tasks/${gid}$`), times: 1, body: { errors: [{ message: `task: Unknown object: ${gid}` }] } });
+
+    it('keeps the row of a task when Asana answers one transient 404 to its sync', async () => {
+      const task = stack.asana.createTask(stack.project.gid, { name: 'Still here' });
+      const first = await signalTask(stack.client, stack.config.temporal.taskQueue, task.gid, 'added', stack.project.gid);
+      await first.result();
+      notFoundOnce(task.gid);
+      const since = Date.now();
+      const second = await signalTask(stack.client, stack.config.temporal.taskQueue, task.gid, 'changed', stack.project.gid);
+      const result = (await second.result()) as SyncTaskResult;
+      assert.equal(result.status, 'synced');
+      assert.equal(stack.asana.requests.filter((r) => r.at >= since && r.path === `/api/1.0/tasks/${task.gid}` && r.status === 404).length, 1, 'the 404 was served');
+      assert.ok(stack.rows().some((r) => r['Task ID'] === task.gid));
+    });
+
     it('deletes the row of a task deleted in Asana: by webhook, and by a full pass', async () => {
       await stack.registerWebhook();
       const byWebhook = stack.asana.createTask(stack.project.gid, { name: 'Deleted later (webhook)' });
@@ -207,9 +223,11 @@ describe('reconciliation and backfill', function () {
       await stack.airtable.records(BASE_ID, TABLE); // the table exists
       const table = [...stack.airtable.bases.get(BASE_ID)!.values()][0];
       table.records.set('recOTHERPROJECT01', { id: 'recOTHERPROJECT01', createdTime: new Date().toISOString(), fields: { 'Task ID': elsewhere.gid, Name: elsewhere.name } });
+      notFoundOnce(elsewhere.gid); // one 404 proves nothing: Asana's can be transient
       const result = await stack.client.workflow.execute(reconcileProjectWorkflow, { workflowId: `test-reconcile-${randomUUID()}`, taskQueue: stack.config.temporal.taskQueue, args: [{ projectGid: stack.project.gid, mode: 'full' }] });
       assert.equal(result.deleted, 0);
       assert.ok(table.records.has('recOTHERPROJECT01'));
+      assert.equal(stack.asana.requests.filter((r) => r.path === `/api/1.0/tasks/${elsewhere.gid}` && r.status === 404).length, 1, 'the 404 was served');
     });
   });
 

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomInt } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import axios from 'axios';
@@ -132,6 +133,21 @@ describe('webhook: secure and robust', function () {
     const body = JSON.stringify({ events: [] });
     assert.equal((await post(body, { 'x-hook-signature': signDelivery(forged, body) })).status, 401);
     assert.equal((await signed(body)).status, 200);
+  });
+
+  it('answers a request whose body never comes with 408 within Asana\'s 10 s, and closes it', async function () {
+    this.timeout(20_000);
+    const started = Date.now();
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(new URL(stack.webhook.url).port), '127.0.0.1');
+      let received = '';
+      socket.on('data', (chunk) => (received += chunk.toString()));
+      socket.on('close', () => resolve(received));
+      socket.on('error', reject);
+      socket.write(`POST ${new URL(url).pathname} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10\r\n\r\n`);
+    });
+    assert.match(answer, /^HTTP\/1\.1 408/);
+    assert.ok(Date.now() - started < 10_000, `answered after ${Date.now() - started} ms`);
   });
 
   it('still verifies signatures after the webhook restarts', async () => {

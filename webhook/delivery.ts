@@ -1,5 +1,6 @@
 /** Pure parsing of Asana deliveries: shape checks and picking the task events we sync. */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { isGid } from '../lib/gid';
 
 export interface AsanaWebhookEvent {
   action: string;
@@ -49,12 +50,14 @@ export function taskEvents(events: AsanaWebhookEvent[]): TaskEvents {
   for (const event of events) {
     const { resource } = event;
     const synced =
-      resource.resource_type === 'task' && SYNCED_TASK_SUBTYPES.has(resource.resource_subtype ?? 'default_task') && TASK_ACTIONS.has(event.action) && /^\d+$/.test(resource.gid);
+      resource.resource_type === 'task' && SYNCED_TASK_SUBTYPES.has(resource.resource_subtype ?? 'default_task') && TASK_ACTIONS.has(event.action) && isGid(resource.gid);
     if (!synced) {
       skipped += 1;
       continue;
     }
-    byTask.set(resource.gid, [...(byTask.get(resource.gid) ?? []), event.action]);
+    const actions = byTask.get(resource.gid);
+    if (actions) actions.push(event.action);
+    else byTask.set(resource.gid, [event.action]);
   }
   return { byTask, skipped };
 }

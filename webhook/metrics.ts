@@ -1,6 +1,14 @@
 /** The webhook's Prometheus metrics, served at GET /metrics. */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Outcome } from './app';
+import { TASK_ACTIONS } from './delivery';
+
+/** Label values come from these sets, never from the request as sent: anything else is 'other'. */
+const RESOURCE_TYPES = new Set(['task', 'subtask', 'story', 'section', 'project', 'attachment', 'tag', 'custom_field', 'team', 'user', 'workspace', 'portfolio', 'goal']);
+
+function known(values: ReadonlySet<string>, value: string): string {
+  return values.has(value) ? value : 'other';
+}
 
 export class WebhookMetrics {
   readonly registry = new Registry();
@@ -25,7 +33,7 @@ export class WebhookMetrics {
   }
 
   event(resourceType: string, action: string, synced: boolean): void {
-    this.events.inc({ resource_type: resourceType, action, synced: String(synced) });
+    this.events.inc({ resource_type: known(RESOURCE_TYPES, resourceType), action: known(TASK_ACTIONS, action), synced: String(synced) });
   }
 
   signalled(count: number): void {

@@ -14,8 +14,8 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { link, mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { isGid } from '../lib/gid';
 
-const GID = /^\d{1,32}$/;
 const TOKEN = /^[0-9a-f]{64}$/;
 /** What Asana sends as X-Hook-Secret: printable ASCII, long enough to be a key. */
 const SECRET = /^[\x21-\x7e]{16,256}$/;
@@ -70,10 +70,6 @@ export class SecretStore {
     this.registrationsDir = path.join(dataDir, 'webhook-registrations');
   }
 
-  static isGid(value: string): boolean {
-    return GID.test(value);
-  }
-
   static isToken(value: string): boolean {
     return TOKEN.test(value);
   }
@@ -105,7 +101,7 @@ export class SecretStore {
 
   /** Projects with a secret stored the old way (by project, before URLs carried a token): these verify nothing now. */
   async legacyProjects(): Promise<string[]> {
-    return (await listDir(this.secretsDir)).filter(SecretStore.isGid);
+    return (await listDir(this.secretsDir)).filter(isGid);
   }
 
   async delete(token: string): Promise<void> {
@@ -116,7 +112,7 @@ export class SecretStore {
 
   /** Opens a registration for the project: the returned token is valid for one handshake within `ttlMs`. */
   async openRegistration(projectGid: string, ttlMs: number, now = Date.now()): Promise<string> {
-    if (!SecretStore.isGid(projectGid)) throw new Error(`not an Asana gid: ${JSON.stringify(projectGid)}`);
+    if (!isGid(projectGid)) throw new Error(`not an Asana gid: ${JSON.stringify(projectGid)}`);
     await this.removeLeftovers(now);
     const token = randomBytes(32).toString('hex');
     const registration: Registration = { projectGid, expiresAt: now + ttlMs };

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { DeliveryError, parseDelivery, signatureMatches, taskEvents } from '../../webhook/delivery';
 import { signDelivery } from '../../sandbox/asana';
+import { WebhookMetrics } from '../../webhook/metrics';
 
 const event = (gid: string, action = 'added', resource_type = 'task', resource_subtype = 'default_task') => ({ action, resource: { gid, resource_type, resource_subtype } });
 
@@ -27,5 +28,29 @@ describe('webhook deliveries', () => {
     const { byTask, skipped } = taskEvents(events);
     assert.deepEqual([...byTask], [['1', ['added', 'changed']], ['2', ['changed']]]);
     assert.equal(skipped, 3);
+  });
+});
+
+describe('webhook delivery metrics and grouping under hostile input', () => {
+  it('labels events only with known resource types and actions, however many strangers invent', async () => {
+    const metrics = new WebhookMetrics();
+    for (let i = 0; i < 500; i += 1) metrics.event(`type-${i}`, `action-${i}`, false);
+    metrics.event('task', 'added', true);
+    const series = (await metrics.registry.getSingleMetric('webhook_events_total')!.get()).values.map((v) => v.labels);
+    assert.deepEqual(series, [{ resource_type: 'other', action: 'other', synced: 'false' }, { resource_type: 'task', action: 'added', synced: 'true' }]);
+  });
+
+  it('groups thousands of events of one task in linear time', () => {
+    const events = Array.from({ length: 50_000 }, (_, i) => event('7', i % 2 ? 'changed' : 'added'));
+    const started = performance.now();
+    const { byTask } = taskEvents(events);
+    assert.equal(byTask.get('7')!.length, 50_000);
+    assert.ok(performance.now() - started < 100, `${Math.round(performance.now() - started)} ms for 50,000 events of one task`);
+  });
+
+  it('skips task gids that are not Asana gids (too long for a workflow id)', () => {
+    const { byTask, skipped } = taskEvents([event('1'.repeat(33)), event('1'.repeat(32))]);
+    assert.deepEqual([...byTask.keys()], ['1'.repeat(32)]);
+    assert.equal(skipped, 1);
   });
 });
