@@ -155,7 +155,7 @@ describe('trust: the webhook app on a DATA_DIR of its own', () => {
     lines = [];
     secrets = new SecretStore(dir);
     const log = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
-    const app = createWebhookApp({ secrets, projects: new Set(['123']), log, metrics: new WebhookMetrics(), ready: () => true, dispatch: async () => undefined });
+    const app = createWebhookApp({ secrets, projects: new Set(['123']), log, metrics: new WebhookMetrics(), ready: () => true, enqueue: () => undefined });
     server = app.listen(0);
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });

@@ -85,6 +85,15 @@ describe('webhook: secure and robust', function () {
     await assertNoWorkflow('779');
   });
 
+  it('skips a task gid too long to be Asana\'s (a workflow id Temporal would refuse), and keeps taking deliveries', async () => {
+    const skippedBefore = stack.webhook.counts.events_skipped;
+    assert.equal((await signed(JSON.stringify({ events: [taskEvent('1'.repeat(1100))] }))).status, 200);
+    assert.equal(stack.webhook.counts.events_skipped - skippedBefore, 1);
+    const task = stack.asana.createTask(stack.project.gid, { name: 'After a long gid' });
+    await eventually(() => assert.ok(stack.rows().some((r) => r['Task ID'] === task.gid)));
+    assert.equal((await axios.get(`${stack.webhook.url}/healthz`)).status, 200);
+  });
+
   it('survives thousands of random bodies and headers with no 5xx and no crash', async function () {
     this.timeout(60_000);
     const deadline = Date.now() + 20_000;

@@ -12,8 +12,8 @@ import { randomUUID } from 'node:crypto';
 import Koa, { type Context, type Next } from 'koa';
 import type { Logger } from '../lib/logger';
 import { DeliveryError, parseDelivery, signatureMatches, taskEvents } from './delivery';
-import type { Dispatch } from './dispatch';
 import type { WebhookMetrics } from './metrics';
+import type { JournalEntry } from './journal';
 import { SecretStore, SecretStoreUnavailable, WEBHOOK_PATH } from './secrets';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -40,7 +40,8 @@ export interface WebhookDeps {
   secrets: SecretStore;
   /** ASANA_PROJECT_GIDS: the only projects whose webhooks are served. */
   projects: ReadonlySet<string>;
-  dispatch: Dispatch;
+  /** Journals a delivery's task events on their way to Temporal; throws when deliveries are not taken. */
+  enqueue: (entries: JournalEntry[]) => void;
   log: Logger;
   metrics: WebhookMetrics;
   /** Whether the service takes deliveries now (Temporal answers, the journal has room). */
@@ -221,7 +222,7 @@ function dispatchEvents(deps: WebhookDeps, counts: OutcomeCounts) {
     counts.events_skipped += skipped;
     for (const event of events) deps.metrics.event(event.resource.resource_type, event.action, byTask.has(event.resource.gid));
     try {
-      if (byTask.size > 0) await deps.dispatch(state.projectGid, byTask, state.receivedAt);
+      if (byTask.size > 0) deps.enqueue([...byTask].map(([taskGid, actions]) => ({ projectGid: state.projectGid, taskGid, action: actions[actions.length - 1], receivedAt: state.receivedAt })));
     } catch (err) {
       state.log.warn({ err: (err as Error).message, tasks: byTask.size }, 'Temporal did not take the delivery; Asana will retry');
       return reply(ctx, 503, 'temporal_unavailable', 'temporarily unavailable; retry later');

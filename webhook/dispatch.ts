@@ -1,22 +1,13 @@
-/** Hands task events to Temporal: one workflow per task, started or signalled in one call. */
+/** Hands journaled task events to Temporal: one workflow per task, started or signalled in one call. */
 import type { Client } from '@temporalio/client';
 import { syncTaskWorkflow, taskEventSignal } from '../workflows';
 import { ASANA_PROJECT_GID, ASANA_TASK_GID, taskWorkflowId } from '../workflows/search-attributes';
+import { Unforwardable, type Forward } from './journal';
 
-export type Dispatch = (projectGid: string, byTask: Map<string, string[]>, receivedAt: number) => Promise<void>;
-
-/** A call Temporal has not answered in this long fails; the journal tries the delivery again. */
+/** A call Temporal has not answered in this long fails; the journal tries the event again. */
 export const SIGNAL_DEADLINE_MS = 8_000;
-/**
- * Calls under way at once. Enough to start a couple of hundred workflows a second even at 20 ms a
- * call (Airtable takes 50 rows a second), few enough that a burst of starts does not crowd out
- * the work of the workflows already started: a sync writes its row only once the worker has its
- * first workflow task, and with 32 calls at once the one dev server of the benchmark handed the
- * worker 12 of those a second while it started 200 workflows a second. With syncs as local
- * activities, 2, 4 and 8 calls gave the same burst times in runs of the burst alone; full runs
- * of the benchmark gave 21.9 and 23.1 s with 4, 24.1 s with 8 (BENCHMARKS.md).
- */
-const CALLS_IN_FLIGHT = 4;
+/** gRPC codes that a retry cannot change (INVALID_ARGUMENT, FAILED_PRECONDITION, OUT_OF_RANGE): the event is set aside. */
+const UNFIXABLE_CODES = new Set([3, 9, 11]);
 
 /**
  * Rejects after `ms` whatever `work` does. The gRPC deadline alone is not enough: while the
@@ -56,39 +47,31 @@ export function signalTask(client: Client, taskQueue: string, taskGid: string, a
   });
 }
 
-/** Runs at most `max` of the works given to it at once; the others wait their turn. */
-function limiter(max: number) {
-  let active = 0;
-  const waiting: (() => void)[] = [];
-  return async <T>(work: () => Promise<T>): Promise<T> => {
-    while (active >= max) await new Promise<void>((resolve) => waiting.push(resolve));
-    active += 1;
-    try {
-      return await work();
-    } finally {
-      active -= 1;
-      waiting.shift()?.();
-    }
-  };
+/** The gRPC status code of a failed call, wherever the SDK's wrapping put it. */
+function grpcCode(err: unknown): number | undefined {
+  for (let e: unknown = err; typeof e === 'object' && e !== null; e = (e as { cause?: unknown }).cause) {
+    const { code } = e as { code?: unknown };
+    if (typeof code === 'number') return code;
+  }
+  return undefined;
 }
 
 /**
- * Signals each task of a delivery, CALLS_IN_FLIGHT calls at most across all deliveries, through
- * the client `connected` gives (none yet: the delivery fails, and is tried again). `inFlight`
- * collects the calls under way, for a shutdown to wait for before closing the connection.
+ * Forwards one journaled event through the client `connected` gives (none yet: it fails, and is
+ * tried again). `inFlight` collects the calls under way, for a shutdown to wait for before closing
+ * the connection. A refusal no retry can fix becomes Unforwardable.
  */
-export function temporalDispatch(connected: () => Client | undefined, taskQueue: string, inFlight: Set<Promise<unknown>>): Dispatch {
-  const limit = limiter(CALLS_IN_FLIGHT);
-  return async (projectGid, byTask, receivedAt) => {
-    await Promise.all(
-      [...byTask].map(([taskGid, actions]) =>
-        limit(() => {
-          const client = connected();
-          if (!client) throw new Error('not connected to Temporal');
-          const call = client.withDeadline(Date.now() + SIGNAL_DEADLINE_MS, () => signalTask(client, taskQueue, taskGid, actions[actions.length - 1], projectGid, receivedAt));
-          return within(SIGNAL_DEADLINE_MS, call, inFlight);
-        }),
-      ),
-    );
+export function temporalForward(connected: () => Client | undefined, taskQueue: string, inFlight: Set<Promise<unknown>>): Forward {
+  return async ({ projectGid, taskGid, action, receivedAt }) => {
+    const client = connected();
+    if (!client) throw new Error('not connected to Temporal');
+    const call = client.withDeadline(Date.now() + SIGNAL_DEADLINE_MS, () => signalTask(client, taskQueue, taskGid, action, projectGid, receivedAt));
+    try {
+      await within(SIGNAL_DEADLINE_MS, call, inFlight);
+    } catch (err) {
+      const code = grpcCode(err);
+      if (code !== undefined && UNFIXABLE_CODES.has(code)) throw new Unforwardable(`Temporal refused task ${taskGid} (gRPC code ${code}): ${(err as Error).message}`);
+      throw err;
+    }
   };
 }

@@ -13,45 +13,65 @@
  * acknowledged delivery, and the reconcile schedule catches what any webhook missed.
  *
  * Deliveries are refused (the caller answers 503, and Asana keeps them) while Temporal is not
- * taking events, or while too many wait for it: Asana's retries are then the buffer, not us.
+ * taking events, or while too many events wait for it: Asana's retries are then the buffer, not us.
+ * An event Temporal refuses for a reason a retry cannot fix (Forward rejects with Unforwardable),
+ * and a line a replay cannot read, is set aside, not retried: appended to DATA_DIR/journal-rejected.jsonl
+ * with the reason, logged and counted, so one bad entry never stops the others.
  *
- * On disk: DATA_DIR/journal/<sequence>.jsonl, one JSON entry a line. A segment is deleted once all
- * of its entries are in Temporal; a new one starts with the next delivery.
+ * On disk: DATA_DIR/journal/<sequence>.jsonl, one task event a line. A segment is deleted once all
+ * of its events are in Temporal; a new one starts when it is drained or past SEGMENT_BYTES.
  */
-import { closeSync, fdatasync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, fdatasync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { readdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { isGid } from '../lib/gid';
 import type { Logger } from '../lib/logger';
+import { TASK_ACTIONS } from './delivery';
 
+/** One task event on its way to Temporal. */
 export interface JournalEntry {
   projectGid: string;
-  /** Each task of the delivery with its actions, in order. */
-  tasks: [string, string[]][];
+  taskGid: string;
+  /** The last action the delivery carried for the task. */
+  action: string;
   /** When the webhook received the delivery (ms since the epoch). */
   receivedAt: number;
 }
 
-/** Hands one entry to Temporal; rejects when Temporal did not take it. */
+/** Hands one entry to Temporal; rejects when Temporal did not take it (with Unforwardable when it never will). */
 export type Forward = (entry: JournalEntry) => Promise<void>;
 
+/** Temporal refused the entry for a reason a retry cannot fix: it is set aside, not retried. */
+export class Unforwardable extends Error {}
+
+/** Why entries were set aside. */
+export type SetAsideReason = 'refused_by_temporal' | 'unreadable';
+
 export interface JournalOptions {
-  /** Entries waiting for Temporal beyond which deliveries are refused. */
+  /** Events waiting for Temporal beyond which deliveries are refused. */
   maxBacklog?: number;
-  /** Entries forwarded at once. */
+  /** Events forwarded at once. */
   concurrency?: number;
   /** First pause after a failed forward; doubles up to maxRetryMs. */
   retryMs?: number;
   maxRetryMs?: number;
+  /** Told of every entry set aside (for a metric). */
+  onSetAside?: (reason: SetAsideReason, count: number) => void;
 }
 
 /** Why a delivery was not journaled; the webhook answers 503. */
 export class JournalRefusal extends Error {}
 
+/** A segment past this size ends, so a restart replays little. */
+const SEGMENT_BYTES = 4 * 1024 * 1024;
+const SEGMENT_NAME = /^\d{12}\.jsonl$/;
+
 interface Segment {
   file: string;
   /** Open while entries are appended to it. */
   fd?: number;
-  /** Entries of this segment not yet in Temporal. */
+  bytes: number;
+  /** Entries of this segment not yet in Temporal (or set aside). */
   pending: number;
 }
 
@@ -60,11 +80,42 @@ interface Queued {
   segment: Segment;
 }
 
+/** A FIFO whose shift is O(1): the backlog can hold tens of thousands of events. */
+class Fifo<T> {
+  private items: T[] = [];
+  private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  push(item: T): void {
+    this.items.push(item);
+  }
+
+  shift(): T | undefined {
+    if (this.head === this.items.length) return undefined;
+    const item = this.items[this.head++];
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return item;
+  }
+
+  /** Puts an item back at the front (a forward to try again first). */
+  unshift(item: T): void {
+    if (this.head > 0) this.items[--this.head] = item;
+    else this.items.unshift(item);
+  }
+}
+
 export class Journal {
   private readonly dir: string;
-  private readonly options: Required<JournalOptions>;
+  private readonly rejectedFile: string;
+  private readonly options: Required<Omit<JournalOptions, 'onSetAside'>> & Pick<JournalOptions, 'onSetAside'>;
   /** Journaled entries not yet forwarded, oldest first. */
-  private readonly queue: Queued[] = [];
+  private readonly queue = new Fifo<Queued>();
   private current?: Segment;
   private nextSequence = 0;
   /** The fdatasync under way, if any, and whether writes since it began need another. */
@@ -82,7 +133,8 @@ export class Journal {
     options: JournalOptions,
   ) {
     this.dir = path.join(dataDir, 'journal');
-    this.options = { maxBacklog: 20_000, concurrency: 32, retryMs: 500, maxRetryMs: 10_000, ...options };
+    this.rejectedFile = path.join(dataDir, 'journal-rejected.jsonl');
+    this.options = { maxBacklog: 20_000, concurrency: 4, retryMs: 500, maxRetryMs: 10_000, ...options };
   }
 
   /** Opens the journal under DATA_DIR and starts forwarding what an earlier run left in it. */
@@ -97,40 +149,43 @@ export class Journal {
     return this.failures === 0 && this.backlog < this.options.maxBacklog && !this.closed;
   }
 
-  /** Entries journaled, not yet in Temporal. */
+  /** Events journaled, not yet in Temporal. */
   get backlog(): number {
     return this.queue.length + this.forwarding;
   }
 
   /**
-   * Writes the entry to the journal file and queues it for Temporal; throws JournalRefusal when
-   * deliveries are not being taken. Synchronous: a line of a few hundred bytes into the page
-   * cache costs microseconds, less than handing it to a thread and back.
+   * Writes one delivery's events to the journal file and queues them for Temporal; throws
+   * JournalRefusal when deliveries are not being taken. Synchronous: a few lines into the page
+   * cache cost microseconds, less than handing them to a thread and back.
    */
-  append(entry: JournalEntry): void {
+  append(entries: JournalEntry[]): void {
     if (!this.accepting) {
       const why = this.closed ? 'shutting down' : this.failures > 0 ? 'Temporal is not taking events' : `${this.backlog} events already wait for Temporal`;
       throw new JournalRefusal(why);
     }
+    if (entries.length === 0) return;
     const segment = this.current ?? this.startSegment();
-    const line = Buffer.from(`${JSON.stringify(entry)}\n`);
+    const lines = Buffer.from(entries.map((e) => `${JSON.stringify(e)}\n`).join(''));
     try {
-      if (writeSync(segment.fd!, line) !== line.length) throw new Error('short write to the journal');
+      if (writeSync(segment.fd!, lines) !== lines.length) throw new Error('short write to the journal');
     } catch (err) {
-      // A torn line must not run into later ones: the next entry starts a new segment.
+      // A torn line must not run into later ones: the next delivery starts a new segment.
       this.log.error({ err: (err as Error).message }, 'journal write failed');
       void this.endSegment(segment);
       throw err;
     }
-    segment.pending += 1;
-    this.queue.push({ entry, segment });
+    segment.bytes += lines.length;
+    segment.pending += entries.length;
+    for (const entry of entries) this.queue.push({ entry, segment });
+    if (segment.bytes > SEGMENT_BYTES) void this.endSegment(segment);
+    else this.sync();
     this.pump();
-    this.sync();
   }
 
   /**
    * Stops forwarding and closes the file, synced; what is still journaled is forwarded by the next
-   * run. Forwards under way end on their own (the caller keeps its connection open for them).
+   * run. At most `concurrency` forwards are under way, and each ends by its own deadline.
    */
   async close(): Promise<void> {
     this.closed = true;
@@ -165,7 +220,7 @@ export class Journal {
 
   private startSegment(): Segment {
     const file = path.join(this.dir, `${String(this.nextSequence++).padStart(12, '0')}.jsonl`);
-    this.current = { file, fd: openSync(file, 'a', 0o600), pending: 0 };
+    this.current = { file, fd: openSync(file, 'a', 0o600), bytes: 0, pending: 0 };
     return this.current;
   }
 
@@ -188,60 +243,98 @@ export class Journal {
     while (!this.closed && this.retryTimer === undefined && this.forwarding < this.options.concurrency && this.queue.length > 0) {
       const item = this.queue.shift()!;
       this.forwarding += 1;
-      void this.forward(item.entry).then(
-        () => {
-          this.failures = 0;
-          this.forwarded(item.segment);
-        },
-        (err: unknown) => {
-          this.queue.unshift(item);
-          this.failures += 1;
-          const pause = Math.min(this.options.retryMs * 2 ** (this.failures - 1), this.options.maxRetryMs);
-          if (this.failures === 1) this.log.warn({ err: (err as Error).message }, 'Temporal did not take journaled events; refusing deliveries until it does');
-          this.retryTimer ??= setTimeout(() => {
-            this.retryTimer = undefined;
-            this.pump();
-          }, pause);
-        },
-      ).finally(() => {
-        this.forwarding -= 1;
-        this.pump();
-      });
+      void this.forward(item.entry)
+        .then(
+          () => {
+            this.failures = 0;
+            this.done(item.segment);
+          },
+          (err: unknown) => {
+            if (err instanceof Unforwardable) {
+              this.setAside('refused_by_temporal', [JSON.stringify(item.entry)], err.message);
+              this.done(item.segment);
+              return;
+            }
+            this.queue.unshift(item);
+            this.failures += 1;
+            const pause = Math.min(this.options.retryMs * 2 ** (this.failures - 1), this.options.maxRetryMs);
+            if (this.failures === 1) this.log.warn({ err: (err as Error).message }, 'Temporal did not take journaled events; refusing deliveries until it does');
+            this.retryTimer ??= setTimeout(() => {
+              this.retryTimer = undefined;
+              this.pump();
+            }, pause);
+          },
+        )
+        .finally(() => {
+          this.forwarding -= 1;
+          this.pump();
+        });
     }
   }
 
-  private forwarded(segment: Segment): void {
+  /** An entry is in Temporal, or set aside: its segment holds one fewer. */
+  private done(segment: Segment): void {
     segment.pending -= 1;
-    // The segment being written to ends as soon as it is drained, so a restart replays little.
+    // A segment ends as soon as it is drained, so a restart replays little.
     if (segment.pending === 0) void this.endSegment(segment);
   }
 
-  /** Queues the entries of segments an earlier run left behind; a torn last line is skipped. */
+  /** Keeps lines that will not be forwarded, with why, for an operator to inspect; logs and counts them. */
+  private setAside(reason: SetAsideReason, lines: string[], detail: string): void {
+    const at = new Date().toISOString();
+    try {
+      appendFileSync(this.rejectedFile, lines.map((line) => `${JSON.stringify({ at, reason, detail, line })}\n`).join(''), { mode: 0o600 });
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'could not keep set-aside journal lines');
+    }
+    this.log.error({ reason, detail, count: lines.length, file: this.rejectedFile }, 'journal entries set aside, not forwarded');
+    this.options.onSetAside?.(reason, lines.length);
+  }
+
+  /** Queues the entries of segments an earlier run left behind; unreadable lines are set aside. */
   private async replay(): Promise<void> {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    const files = (await readdir(this.dir)).filter((f) => /^\d{12}\.jsonl$/.test(f)).sort();
-    for (const name of files) {
-      const segment: Segment = { file: path.join(this.dir, name), pending: 0 };
-      for (const line of (await readFile(segment.file, 'utf8')).split('\n')) {
-        const entry = parseEntry(line);
-        if (entry === undefined) continue;
-        segment.pending += 1;
-        this.queue.push({ entry, segment });
+    const found = (await readdir(this.dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
+    for (const item of found) {
+      if (SEGMENT_NAME.test(item.name)) this.nextSequence = Math.max(this.nextSequence, Number(item.name.slice(0, 12)) + 1);
+      if (!SEGMENT_NAME.test(item.name) || !item.isFile()) {
+        this.log.warn({ name: item.name }, 'not a journal segment; left alone');
+        continue;
       }
+      const segment: Segment = { file: path.join(this.dir, item.name), bytes: 0, pending: 0 };
+      const unreadable: string[] = [];
+      for (const line of (await readFile(segment.file, 'utf8')).split('\n')) {
+        if (line.trim() === '') continue;
+        const entries = parseLine(line);
+        if (entries === undefined) {
+          unreadable.push(line);
+          continue;
+        }
+        segment.pending += entries.length;
+        for (const entry of entries) this.queue.push({ entry, segment });
+      }
+      if (unreadable.length > 0) this.setAside('unreadable', unreadable, `segment ${item.name}`);
       if (segment.pending === 0) await unlink(segment.file);
-      this.nextSequence = Number(name.slice(0, 12)) + 1;
     }
     if (this.queue.length > 0) this.log.info({ entries: this.queue.length }, 'replaying journaled events into Temporal');
     this.pump();
   }
 }
 
-function parseEntry(line: string): JournalEntry | undefined {
-  if (line.trim() === '') return undefined;
+/** A journal line's events, checked as the webhook checks a delivery's; undefined for a line that is not one. */
+function parseLine(line: string): JournalEntry[] | undefined {
+  let value: unknown;
   try {
-    const entry = JSON.parse(line) as JournalEntry;
-    return typeof entry.projectGid === 'string' && Array.isArray(entry.tasks) && typeof entry.receivedAt === 'number' ? entry : undefined;
+    value = JSON.parse(line);
   } catch {
     return undefined;
   }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { projectGid, taskGid, action, receivedAt, tasks } = value as Record<string, unknown>;
+  if (typeof projectGid !== 'string' || !isGid(projectGid) || typeof receivedAt !== 'number' || !Number.isFinite(receivedAt)) return undefined;
+  const event = (gid: unknown, act: unknown): JournalEntry | undefined =>
+    typeof gid === 'string' && isGid(gid) && typeof act === 'string' && TASK_ACTIONS.has(act) ? { projectGid, taskGid: gid, action: act, receivedAt } : undefined;
+  // A line of a version that journaled a whole delivery: {"projectGid","tasks":[[gid,[actions]]],"receivedAt"}.
+  const events = Array.isArray(tasks) ? tasks.map((t: unknown) => (Array.isArray(t) && Array.isArray(t[1]) ? event(t[0], t[1][t[1].length - 1]) : undefined)) : [event(taskGid, action)];
+  return events.every((e) => e !== undefined) ? events : undefined;
 }

@@ -2,6 +2,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Outcome } from './app';
 import { TASK_ACTIONS } from './delivery';
+import type { SetAsideReason } from './journal';
 
 /** Label values come from these sets, never from the request as sent: anything else is 'other'. */
 const RESOURCE_TYPES = new Set(['task', 'subtask', 'story', 'section', 'project', 'attachment', 'tag', 'custom_field', 'team', 'user', 'workspace', 'portfolio', 'goal']);
@@ -14,6 +15,7 @@ export class WebhookMetrics {
   readonly registry = new Registry();
   private readonly requests = new Counter({ name: 'webhook_requests_total', help: 'Webhook requests by outcome', labelNames: ['outcome'], registers: [this.registry] });
   private readonly events = new Counter({ name: 'webhook_events_total', help: 'Delivered events by resource type, action and whether they were synced', labelNames: ['resource_type', 'action', 'synced'], registers: [this.registry] });
+  private readonly setAsides = new Counter({ name: 'webhook_journal_set_aside_total', help: 'Journal entries set aside in journal-rejected.jsonl instead of forwarded, by reason', labelNames: ['reason'], registers: [this.registry] });
   private readonly signals = new Counter({ name: 'webhook_workflow_signals_total', help: 'Task workflows started or signalled (signalWithStart)', registers: [this.registry] });
   private readonly latency = new Histogram({
     name: 'webhook_request_duration_seconds',
@@ -34,6 +36,10 @@ export class WebhookMetrics {
 
   event(resourceType: string, action: string, synced: boolean): void {
     this.events.inc({ resource_type: known(RESOURCE_TYPES, resourceType), action: known(TASK_ACTIONS, action), synced: String(synced) });
+  }
+
+  setAside(reason: SetAsideReason, count: number): void {
+    this.setAsides.inc({ reason }, count);
   }
 
   signalled(count: number): void {

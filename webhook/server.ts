@@ -9,8 +9,8 @@ import type { Config } from '../config';
 import type { Logger } from '../lib/logger';
 import { connectNativeClient } from '../lib/temporal';
 import { createWebhookApp, emptyCounts, type OutcomeCounts } from './app';
-import { temporalDispatch, within } from './dispatch';
-import { Journal } from './journal';
+import { temporalForward, within } from './dispatch';
+import { Journal, JournalRefusal } from './journal';
 import { WebhookMetrics } from './metrics';
 import { SecretStore } from './secrets';
 
@@ -43,11 +43,16 @@ export async function startWebhookServer(config: Config, log: Logger, client?: C
   const counts = emptyCounts();
   const inFlight = new Set<Promise<unknown>>();
   const metrics = new WebhookMetrics();
-  const dispatch = temporalDispatch(() => connected, config.temporal.taskQueue, inFlight);
-  const journal = await Journal.open(config.dataDir, async ({ projectGid, tasks, receivedAt }) => {
-    await dispatch(projectGid, new Map(tasks), receivedAt);
-    metrics.signalled(tasks.length);
-  }, log);
+  const forward = temporalForward(() => connected, config.temporal.taskQueue, inFlight);
+  const journal = await Journal.open(
+    config.dataDir,
+    async (entry) => {
+      await forward(entry);
+      metrics.signalled(1);
+    },
+    log,
+    { onSetAside: (reason, count) => metrics.setAside(reason, count) },
+  );
   metrics.watchJournal(() => journal.backlog);
 
   // An idle journal learns of an outage only from its next forward; a light probe tells sooner,
@@ -79,9 +84,9 @@ export async function startWebhookServer(config: Config, log: Logger, client?: C
       log,
       metrics,
       ready: taking,
-      dispatch: async (projectGid, byTask, receivedAt) => {
-        if (!taking()) throw new Error('Temporal is not taking events');
-        journal.append({ projectGid, tasks: [...byTask], receivedAt });
+      enqueue: (entries) => {
+        if (!taking()) throw new JournalRefusal('Temporal is not taking events');
+        journal.append(entries);
       },
     },
     counts,

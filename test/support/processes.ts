@@ -27,7 +27,7 @@ export function runEntry(entry: string, args: string[], env: Record<string, stri
   return run(process.execPath, ['-r', 'ts-node/register', entry, ...args], env, timeoutMs);
 }
 
-/** Starts a TypeScript entry point of the repo that keeps running (`worker/main.ts`). */
-export function spawnEntry(entry: string, env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['-r', 'ts-node/register', entry], { env: processEnv(env), cwd: REPO, stdio: 'ignore' });
+/** Starts a TypeScript entry point of the repo that keeps running (`worker/main.ts`), with Node's own flags if given. */
+export function spawnEntry(entry: string, env: Record<string, string>, nodeArgs: string[] = []): ChildProcess {
+  return spawn(process.execPath, [...nodeArgs, '-r', 'ts-node/register', entry], { env: processEnv(env), cwd: REPO, stdio: 'ignore' });
 }

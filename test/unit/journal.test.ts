@@ -1,23 +1,25 @@
 import assert from 'node:assert/strict';
-import { appendFile, mkdtemp, readdir, readFile, readlink, realpath, rm, stat } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readdir, readFile, readlink, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLogger } from '../../lib/logger';
-import { Journal, JournalRefusal, type JournalEntry } from '../../webhook/journal';
+import { Journal, JournalRefusal, Unforwardable, type JournalEntry } from '../../webhook/journal';
 import { eventually } from '../support/stack';
 
 const log = createLogger('silent', 'test');
-const entry = (taskGid: string): JournalEntry => ({ projectGid: '100', tasks: [[taskGid, ['added']]], receivedAt: 1 });
-const taskOf = (e: JournalEntry) => e.tasks[0][0];
+const entry = (taskGid: string): JournalEntry => ({ projectGid: '100', taskGid, action: 'added', receivedAt: 1 });
+const delivery = (...gids: string[]) => gids.map(entry);
 
 /** A stand-in for Temporal: records what it took, or fails while `down`. */
 function fakeTemporal() {
   const taken: string[] = [];
-  const state = { down: false, hang: false };
+  const state = { down: false, hang: false, calls: 0, refused: new Set<string>() };
   const forward = async (e: JournalEntry) => {
+    state.calls += 1;
     if (state.hang) return new Promise<void>(() => undefined);
     if (state.down) throw new Error('unreachable');
-    taken.push(taskOf(e));
+    if (state.refused.has(e.taskGid)) throw new Unforwardable(`refused ${e.taskGid}`);
+    taken.push(e.taskGid);
   };
   return { taken, state, forward };
 }
@@ -35,7 +37,7 @@ describe('webhook journal', () => {
     const temporal = fakeTemporal();
     temporal.state.hang = true;
     const journal = await Journal.open(dir, temporal.forward, log);
-    journal.append(entry('1'));
+    journal.append(delivery('1'));
     const [segment] = await files();
     const file = path.join(dir, 'journal', segment);
     assert.deepEqual(JSON.parse(await readFile(file, 'utf8')), entry('1'));
@@ -53,7 +55,7 @@ describe('webhook journal', () => {
   it('takes many deliveries at once, and forwards each exactly once', async () => {
     const temporal = fakeTemporal();
     const journal = await Journal.open(dir, temporal.forward, log);
-    for (let i = 0; i < 200; i += 1) journal.append(entry(String(i)));
+    for (let i = 0; i < 200; i += 1) journal.append(delivery(String(i)));
     await eventually(() => assert.equal(temporal.taken.length, 200));
     assert.deepEqual([...temporal.taken].sort(), Array.from({ length: 200 }, (_, i) => String(i)).sort());
     await eventually(async () => assert.deepEqual(await files(), []));
@@ -66,7 +68,7 @@ describe('webhook journal', () => {
     const journalDir = await realpath(path.join(dir, 'journal'));
     const openSegments = async () => (await Promise.all((await readdir('/proc/self/fd')).map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')))).filter((target) => target.startsWith(journalDir));
     for (let i = 0; i < 300; i += 1) {
-      journal.append(entry(String(i)));
+      journal.append(delivery(String(i)));
       if (i % 7 === 0) await new Promise((resolve) => setImmediate(resolve)); // lets forwards and syncs interleave
     }
     await eventually(async () => assert.deepEqual(await files(), []));
@@ -79,37 +81,99 @@ describe('webhook journal', () => {
     const temporal = fakeTemporal();
     const journal = await Journal.open(dir, temporal.forward, log, { retryMs: 50, maxRetryMs: 100 });
     temporal.state.down = true;
-    journal.append(entry('before')); // journaled: the outage is not known yet
+    journal.append(delivery('1')); // journaled: the outage is not known yet
     await eventually(() => assert.equal(journal.accepting, false));
-    assert.throws(() => journal.append(entry('during')), JournalRefusal);
+    assert.throws(() => journal.append(delivery('2')), JournalRefusal);
     temporal.state.down = false;
-    await eventually(() => assert.deepEqual(temporal.taken, ['before']));
+    await eventually(() => assert.deepEqual(temporal.taken, ['1']));
     assert.equal(journal.accepting, true);
     await journal.close();
   });
 
-  it('refuses deliveries when the backlog is full', async () => {
+  it('counts the backlog in events, not deliveries, and refuses deliveries when it is full', async () => {
     const temporal = fakeTemporal();
     temporal.state.hang = true;
     const journal = await Journal.open(dir, temporal.forward, log, { maxBacklog: 3 });
-    for (const gid of ['1', '2', '3']) journal.append(entry(gid));
-    assert.throws(() => journal.append(entry('4')), /3 events already wait/);
+    journal.append(delivery('1', '2', '3', '4', '5'));
+    assert.equal(journal.backlog, 5);
+    assert.throws(() => journal.append(delivery('6')), /5 events already wait/);
     await journal.close();
   });
 
-  it('skips a torn last line from a crash mid-write', async () => {
+  it('forwards at most `concurrency` events at once, however many tasks a delivery holds', async () => {
+    const temporal = fakeTemporal();
+    temporal.state.hang = true;
+    const journal = await Journal.open(dir, temporal.forward, log, { concurrency: 4 });
+    journal.append(Array.from({ length: 13_000 }, (_, i) => entry(String(i + 1))));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(temporal.state.calls, 4);
+    await journal.close();
+  });
+
+  it('rolls to a new segment past 4 MiB, so a restart replays little', async () => {
+    const temporal = fakeTemporal();
+    temporal.state.hang = true;
+    const journal = await Journal.open(dir, temporal.forward, log, { maxBacklog: 1_000_000 });
+    for (let d = 0; d < 6; d += 1) journal.append(Array.from({ length: 13_000 }, (_, i) => entry(String(d * 100_000 + i + 1))));
+    await journal.close();
+    assert.ok((await files()).length >= 2, (await files()).join());
+  });
+
+  it('sets aside an event Temporal refuses for good, and keeps forwarding and taking the others', async () => {
+    const temporal = fakeTemporal();
+    temporal.state.refused.add('2');
+    const setAside: string[] = [];
+    const journal = await Journal.open(dir, temporal.forward, log, { onSetAside: (reason, count) => setAside.push(`${reason}:${count}`) });
+    journal.append(delivery('1', '2', '3'));
+    await eventually(() => assert.deepEqual([...temporal.taken].sort(), ['1', '3']));
+    assert.equal(journal.accepting, true);
+    journal.append(delivery('4'));
+    await eventually(() => assert.ok(temporal.taken.includes('4')));
+    assert.deepEqual(setAside, ['refused_by_temporal:1']);
+    const [kept] = (await readFile(path.join(dir, 'journal-rejected.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { reason: string; line: string });
+    assert.equal(kept.reason, 'refused_by_temporal');
+    assert.deepEqual(JSON.parse(kept.line), entry('2'));
+    await eventually(async () => assert.deepEqual(await files(), []));
+    await journal.close();
+  });
+
+  it('sets aside unreadable lines at replay (logged, counted, kept), forwards the rest, and skips a folder named like a segment', async () => {
+    await mkdir(path.join(dir, 'journal', '000000000004.jsonl'), { recursive: true });
+    const lines = [
+      JSON.stringify(entry('1')),
+      'garbage',
+      JSON.stringify({ projectGid: '1', tasks: [1], receivedAt: 1 }),
+      JSON.stringify({ ...entry('2'), taskGid: '9'.repeat(1100) }),
+      JSON.stringify({ projectGid: '100', tasks: [['3', ['added', 'changed']]], receivedAt: 1 }), // a line of the whole-delivery format
+      '{"projectGid":"100","tas',
+    ];
+    await writeFile(path.join(dir, 'journal', '000000000003.jsonl'), lines.join('\n'));
+    const temporal = fakeTemporal();
+    const setAside: string[] = [];
+    const journal = await Journal.open(dir, temporal.forward, log, { onSetAside: (reason, count) => setAside.push(`${reason}:${count}`) });
+    await eventually(() => assert.deepEqual([...temporal.taken].sort(), ['1', '3']));
+    assert.deepEqual(setAside, ['unreadable:4']);
+    const kept = (await readFile(path.join(dir, 'journal-rejected.jsonl'), 'utf8')).trim().split('\n').map((l) => (JSON.parse(l) as { line: string }).line);
+    assert.deepEqual(kept, [lines[1], lines[2], lines[3], lines[5]]);
+    journal.append(delivery('4'));
+    await eventually(() => assert.ok(temporal.taken.includes('4')));
+    await eventually(async () => assert.deepEqual(await files(), ['000000000004.jsonl'], 'the folder is left alone, and new segments are numbered after it'));
+    await journal.close();
+  });
+
+  it('forwards what precedes a torn last line from a crash mid-write', async () => {
     const temporal = fakeTemporal();
     temporal.state.hang = true;
     const first = await Journal.open(dir, temporal.forward, log);
-    first.append(entry('kept'));
+    first.append(delivery('5'));
     await first.close();
     const [segment] = await files();
     await appendFile(path.join(dir, 'journal', segment), '{"projectGid":"100","tas');
     temporal.state.hang = false;
     const second = await Journal.open(dir, temporal.forward, log);
-    await eventually(() => assert.deepEqual(temporal.taken, ['kept']));
-    second.append(entry('after'));
-    await eventually(() => assert.deepEqual(temporal.taken, ['kept', 'after']));
+    await eventually(() => assert.deepEqual(temporal.taken, ['5']));
+    second.append(delivery('6'));
+    await eventually(() => assert.deepEqual(temporal.taken, ['5', '6']));
     await second.close();
   });
 });
