@@ -107,8 +107,8 @@ export class AirtableClient {
   }
 
   /** Every row of the table (our five columns), 100 a request. */
-  allRows(): Promise<StoredRow[]> {
-    return this.list({});
+  allRows(onPage?: (rowsSoFar: number) => void): Promise<StoredRow[]> {
+    return this.list({}, onPage);
   }
 
   /** The rows of these tasks, in requests of up to 100 ids. */
@@ -127,8 +127,8 @@ export class AirtableClient {
     }
   }
 
-  /** Pages through a query, each page's request in a paced slot of its own. */
-  private async list(params: { filterByFormula?: string }): Promise<StoredRow[]> {
+  /** Pages through a query, each page's request in a paced slot of its own; `onPage` hears of each page. */
+  private async list(params: { filterByFormula?: string }, onPage?: (rowsSoFar: number) => void): Promise<StoredRow[]> {
     const rows: StoredRow[] = [];
     const query = this.table.select({ ...params, pageSize: PAGE_SIZE, fields: Object.values(FIELD) });
     let slot = await this.pacer.acquire();
@@ -140,6 +140,7 @@ export class AirtableClient {
               (records, fetchNextPage) => {
                 slot();
                 rows.push(...records.map((r) => ({ recordId: r.id, createdTime: r._rawJson.createdTime, fields: r.fields })));
+                onPage?.(rows.length);
                 void this.pacer.acquire().then((next) => {
                   slot = next;
                   fetchNextPage();

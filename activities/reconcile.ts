@@ -101,9 +101,12 @@ async function* taskPages(asana: AsanaClient, input: ReconcilePassInput, all?: A
   } while (offset);
 }
 
-async function allProjectTasks(asana: AsanaClient, projectGid: string): Promise<AsanaTask[]> {
+async function allProjectTasks(asana: AsanaClient, projectGid: string, onPage: () => void): Promise<AsanaTask[]> {
   const tasks: AsanaTask[] = [];
-  for await (const page of taskPages(asana, { projectGid, mode: 'incremental' })) tasks.push(...page);
+  for await (const page of taskPages(asana, { projectGid, mode: 'incremental' })) {
+    tasks.push(...page);
+    onPage();
+  }
   return tasks;
 }
 
@@ -113,7 +116,10 @@ export async function reconcilePass(deps: ReconcileDeps, input: ReconcilePassInp
   const counts = zeroCounts();
   // A full pass reads the whole table once, while it lists the project (the two APIs' limits are
   // separate, so they run side by side); an incremental one reads just the rows of each page's tasks.
-  const [storedRows, allTasks] = input.mode === 'full' ? await Promise.all([retryingInPlace(() => airtable.allRows()), allProjectTasks(asana, input.projectGid)]) : [];
+  // Each page read reports (and so heartbeats): a table of 100,000 rows takes minutes to read.
+  const reportReading = () => deps.report({ ...counts });
+  const [storedRows, allTasks] =
+    input.mode === 'full' ? await Promise.all([retryingInPlace(() => airtable.allRows(reportReading)), allProjectTasks(asana, input.projectGid, reportReading)]) : [];
   const stored = storedRows && byTaskId(storedRows);
   if (stored) counts.duplicatesRemoved = await removeDuplicates(airtable, stored);
   const seen = new Set<string>();

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { dueDateOf, rowAsRead, rowsEqual, toTaskRow, type AsanaTask } from '../../activities/mapping';
+import { dueDateOf, inSyncedProject, rowAsRead, rowsEqual, toTaskRow, type AsanaTask } from '../../activities/mapping';
 
 const task = (over: Partial<AsanaTask> = {}): AsanaTask => ({ gid: '42', name: 'Brief', notes: 'Two pages', assignee: { gid: '7', name: 'Ana' }, due_on: '2026-12-01', due_at: null, ...over });
 
@@ -29,5 +29,14 @@ describe('mapping: Asana task → "Asana Tasks" row', () => {
     assert.equal(rowsEqual(row, { 'Task ID': '42', Name: 'Brief', 'Due Date': '2026-12-01', Assignee: 'Old' }), false);
     assert.equal(rowsEqual(row, { 'Task ID': '42', Name: 'Brief' }), false);
     assert.equal(rowsEqual(row, { 'Task ID': '42', Name: 'Brief', 'Due Date': '2026-12-01', Notes: 'a column we do not own' }), true);
+  });
+
+  it('finds a task in the synced projects only through its memberships', () => {
+    const synced = new Set(['1', '2']);
+    assert.equal(inSyncedProject(task({ memberships: [{ project: { gid: '9' } }, { project: { gid: '2' } }] }), synced), true);
+    assert.equal(inSyncedProject(task({ memberships: [{ project: { gid: '9' } }] }), synced), false);
+    assert.equal(inSyncedProject(task({ memberships: [{ project: null }, {}] }), synced), false);
+    assert.equal(inSyncedProject(task({ memberships: [] }), synced), false, 'a subtask, or a task in no project');
+    assert.equal(inSyncedProject(task(), synced), false, 'memberships not read: not proven');
   });
 });

@@ -1,0 +1,26 @@
+import assert from 'node:assert/strict';
+import type { AirtableClient, StoredRow } from '../../activities/airtable-client';
+import type { AsanaClient } from '../../activities/asana-client';
+import { reconcilePass } from '../../activities/reconcile';
+
+describe('reconcile pass', () => {
+  it('reports (and so heartbeats) for every page it reads and every row of other projects it checks', async () => {
+    const foreign: StoredRow[] = Array.from({ length: 3000 }, (_, i) => ({ recordId: `rec${i}`, createdTime: '2026-01-01T00:00:00.000Z', fields: { 'Task ID': String(10_000 + i), Name: `Other ${i}` } }));
+    const airtable = {
+      async allRows(onPage?: (rowsSoFar: number) => void) {
+        for (let page = 1; page <= 30; page += 1) onPage?.(page * 100);
+        return foreign;
+      },
+      upsert: async () => undefined,
+      delete: async () => assert.fail('nothing is deleted: every task still exists'),
+    } as unknown as AirtableClient;
+    const asana = {
+      listProjectTasks: async () => ({ data: [], nextOffset: undefined }),
+      getTask: async (gid: string) => ({ gid, name: 'still there', assignee: null, due_on: null, due_at: null }),
+    } as unknown as AsanaClient;
+    let reports = 0;
+    const result = await reconcilePass({ asana, airtable, deletedTasks: 'delete', report: () => (reports += 1) }, { projectGid: '1', mode: 'full' });
+    assert.equal(result.deleted, 0);
+    assert.ok(reports >= 30 + 1 + 3000, `${reports} reports`);
+  });
+});
