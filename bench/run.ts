@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -18,11 +18,12 @@ import { startDevServer } from '../lib/dev-server';
 import { runMain } from '../lib/main';
 import { entryArgs, REPO_ROOT } from '../lib/runtime-paths';
 import { AirtableSandbox } from '../sandbox/airtable';
-import { AsanaSandbox, type SandboxTask } from '../sandbox/asana';
+import { AsanaSandbox, floodDelivery, signDelivery, type SandboxTask } from '../sandbox/asana';
 import { sandboxEnv } from '../sandbox/env';
 import { registerWebhook } from '../cli/webhooks';
 import { AsanaApi } from '../lib/asana-api';
-import { SecretStore } from '../webhook/secrets';
+import { MAX_BODY_BYTES } from '../webhook/app';
+import { SecretStore, webhookUrl } from '../webhook/secrets';
 import { scheduleId } from '../worker/schedules';
 import { reconcileProjectWorkflow } from '../workflows';
 import { measureAcks } from './ack-load';
@@ -155,6 +156,36 @@ async function registerBaselineWebhook(asana: AsanaSandbox, projectGid: string, 
   return ((await response.json()) as { data: { gid: string } }).data.gid;
 }
 
+/** Sends `count` 1 MiB signed deliveries of distinct tasks to a webhook process of its own; its answers and peak RSS. */
+async function floodWebhook(env: Record<string, string>, dir: string, projectGid: string, count: number): Promise<{ statuses: Record<number, number>; idleRssMb: number; rssMb: number }> {
+  const dataDir = path.join(dir, 'flood');
+  await mkdir(dataDir);
+  const port = Number(env.PORT) + 1;
+  const base = `http://127.0.0.1:${port}`;
+  const webhook = new ServiceProcess('webhook', { ...env, PORT: String(port), DATA_DIR: dataDir, TEMPORAL_TASK_QUEUE: 'bench-flood' }, path.join(dir, 'flood-webhook.log'));
+  const statuses: Record<number, number> = {};
+  let idleRssMb = 0;
+  try {
+    if (!(await until(async () => (await fetch(`${base}/healthz`).catch(() => undefined))?.status === 200, 60_000, 250))) throw new Error('flood webhook did not become ready');
+    const url = webhookUrl(base, projectGid, await new SecretStore(dataDir).openRegistration(projectGid, 60_000));
+    const secret = randomUUID().replace(/-/g, '');
+    await fetch(url, { method: 'POST', headers: { 'x-hook-secret': secret } });
+    await sleep(1000);
+    idleRssMb = webhook.sample();
+    for (let i = 0; i < count; i += 1) {
+      const body = floodDelivery(2_000_000_000_000 + i * 100_000, MAX_BODY_BYTES);
+      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hook-signature': signDelivery(secret, body) }, body });
+      await response.arrayBuffer();
+      statuses[response.status] = (statuses[response.status] ?? 0) + 1;
+    }
+    await sleep(2000);
+    webhook.sample();
+  } finally {
+    await webhook.stop();
+  }
+  return { statuses, idleRssMb, rssMb: webhook.maxRssMb };
+}
+
 runMain(async () => {
   const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
   const size = values.quick ? { burst: 200, latency: 10, acks: 400, project: 1000 } : { burst: 1000, latency: 30, acks: 1000, project: 10_000 };
@@ -241,6 +272,9 @@ runMain(async () => {
     }, 300_000, 1000);
     if (!quiet) throw new Error('syncs from the acknowledgement scenario did not finish');
 
+    // ---- 3b. A flood of 1 MiB deliveries, to a webhook of its own on a task queue no worker polls ----
+    const flood = await floodWebhook(env, dir, project.gid, 20);
+
     // ---- 4. Full reconcile of an unchanged project ----
     const big = asana.addProject('Big');
     const bigTasks = Array.from({ length: size.project }, (_, i) => asana.createTask(big.gid, { name: `Big ${i}`, notes: i % 2 ? `n${i}` : '' }));
@@ -292,6 +326,8 @@ runMain(async () => {
       ['webhook event-loop delay meanwhile, p99 / max', `${ackLag.p99.toFixed(1)} ms / ${ackLag.max.toFixed(1)} ms`, ''],
       [`full reconcile, unchanged ${size.project}-task project`, `${seconds(unchanged.ms)}, ${unchanged.writes} writes, ${unchanged.rateLimited} 429s`, '≤ 25 s, 0 writes'],
       [`backfill of ${size.project} tasks into an empty table`, `${seconds(backfill.ms)}, ${backfill.rateLimited} 429s, ${backfill.result.created} created, ${backfillDuplicates} duplicates`, '≤ 220 s, 0 429s'],
+      ['webhook under 20 deliveries of 1 MiB (13,900 new tasks each): answers', JSON.stringify(flood.statuses), '200 until 20,000 events wait, then 503'],
+      ['webhook RSS before that flood → its peak', `${flood.idleRssMb.toFixed(0)} → ${flood.rssMb.toFixed(0)} MB`, '< 300 MB'],
       ['worker RSS, idle after start', `${idleRssMb.toFixed(0)} MB`, ''],
       [`worker peak RSS through the ${size.project}-task backfill`, `${worker.maxRssMb.toFixed(0)} MB`, '< 300 MB'],
     ]);

@@ -113,6 +113,19 @@ export function signDelivery(secret: string, body: string | Buffer): string {
   return createHmac('sha256', secret).update(body).digest('hex');
 }
 
+/** A delivery body of `maxBytes` at most, every event an `added` of a task of its own, gids from `firstGid` up: a flood. */
+export function floodDelivery(firstGid: number, maxBytes: number): string {
+  const events: string[] = [];
+  let size = '{"events":[]}'.length;
+  for (let gid = firstGid; ; gid += 1) {
+    const event = `{"action":"added","resource":{"gid":"${gid}","resource_type":"task"}}`;
+    if (size + event.length + 1 > maxBytes) break;
+    events.push(event);
+    size += event.length + 1;
+  }
+  return `{"events":[${events.join(',')}]}`;
+}
+
 export class AsanaSandbox extends EmulatorServer {
   readonly token: string;
   readonly users = new Map<string, SandboxUser>();

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import axios from 'axios';
 import { startDevServer, type DevServer } from '../lib/dev-server';
-import { signDelivery } from '../sandbox/asana';
+import { floodDelivery, signDelivery } from '../sandbox/asana';
 import { MAX_BODY_BYTES } from '../webhook/app';
 import { SecretStore, webhookUrl } from '../webhook/secrets';
 import { freePort } from './support/ports';
@@ -15,19 +15,6 @@ import { spawnEntry } from './support/processes';
 import { eventually } from './support/stack';
 
 const PROJECT = '1200000000000001';
-
-/** A delivery as large as the webhook takes, every event a task of its own. */
-function largeDelivery(first: number): string {
-  const events: string[] = [];
-  let size = '{"events":[]}'.length;
-  for (let gid = first; ; gid += 1) {
-    const event = `{"action":"added","resource":{"gid":"${gid}","resource_type":"task"}}`;
-    if (size + event.length + 1 > MAX_BODY_BYTES) break;
-    events.push(event);
-    size += event.length + 1;
-  }
-  return `{"events":[${events.join(',')}]}`;
-}
 
 describe('webhook: a flood of 1 MiB deliveries', function () {
   this.timeout(180_000);
@@ -56,7 +43,7 @@ describe('webhook: a flood of 1 MiB deliveries', function () {
 
       const statuses: number[] = [];
       for (let i = 0; i < 20; i += 1) {
-        const body = largeDelivery(1_000_000_000_000 + i * 100_000);
+        const body = floodDelivery(1_000_000_000_000 + i * 100_000, MAX_BODY_BYTES);
         const response = await axios.post(url, body, { headers: { 'content-type': 'application/json', 'x-hook-signature': signDelivery(secret, body) }, validateStatus: () => true, maxBodyLength: Infinity });
         statuses.push(response.status);
       }

@@ -94,6 +94,14 @@ describe('webhook: secure and robust', function () {
     assert.equal((await axios.get(`${stack.webhook.url}/healthz`)).status, 200);
   });
 
+  it("echoes a caller's x-request-id only in a short, printable form", async () => {
+    const heartbeat = JSON.stringify({ events: [] });
+    const long = await signed(heartbeat, { 'x-request-id': 'x'.repeat(500) });
+    assert.equal(long.status, 200);
+    assert.match(String(long.headers['x-request-id']), /^[0-9a-f-]{36}$/);
+    assert.equal((await signed(heartbeat, { 'x-request-id': 'abc-123' })).headers['x-request-id'], 'abc-123');
+  });
+
   it('survives thousands of random bodies and headers with no 5xx and no crash', async function () {
     this.timeout(60_000);
     const deadline = Date.now() + 20_000;

@@ -85,7 +85,7 @@ export async function startWebhookServer(config: Config, log: Logger, client?: C
       metrics,
       ready: taking,
       enqueue: (entries) => {
-        if (!taking()) throw new JournalRefusal('Temporal is not taking events');
+        if (!connected || !answering) throw new JournalRefusal('Temporal is not answering');
         journal.append(entries);
       },
     },
