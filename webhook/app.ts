@@ -58,6 +58,8 @@ interface State {
   outcome?: Outcome;
   projectGid: string;
   token: string;
+  /** The secret of the webhook whose URL this is, once it has one. */
+  secret?: string;
   body: Buffer;
 }
 
@@ -162,8 +164,12 @@ function tooLarge(ctx: Context): void {
  */
 function knownWebhook(deps: Pick<WebhookDeps, 'projects' | 'secrets'>) {
   return async (ctx: Context, next: Next) => {
-    const { projectGid, token } = ctx.state as State;
-    if (deps.projects.has(projectGid) && (await deps.secrets.knows(token, projectGid))) return next();
+    const state = ctx.state as State;
+    if (deps.projects.has(state.projectGid)) {
+      const stored = await deps.secrets.get(state.token);
+      state.secret = stored?.projectGid === state.projectGid ? stored.secret : undefined;
+      if (state.secret !== undefined || (await deps.secrets.isRegistering(state.token, state.projectGid))) return next();
+    }
     ctx.req.resume(); // drain, so the answer reaches the client
     reply(ctx, 404, 'unknown_resource', 'no webhook is registered at this URL');
   };
@@ -192,14 +198,13 @@ function handshake(secrets: SecretStore) {
 }
 
 /** A delivery must be JSON, come on a registered webhook's URL, and carry that webhook's signature. */
-function verifiedDelivery(secrets: SecretStore) {
+function verifiedDelivery() {
   return async (ctx: Context, next: Next) => {
     const state = ctx.state as State;
-    const stored = await secrets.get(state.token);
-    if (stored === undefined || stored.projectGid !== state.projectGid) return reply(ctx, 404, 'unknown_resource', 'no webhook is registered at this URL');
+    if (state.secret === undefined) return reply(ctx, 404, 'unknown_resource', 'no webhook is registered at this URL');
     const type = ctx.get('content-type');
     if (type && !/^application\/(.+\+)?json\b/i.test(type)) return reply(ctx, 415, 'unsupported_media_type', 'deliveries must be application/json');
-    if (!signatureMatches(stored.secret, state.body, ctx.get('x-hook-signature') || undefined)) {
+    if (!signatureMatches(state.secret, state.body, ctx.get('x-hook-signature') || undefined)) {
       state.log.warn({ projectGid: state.projectGid }, 'delivery with a missing or wrong signature');
       return reply(ctx, 401, 'bad_signature', 'missing or invalid X-Hook-Signature');
     }
@@ -244,7 +249,7 @@ export function createWebhookApp(deps: WebhookDeps, counts: OutcomeCounts = empt
   app.use(knownWebhook(deps));
   app.use(rawBody());
   app.use(handshake(deps.secrets));
-  app.use(verifiedDelivery(deps.secrets));
+  app.use(verifiedDelivery());
   app.use(dispatchEvents(deps, counts));
   return app;
 }
