@@ -68,8 +68,12 @@ export type Need = 'asana' | 'airtable';
 export const DEFAULT_TEMPORAL_ADDRESS = 'localhost:7233';
 
 export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}\nSee .env.example for every variable.`);
+  /** `hint` follows the list: what the entry point suggests instead. */
+  constructor(
+    readonly problems: string[],
+    hint?: string,
+  ) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}\nSee .env.example for every variable.${hint ? `\n${hint}` : ''}`);
     this.name = 'ConfigError';
   }
 }
@@ -201,6 +205,11 @@ export function loadConfig(needs: Need[] = ['asana', 'airtable'], env: Env = rea
 /** Where the Temporal CLI comes from, for scripts/provision-temporal.ts. */
 export function temporalCliOverride(env: Env = readEnv()): string | undefined {
   return env.TEMPORAL_CLI_PATH?.trim() || undefined;
+}
+
+/** Where tctl comes from: a binary (TCTL_PATH), or a source archive to build it from (TCTL_SOURCE). */
+export function tctlSources(env: Env = readEnv()): { override?: string; sourceArchive?: string } {
+  return { override: env.TCTL_PATH?.trim() || undefined, sourceArchive: env.TCTL_SOURCE?.trim() || undefined };
 }
 
 /** The PATH directories, for finding a `temporal` binary the user installed. */

@@ -1,6 +1,9 @@
-/** `npm run provision`: finds or builds the Temporal CLI and says which; one message and exit 1 when nothing works. */
+/**
+ * `npm run provision`: finds or builds the Temporal CLI and tctl, and says which; one message and
+ * exit 1 when there is no Temporal CLI. tctl is optional: its tests say why they skip without it.
+ */
 import { execFileSync } from 'node:child_process';
-import { temporalExecutable } from '../lib/temporal-cli';
+import { tctlExecutable, temporalExecutable } from '../lib/temporal-cli';
 
 try {
   const executable = temporalExecutable();
@@ -16,4 +19,15 @@ try {
       'Set TEMPORAL_CLI_PATH to a `temporal` binary, put one on PATH, or install Go so it can be built.',
   );
   process.exit(1);
+}
+
+try {
+  const tctl = tctlExecutable();
+  if (tctl === undefined) {
+    console.log('tctl: none found, and none could be built (set TCTL_PATH to a binary, or TCTL_SOURCE to its source archive); its tests will skip.');
+  } else {
+    console.log(`tctl: ${tctl} (${execFileSync(tctl, ['--version'], { encoding: 'utf8' }).trim()})`);
+  }
+} catch (err) {
+  console.log(`tctl: unavailable (${(err as Error).message}); its tests will skip.`);
 }

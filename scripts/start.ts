@@ -6,7 +6,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { loadConfig } from '../config';
+import { ConfigError, loadConfig, type Config } from '../config';
 import { startDevServer } from '../lib/dev-server';
 import { createLogger } from '../lib/logger';
 import { runMain, shutdownSignal } from '../lib/main';
@@ -17,8 +17,19 @@ import { startSyncWorker } from '../worker/worker';
 const EMBEDDED_TEMPORAL_PORT = 7233;
 const EMBEDDED_UI_PORT = 8233;
 
+/** What `npm start` says after the list of missing variables. */
+export const DEMO_HINT = 'No Asana or Airtable account at hand? `npm run demo` runs everything against the emulators of both APIs, with none.';
+
+function loadStartConfig(): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    throw err instanceof ConfigError ? new ConfigError(err.problems, DEMO_HINT) : err;
+  }
+}
+
 runMain(async () => {
-  let config = loadConfig();
+  let config = loadStartConfig();
   const log = createLogger(config.logLevel, 'service');
   installRuntime(log, config.workerMetricsPort);
   let devServer;

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import Ajv from 'ajv';
 import { parse } from 'yaml';
 import { composeCpuShares, niceForShares } from '../bench/cpu-weight';
 import { loadConfig, type Env } from '../config';
@@ -15,11 +16,14 @@ interface Service {
   env_file?: { path: string; required: boolean }[];
   volumes?: string[];
   cpu_shares?: number;
-  depends_on?: string[];
+  depends_on?: Record<string, { condition: string }>;
+  entrypoint?: string[];
 }
 
 const root = path.resolve(__dirname, '..');
 const compose = parse(readFileSync(path.join(root, 'docker-compose.yml'), 'utf8')) as { services: Record<string, Service>; volumes: Record<string, unknown> };
+/** The Compose Specification's JSON schema (compose-spec/compose-spec, schema/compose-spec.json at 170098ba, Apache License 2.0); it declares draft-07. */
+const composeSchema = JSON.parse(readFileSync(path.join(__dirname, 'fixtures', 'compose-spec.json'), 'utf8')) as object;
 const scripts = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
 
 /** Every variable the config module reads: load it through an env that records each look-up. */
@@ -34,11 +38,27 @@ const environment = (service: Service): Record<string, string> =>
   Array.isArray(service.environment) ? Object.fromEntries(service.environment.map((e) => e.split('=') as [string, string])) : (service.environment ?? {});
 
 describe('docker-compose.yml', () => {
-  it('has Temporal on PostgreSQL, the Web UI on 8080, admin tools, and our worker and webhook', () => {
-    assert.deepEqual(Object.keys(compose.services).sort(), ['postgresql', 'temporal', 'temporal-admin-tools', 'temporal-ui', 'webhook', 'worker']);
+  it('is valid under the Compose Specification, whose schema refuses an unknown key', () => {
+    const validate = new Ajv({ strict: false, validateSchema: false, allErrors: true }).compile(composeSchema);
+    assert.equal(validate(compose), true, JSON.stringify(validate.errors));
+    const withTypo = { ...compose, services: { ...compose.services, worker: { ...compose.services.worker, restart_policy: 'always' } } };
+    assert.equal(validate(withTypo), false, 'a key the specification does not have');
+  });
+
+  it("follows Temporal's topology: schema and namespace jobs in admin-tools, then temporalio/server", () => {
+    assert.deepEqual(Object.keys(compose.services).sort(), ['postgresql', 'temporal', 'temporal-admin-tools', 'temporal-namespace', 'temporal-schema', 'temporal-ui', 'webhook', 'worker']);
+    assert.match(compose.services.temporal.image!, /^temporalio\/server:1\.29\./);
+    assert.deepEqual(compose.services.temporal.depends_on, { 'temporal-schema': { condition: 'service_completed_successfully' } });
+    for (const job of ['temporal-schema', 'temporal-namespace']) {
+      const service = compose.services[job];
+      assert.match(service.image!, /^temporalio\/admin-tools:1\.29\./);
+      const [mount] = service.volumes![0].split(':');
+      assert.ok(existsSync(path.join(root, mount, path.basename(service.command![0]))), `${job}: the script it runs exists`);
+    }
+    for (const name of ['worker', 'webhook']) assert.deepEqual(compose.services[name].depends_on, { 'temporal-namespace': { condition: 'service_completed_successfully' } });
     assert.equal(environment(compose.services.temporal).DB, 'postgres12');
     assert.equal(environment(compose.services.temporal).POSTGRES_SEEDS, 'postgresql');
-    assert.ok(compose.services['temporal-ui'].ports?.includes('127.0.0.1:8080:8080'));
+    assert.ok(compose.services['temporal-ui'].ports?.includes('127.0.0.1:8080:8080'), 'the Web UI on 8080, loopback only');
     assert.ok(compose.services.temporal.ports?.includes('127.0.0.1:7233:7233'));
     for (const [name, service] of Object.entries(compose.services)) {
       if (service.image) assert.match(service.image, /:\d[\w.-]*$/, `${name}: pin the image version`);
@@ -55,7 +75,6 @@ describe('docker-compose.yml', () => {
       assert.deepEqual(service.command?.slice(0, 2), ['npm', 'run']);
       assert.ok(scripts[service.command![2]], `npm script ${service.command![2]}`);
       assert.deepEqual(service.env_file, [{ path: '.env', required: false }]);
-      assert.ok(service.depends_on?.includes('temporal'));
     }
   });
 

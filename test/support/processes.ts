@@ -16,15 +16,16 @@ function processEnv(env: Record<string, string>): Record<string, string> {
   return { PATH: readEnv().PATH ?? '', HOME: readEnv().HOME ?? '/tmp', TS_NODE_TRANSPILE_ONLY: 'true', ...env };
 }
 
-export function run(file: string, args: string[], env: Record<string, string> = {}, timeoutMs?: number): Promise<Run> {
+export function run(file: string, args: string[], env: Record<string, string> = {}, timeoutMs?: number, cwd = REPO): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(file, args, { env: processEnv(env), cwd: REPO, timeout: timeoutMs }, (err, stdout, stderr) => resolve({ code: err ? Number(err.code) : 0, stdout, stderr }));
+    execFile(file, args, { env: processEnv(env), cwd, timeout: timeoutMs }, (err, stdout, stderr) => resolve({ code: err ? Number(err.code) : 0, stdout, stderr }));
   });
 }
 
-/** Runs a TypeScript entry point of the repo (`cli/main.ts`, `worker/main.ts`) to its end. */
-export function runEntry(entry: string, args: string[], env: Record<string, string> = {}, timeoutMs?: number): Promise<Run> {
-  return run(process.execPath, ['-r', 'ts-node/register', entry, ...args], env, timeoutMs);
+/** Runs a TypeScript entry point of the repo (`cli/main.ts`, `worker/main.ts`) to its end, in `cwd` (the repo by default). */
+export function runEntry(entry: string, args: string[], env: Record<string, string> = {}, timeoutMs?: number, cwd = REPO): Promise<Run> {
+  const tsNode = { TS_NODE_PROJECT: path.join(REPO, 'tsconfig.json'), ...env };
+  return run(process.execPath, ['-r', require.resolve('ts-node/register'), path.join(REPO, entry), ...args], tsNode, timeoutMs, cwd);
 }
 
 /** Starts a TypeScript entry point of the repo that keeps running (`worker/main.ts`), with Node's own flags if given. */
