@@ -1,10 +1,7 @@
 /** Issue 4: reconciliation and backfill make the table right whatever the webhooks missed. */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
-import { readEnv } from '../config';
 import { temporalExecutable } from '../lib/temporal-cli';
 import { ensureSchedules, scheduleId } from '../worker/schedules';
 import { signalTask } from '../webhook/dispatch';
@@ -148,13 +145,6 @@ describe('reconciliation and backfill', function () {
         await stack.client.schedule.getHandle(id).delete();
         await stack.client.schedule.getHandle(scheduleId(stack.project.gid, 'incremental')).delete();
       }
-    });
-
-    it('backfills from tctl too, where tctl is installed', async function () {
-      const tctl = [path.resolve('.temporal/bin/tctl'), ...(readEnv().PATH ?? '').split(':').map((d) => path.join(d, 'tctl'))].find(existsSync);
-      if (!tctl) this.skip(); // the Go module proxy here refuses github.com/temporalio/tctl; see README
-      const result = await run(tctl!, ['--address', stack.config.temporal.address!, 'workflow', 'start', '--task-queue', stack.config.temporal.taskQueue, '--type', 'reconcileProjectWorkflow', '--input', JSON.stringify({ projectGid: stack.project.gid, mode: 'full' })]);
-      assert.equal(result.code, 0, result.stderr);
     });
 
     it('backfills from our CLI with progress and a summary', async () => {
