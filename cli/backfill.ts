@@ -11,6 +11,8 @@ const POLL_MS = 500;
 
 export interface BackfillContext {
   config: Config;
+  /** How the project is named in the run's summary (best effort: its gid where Asana does not say). */
+  projectLabel: (gid: string) => Promise<string>;
   /** Connects to Temporal; called only once the arguments are known to be good. */
   connect: () => Promise<Client>;
   output: Output;
@@ -50,6 +52,7 @@ async function follow(ctx: BackfillContext, client: Client, workflowId: string, 
     taskQueue: ctx.config.temporal.taskQueue,
     args: [input],
     typedSearchAttributes: [{ key: ASANA_PROJECT_GID, value: input.projectGid }],
+    staticSummary: `${input.mode === 'full' ? 'Full' : 'Incremental'} backfill of project ${await ctx.projectLabel(input.projectGid)}`,
   });
   ctx.output.out(`Started ${input.mode} backfill of project ${input.projectGid}: workflow ${workflowId}`);
 

@@ -30,6 +30,18 @@ export class AsanaApi {
     });
   }
 
+  /** How a project is named in summaries: its name and gid, or the gid alone when Asana does not say within `withinMs`. */
+  async projectLabel(gid: string, withinMs = 3_000): Promise<string> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), withinMs)));
+    const named = this.call<{ name?: string }>('GET', `/projects/${encodeURIComponent(gid)}`, { params: { opt_fields: 'name' } }).then(
+      (project) => project.name,
+      () => undefined,
+    );
+    const name = await Promise.race([named, late]).finally(() => clearTimeout(timer));
+    return name ? `"${name}" (${gid})` : gid;
+  }
+
   /** A request's `data`; throws ApiError. */
   async call<T>(method: Method, path: string, options: { params?: Params; data?: unknown } = {}): Promise<T> {
     return (await this.raw<{ data: T }>(method, path, options)).data;

@@ -43,6 +43,7 @@ export function signalTask(client: Client, taskQueue: string, taskGid: string, a
     args: [{ taskGid, projectGid }],
     signal: taskEventSignal,
     signalArgs: [{ action, receivedAt }],
+    staticSummary: `Sync of Asana task ${taskGid}${projectGid ? ` (project ${projectGid})` : ''}`,
     typedSearchAttributes: [{ key: ASANA_TASK_GID, value: taskGid }, ...(projectGid ? [{ key: ASANA_PROJECT_GID, value: projectGid }] : [])],
   });
 }

@@ -13,7 +13,7 @@ import { ASANA_PROJECT_GID } from '../workflows/search-attributes';
 export const scheduleId = (projectGid: string, mode: ReconcileInput['mode']): string =>
   mode === 'incremental' ? `asana-reconcile-${projectGid}` : `asana-reconcile-full-${projectGid}`;
 
-function scheduleOptions(config: Config, projectGid: string, mode: ReconcileInput['mode']) {
+function scheduleOptions(config: Config, projectGid: string, mode: ReconcileInput['mode'], projectLabel: string) {
   const id = scheduleId(projectGid, mode);
   return {
     scheduleId: id,
@@ -25,17 +25,21 @@ function scheduleOptions(config: Config, projectGid: string, mode: ReconcileInpu
       taskQueue: config.temporal.taskQueue,
       args: [{ projectGid, mode }] as [ReconcileInput],
       typedSearchAttributes: [{ key: ASANA_PROJECT_GID, value: projectGid }],
+      staticSummary: `${mode === 'full' ? 'Full' : 'Incremental'} reconcile of project ${projectLabel}`,
     },
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 minute' },
   } satisfies ScheduleOptions;
 }
 
-/** Creates each project's schedules, or brings existing ones to the configured spec (keeping pause state). */
-export async function ensureSchedules(client: Client, config: Config): Promise<string[]> {
+/**
+ * Creates each project's schedules, or brings existing ones to the configured spec (keeping pause
+ * state). `projectLabels` names the projects in the runs' summaries (the gid where it has none).
+ */
+export async function ensureSchedules(client: Client, config: Config, projectLabels: Record<string, string> = {}): Promise<string[]> {
   const ids: string[] = [];
   for (const projectGid of config.asana.projectGids) {
     for (const mode of ['incremental', 'full'] as const) {
-      const options = scheduleOptions(config, projectGid, mode);
+      const options = scheduleOptions(config, projectGid, mode, projectLabels[projectGid] ?? projectGid);
       try {
         await client.schedule.create(options);
       } catch (err) {

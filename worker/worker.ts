@@ -4,6 +4,7 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import { ConfigError, type Config } from '../config';
 import { checkTable } from '../lib/airtable-schema';
 import { ApiError } from '../lib/api-error';
+import { AsanaApi } from '../lib/asana-api';
 import { createActivities } from '../activities';
 import { AirtableClient } from '../activities/airtable-client';
 import { AsanaClient } from '../activities/asana-client';
@@ -66,7 +67,9 @@ export async function startSyncWorker(config: Config, log: Logger): Promise<{ wo
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const added = await ensureSearchAttributes(connection, config.temporal.namespace);
   if (added.length > 0) log.info({ added }, 'registered search attributes');
-  const schedules = await ensureSchedules(client, config);
+  const asana = new AsanaApi(config.asana);
+  const labels = Object.fromEntries(await Promise.all(config.asana.projectGids.map(async (gid) => [gid, await asana.projectLabel(gid)])));
+  const schedules = await ensureSchedules(client, config, labels);
   log.info({ schedules }, 'reconciliation schedules in place');
   const workflowBundle = await bundleInChildProcess();
   const worker = await createSyncWorker({ config, connection: await connectNative(config.temporal), client, workflowBundle });

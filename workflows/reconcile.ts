@@ -1,4 +1,4 @@
-import { ApplicationFailure, defineQuery, defineSignal, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { ApplicationFailure, defineQuery, defineSignal, proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import type { RetryPolicy } from '@temporalio/common';
 import type { Activities } from '../activities';
 import type { ReconcileCounts } from '../activities/reconcile';
@@ -34,8 +34,13 @@ export const progressQuery = defineQuery<ReconcileProgress>('progress');
 export const reconcileProgressSignal = defineSignal<[ReconcileCounts]>('reconcileProgress');
 
 const retry: RetryPolicy = { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' };
-const { reconcileProject } = proxyActivities<Activities>({ startToCloseTimeout: '2 hours', heartbeatTimeout: '2 minutes', retry });
-const { lastWatermark } = proxyActivities<Activities>({ startToCloseTimeout: '1 minute', retry });
+const { reconcileProject } = proxyActivities<Activities>({ startToCloseTimeout: '2 hours', heartbeatTimeout: '2 minutes', retry, summary: 'Compare the project with "Asana Tasks" and fix what differs' });
+const { lastWatermark } = proxyActivities<Activities>({ startToCloseTimeout: '1 minute', retry, summary: "Find where the project's last reconcile ended" });
+
+/** The run's progress as the Web UI shows it (current details). */
+function describeProgress({ phase, seen, created, updated, unchanged, deleted }: ReconcileProgress): string {
+  return `${phase === 'done' ? 'Done' : 'Running'}: seen ${seen} · created ${created} · updated ${updated} · unchanged ${unchanged} · deleted ${deleted}`;
+}
 
 function validate(input: unknown): ReconcileInput {
   const { projectGid, mode, since } = (input ?? {}) as Partial<ReconcileInput>;
@@ -63,10 +68,12 @@ export async function reconcileProjectWorkflow(rawInput: ReconcileInput): Promis
   setHandler(progressQuery, () => progress);
   setHandler(reconcileProgressSignal, (counts) => {
     if (progress.phase === 'running') progress = { ...counts, phase: 'running' };
+    setCurrentDetails(describeProgress(progress));
   });
 
   const result = await reconcileProject({ projectGid: input.projectGid, mode, since });
   const { watermark, ...counts } = result;
   progress = { ...counts, phase: 'done' };
+  setCurrentDetails(describeProgress(progress));
   return { ...counts, mode, since, watermark, continuous: input.since === undefined || input.mode === 'full' };
 }

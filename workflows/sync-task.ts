@@ -1,4 +1,4 @@
-import { continueAsNew, defineSignal, patched, proxyActivities, proxyLocalActivities, setHandler, upsertMemo, workflowInfo, type RetryPolicy } from '@temporalio/workflow';
+import { continueAsNew, defineSignal, patched, proxyActivities, proxyLocalActivities, setCurrentDetails, setHandler, upsertMemo, workflowInfo, type LocalActivityOptions, type RetryPolicy } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 
 export interface SyncTaskInput {
@@ -40,7 +40,7 @@ const retry: RetryPolicy = { initialInterval: '1 second', backoffCoefficient: 2,
  * the upsert is idempotent, so a re-run cannot add a row. While a sync runs longer than the
  * workflow task's timeout (a queue of rows, Airtable's 30 s lock-out), the SDK keeps it alive.
  */
-const local = proxyLocalActivities<Activities>({
+const localOptions: LocalActivityOptions = {
   startToCloseTimeout,
   retry,
   // Every wait between attempts is a durable timer on the server, not a wait inside the worker:
@@ -49,7 +49,11 @@ const local = proxyLocalActivities<Activities>({
   // SDK's in-worker retries, which leave a start-to-close timer behind for every attempt (SDK
   // 1.24), are never used.
   localRetryThreshold: 0,
-});
+};
+const local = {
+  syncTaskRow: proxyLocalActivities<Activities>({ ...localOptions, summary: 'Read the task from Asana and upsert its row in "Asana Tasks"' }).syncTaskRow,
+  handleDeletedTask: proxyLocalActivities<Activities>({ ...localOptions, summary: 'Apply ASANA_DELETED_TASKS to the row of a task Asana no longer has' }).handleDeletedTask,
+};
 
 /**
  * Runs started before syncs became local activities scheduled activity tasks; they must replay
@@ -82,13 +86,16 @@ export async function syncTaskWorkflow(input: SyncTaskInput): Promise<SyncTaskRe
     syncs += 1;
     if (synced === null) {
       result = { status: 'gone', syncs, row: await handleDeletedTask(input.taskGid) };
+      setCurrentDetails(`Gone from Asana; its row was ${result.row} (${syncs} syncs)`);
       continue;
     }
     if ('skipped' in synced) {
       result = { status: 'skipped', syncs, reason: synced.skipped };
+      setCurrentDetails(`Not synced: ${synced.skipped}`);
       continue;
     }
     upsertMemo({ taskName: synced.name });
+    setCurrentDetails(`**${synced.name}**: row up to date (${syncs === 1 ? '1 sync' : `${syncs} syncs`})`);
     result = { status: 'synced', syncs };
   }
   return result;
