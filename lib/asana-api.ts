@@ -2,6 +2,7 @@
 import axios, { AxiosError, type AxiosInstance, type Method } from 'axios';
 import type { AsanaConfig } from '../config';
 import { ApiError, retryingServerErrors } from './api-error';
+import { escapeMarkdown } from './markdown';
 import { Pacer } from './pacer';
 
 export const REQUEST_TIMEOUT_MS = 15_000;
@@ -39,7 +40,7 @@ export class AsanaApi {
       () => undefined,
     );
     const name = await Promise.race([named, late]).finally(() => clearTimeout(timer));
-    return name ? `"${name}" (${gid})` : gid;
+    return name ? `"${escapeMarkdown(name)}" (${gid})` : gid;
   }
 
   /** A request's `data`; throws ApiError. */

@@ -1,6 +1,6 @@
 /** Connections to Temporal, from the one config. */
 import { readFileSync } from 'node:fs';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type ConnectionLike } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { NativeConnection, Runtime, type LogLevel, type LogMetadata } from '@temporalio/worker';
 import { DEFAULT_TEMPORAL_ADDRESS, type TemporalConfig } from '../config';
@@ -64,7 +64,7 @@ export function installRuntime(log: Logger, metricsPort: number): void {
 }
 
 /** Registers the service's search attributes on the namespace when they are missing (idempotent). */
-export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<string[]> {
+export async function ensureSearchAttributes(connection: Pick<ConnectionLike, 'operatorService'>, namespace: string): Promise<string[]> {
   const existing = await connection.operatorService.listSearchAttributes({ namespace });
   const known = new Set(Object.keys(existing.customAttributes ?? {}));
   const missing = SEARCH_ATTRIBUTES.filter((key) => !known.has(key.name));

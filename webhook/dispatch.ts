@@ -6,8 +6,12 @@ import { Unforwardable, type Forward } from './journal';
 
 /** A call Temporal has not answered in this long fails; the journal tries the event again. */
 export const SIGNAL_DEADLINE_MS = 8_000;
-/** gRPC codes that a retry cannot change (INVALID_ARGUMENT, FAILED_PRECONDITION, OUT_OF_RANGE): the event is set aside. */
-const UNFIXABLE_CODES = new Set([3, 9, 11]);
+/**
+ * gRPC codes that say this one event is wrong (INVALID_ARGUMENT: a run past its signal limit, an
+ * id too long; OUT_OF_RANGE): it is set aside. Every other failure, FAILED_PRECONDITION (a
+ * namespace not active) among them, counts as Temporal being unavailable and stops intake.
+ */
+const UNFIXABLE_CODES = new Set([3, 11]);
 
 /**
  * Rejects after `ms` whatever `work` does. The gRPC deadline alone is not enough: while the

@@ -19,10 +19,11 @@
  * with the reason, logged and counted, so one bad entry never stops the others.
  *
  * On disk: DATA_DIR/journal/<sequence>.jsonl, one task event a line. A segment is deleted once all
- * of its events are in Temporal; a new one starts when it is drained or past SEGMENT_BYTES.
+ * of its events are in Temporal; a new one starts when it is drained or past SEGMENT_EVENTS events
+ * (a restart replays a surviving segment whole, so segments stay small).
  */
-import { appendFileSync, closeSync, fdatasync, mkdirSync, openSync, writeSync } from 'node:fs';
-import { readdir, readFile, unlink } from 'node:fs/promises';
+import { closeSync, fdatasync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isGid } from '../lib/gid';
 import type { Logger } from '../lib/logger';
@@ -62,15 +63,21 @@ export interface JournalOptions {
 /** Why a delivery was not journaled; the webhook answers 503. */
 export class JournalRefusal extends Error {}
 
-/** A segment past this size ends, so a restart replays little. */
-const SEGMENT_BYTES = 4 * 1024 * 1024;
+/** A segment past this many events ends, so a restart replays little. */
+const SEGMENT_EVENTS = 2_000;
+/**
+ * This many refusals in a row, with no event taken between them, are not bad events but a
+ * Temporal that refuses everything (a search attribute missing, say): intake stops instead.
+ */
+const REFUSALS_MEANING_OUTAGE = 10;
 const SEGMENT_NAME = /^\d{12}\.jsonl$/;
 
 interface Segment {
   file: string;
   /** Open while entries are appended to it. */
   fd?: number;
-  bytes: number;
+  /** Events written to it. */
+  events: number;
   /** Entries of this segment not yet in Temporal (or set aside). */
   pending: number;
 }
@@ -123,6 +130,8 @@ export class Journal {
   private syncAgain = false;
   private forwarding = 0;
   private failures = 0;
+  /** Events set aside as refused since Temporal last took one. */
+  private refusedInARow = 0;
   private retryTimer?: NodeJS.Timeout;
   private closed = false;
 
@@ -175,10 +184,10 @@ export class Journal {
       void this.endSegment(segment);
       throw err;
     }
-    segment.bytes += lines.length;
+    segment.events += entries.length;
     segment.pending += entries.length;
     for (const entry of entries) this.queue.push({ entry, segment });
-    if (segment.bytes > SEGMENT_BYTES) void this.endSegment(segment);
+    if (segment.events >= SEGMENT_EVENTS) void this.endSegment(segment);
     else this.sync();
     this.pump();
   }
@@ -220,7 +229,7 @@ export class Journal {
 
   private startSegment(): Segment {
     const file = path.join(this.dir, `${String(this.nextSequence++).padStart(12, '0')}.jsonl`);
-    this.current = { file, fd: openSync(file, 'a', 0o600), bytes: 0, pending: 0 };
+    this.current = { file, fd: openSync(file, 'a', 0o600), events: 0, pending: 0 };
     return this.current;
   }
 
@@ -247,11 +256,12 @@ export class Journal {
         .then(
           () => {
             this.failures = 0;
+            this.refusedInARow = 0;
             this.done(item.segment);
           },
           (err: unknown) => {
-            if (err instanceof Unforwardable) {
-              this.setAside('refused_by_temporal', [JSON.stringify(item.entry)], err.message);
+            if (err instanceof Unforwardable && this.refusedInARow + 1 < REFUSALS_MEANING_OUTAGE && this.setAside('refused_by_temporal', [JSON.stringify(item.entry)], err.message)) {
+              this.refusedInARow += 1;
               this.done(item.segment);
               return;
             }
@@ -279,16 +289,27 @@ export class Journal {
     if (segment.pending === 0) void this.endSegment(segment);
   }
 
-  /** Keeps lines that will not be forwarded, with why, for an operator to inspect; logs and counts them. */
-  private setAside(reason: SetAsideReason, lines: string[], detail: string): void {
+  /**
+   * Keeps lines that will not be forwarded, with why, for an operator to inspect (appended and
+   * fsynced before the lines leave the journal); logs and counts them. False when they could not
+   * be kept: the caller then keeps them in the journal.
+   */
+  private setAside(reason: SetAsideReason, lines: string[], detail: string): boolean {
     const at = new Date().toISOString();
+    let fd: number | undefined;
     try {
-      appendFileSync(this.rejectedFile, lines.map((line) => `${JSON.stringify({ at, reason, detail, line })}\n`).join(''), { mode: 0o600 });
+      fd = openSync(this.rejectedFile, 'a', 0o600);
+      writeSync(fd, lines.map((line) => `${JSON.stringify({ at, reason, detail, line })}\n`).join(''));
+      fsyncSync(fd);
     } catch (err) {
-      this.log.error({ err: (err as Error).message }, 'could not keep set-aside journal lines');
+      this.log.error({ err: (err as Error).message, reason, detail, lines }, 'could not keep journal entries aside; they stay in the journal');
+      return false;
+    } finally {
+      if (fd !== undefined) closeSync(fd);
     }
     this.log.error({ reason, detail, count: lines.length, file: this.rejectedFile }, 'journal entries set aside, not forwarded');
     this.options.onSetAside?.(reason, lines.length);
+    return true;
   }
 
   /** Queues the entries of segments an earlier run left behind; unreadable lines are set aside. */
@@ -301,24 +322,43 @@ export class Journal {
         this.log.warn({ name: item.name }, 'not a journal segment; left alone');
         continue;
       }
-      const segment: Segment = { file: path.join(this.dir, item.name), bytes: 0, pending: 0 };
+      const segment: Segment = { file: path.join(this.dir, item.name), events: 0, pending: 0 };
+      let text: string;
+      try {
+        text = await readFile(segment.file, 'utf8');
+      } catch (err) {
+        this.log.error({ err: (err as Error).message, name: item.name }, 'cannot read a journal segment; left alone');
+        continue;
+      }
+      const readable: string[] = [];
       const unreadable: string[] = [];
-      for (const line of (await readFile(segment.file, 'utf8')).split('\n')) {
+      for (const line of text.split('\n')) {
         if (line.trim() === '') continue;
         const entries = parseLine(line);
         if (entries === undefined) {
           unreadable.push(line);
           continue;
         }
+        readable.push(line);
         segment.pending += entries.length;
         for (const entry of entries) this.queue.push({ entry, segment });
       }
-      if (unreadable.length > 0) this.setAside('unreadable', unreadable, `segment ${item.name}`);
-      if (segment.pending === 0) await unlink(segment.file);
+      // Set aside once: the segment is rewritten without them, so a later restart does not again.
+      if (unreadable.length > 0 && this.setAside('unreadable', unreadable, `segment ${item.name}`)) {
+        await rewrite(segment.file, readable).catch((err: Error) => this.log.error({ err: err.message, name: item.name }, 'could not rewrite a journal segment'));
+      }
+      if (segment.pending === 0) await unlink(segment.file).catch(() => undefined);
     }
     if (this.queue.length > 0) this.log.info({ entries: this.queue.length }, 'replaying journaled events into Temporal');
     this.pump();
   }
+}
+
+/** Replaces a file's lines, whole or not at all. */
+async function rewrite(file: string, lines: string[]): Promise<void> {
+  const temp = `${file}.rewrite`;
+  await writeFile(temp, lines.map((line) => `${line}\n`).join(''), { mode: 0o600 });
+  await rename(temp, file);
 }
 
 /** A journal line's events, checked as the webhook checks a delivery's; undefined for a line that is not one. */

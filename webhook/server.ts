@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config';
 import type { Logger } from '../lib/logger';
-import { connectNativeClient } from '../lib/temporal';
+import { connectNativeClient, ensureSearchAttributes } from '../lib/temporal';
 import { createWebhookApp, emptyCounts, type OutcomeCounts } from './app';
 import { temporalForward, within } from './dispatch';
 import { Journal, JournalRefusal } from './journal';
@@ -30,7 +30,11 @@ export async function startWebhookServer(config: Config, log: Logger, client?: C
   const connect = async (): Promise<void> => {
     while (!connected && !closed) {
       try {
-        connected = await connectNativeClient(config.temporal);
+        const client = await connectNativeClient(config.temporal);
+        // Signals carry the search attributes: without them Temporal refuses every event, so the
+        // webhook registers them too (the worker may not have started yet).
+        await ensureSearchAttributes(client.connection, config.temporal.namespace).catch((err: Error) => log.warn({ err: err.message }, 'could not check the search attributes; the worker registers them'));
+        connected = client;
         log.info('connected to Temporal');
       } catch (err) {
         log.warn({ err: (err as Error).message }, 'Temporal not reachable yet; deliveries get 503 until it is');

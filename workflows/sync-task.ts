@@ -1,5 +1,6 @@
 import { continueAsNew, defineSignal, patched, proxyActivities, proxyLocalActivities, setCurrentDetails, setHandler, upsertMemo, workflowInfo, type LocalActivityOptions, type RetryPolicy } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { escapeMarkdown } from '../lib/markdown';
 
 export interface SyncTaskInput {
   taskGid: string;
@@ -91,11 +92,11 @@ export async function syncTaskWorkflow(input: SyncTaskInput): Promise<SyncTaskRe
     }
     if ('skipped' in synced) {
       result = { status: 'skipped', syncs, reason: synced.skipped };
-      setCurrentDetails(`Not synced: ${synced.skipped}`);
+      setCurrentDetails(`Not synced: ${escapeMarkdown(synced.skipped)}`);
       continue;
     }
     upsertMemo({ taskName: synced.name });
-    setCurrentDetails(`**${synced.name}**: row up to date (${syncs === 1 ? '1 sync' : `${syncs} syncs`})`);
+    setCurrentDetails(`**${escapeMarkdown(synced.name)}**: row up to date (${syncs === 1 ? '1 sync' : `${syncs} syncs`})`);
     result = { status: 'synced', syncs };
   }
   return result;

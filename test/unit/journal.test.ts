@@ -110,13 +110,39 @@ describe('webhook journal', () => {
     await journal.close();
   });
 
-  it('rolls to a new segment past 4 MiB, so a restart replays little', async () => {
+  it('rolls to a new segment past 2,000 events, so a restart replays little', async () => {
     const temporal = fakeTemporal();
     temporal.state.hang = true;
     const journal = await Journal.open(dir, temporal.forward, log, { maxBacklog: 1_000_000 });
-    for (let d = 0; d < 6; d += 1) journal.append(Array.from({ length: 13_000 }, (_, i) => entry(String(d * 100_000 + i + 1))));
+    for (let d = 0; d < 3; d += 1) journal.append(Array.from({ length: 1_500 }, (_, i) => entry(String(d * 100_000 + i + 1))));
     await journal.close();
-    assert.ok((await files()).length >= 2, (await files()).join());
+    assert.equal((await files()).length, 2, (await files()).join());
+  });
+
+  it('stops intake, setting nothing more aside, when Temporal refuses every event (ten in a row)', async () => {
+    const temporal = fakeTemporal();
+    const gids = Array.from({ length: 30 }, (_, i) => String(i + 1));
+    for (const gid of gids) temporal.state.refused.add(gid);
+    const setAside: number[] = [];
+    const journal = await Journal.open(dir, temporal.forward, log, { concurrency: 1, retryMs: 20, maxRetryMs: 20, onSetAside: (_reason, count) => setAside.push(count) });
+    journal.append(delivery(...gids));
+    await eventually(() => assert.equal(journal.accepting, false));
+    assert.equal(setAside.length, 9);
+    temporal.state.refused.clear(); // the cause is fixed: the rest go through
+    await eventually(() => assert.equal(temporal.taken.length, 21));
+    assert.equal(journal.accepting, true);
+    await journal.close();
+  });
+
+  it('sets an unreadable line aside once, not again at each restart', async () => {
+    await mkdir(path.join(dir, 'journal'), { recursive: true });
+    await writeFile(path.join(dir, 'journal', '000000000001.jsonl'), `${JSON.stringify(entry('1'))}\ngarbage\n`);
+    const temporal = fakeTemporal();
+    temporal.state.hang = true;
+    const setAside: number[] = [];
+    for (let start = 0; start < 2; start += 1) await (await Journal.open(dir, temporal.forward, log, { onSetAside: (_reason, count) => setAside.push(count) })).close();
+    assert.deepEqual(setAside, [1]);
+    assert.equal(await readFile(path.join(dir, 'journal', '000000000001.jsonl'), 'utf8'), `${JSON.stringify(entry('1'))}\n`);
   });
 
   it('sets aside an event Temporal refuses for good, and keeps forwarding and taking the others', async () => {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { escapeMarkdown } from '../../lib/markdown';
 import { dueDateOf, inSyncedProject, rowAsRead, rowsEqual, toTaskRow, type AsanaTask } from '../../activities/mapping';
 
 const task = (over: Partial<AsanaTask> = {}): AsanaTask => ({ gid: '42', name: 'Brief', notes: 'Two pages', assignee: { gid: '7', name: 'Ana' }, due_on: '2026-12-01', due_at: null, ...over });
@@ -38,5 +39,12 @@ describe('mapping: Asana task → "Asana Tasks" row', () => {
     assert.equal(inSyncedProject(task({ memberships: [{ project: null }, {}] }), synced), false);
     assert.equal(inSyncedProject(task({ memberships: [] }), synced), false, 'a subtask, or a task in no project');
     assert.equal(inSyncedProject(task(), synced), false, 'memberships not read: not proven');
+  });
+});
+
+describe('markdown for the Web UI', () => {
+  it('escapes what markdown would render, so a name shows as written', () => {
+    assert.equal(escapeMarkdown('Launch brief «spring»'), 'Launch brief «spring»');
+    assert.equal(escapeMarkdown('[click](https://evil.example) ![x](y) **b** _i_'), '\\[click\\]\\(https://evil\\.example\\) \\!\\[x\\]\\(y\\) \\*\\*b\\*\\* \\_i\\_');
   });
 });
