@@ -37,6 +37,12 @@ export interface TaskRow {
 /** Fields requested in one GET: the assignee's name comes along, so no second request is needed. */
 export const TASK_OPT_FIELDS = ['name', 'notes', 'assignee.name', 'due_on', 'due_at', 'modified_at', 'memberships.project'];
 
+/**
+ * The task fields a row depends on, as Asana names them in a `changed` event's `change.field`:
+ * a change of any other field (completed, tags, likes...) cannot change the row.
+ */
+export const ROW_SOURCE_FIELDS = new Set(['name', 'notes', 'html_notes', 'assignee', 'due_on', 'due_at', 'memberships', 'projects', 'resource_subtype']);
+
 /** Whether Asana says the task is in one of the synced projects: only those tasks get rows. */
 export function inSyncedProject(task: Pick<AsanaTask, 'memberships'>, syncedProjects: ReadonlySet<string>): boolean {
   return (task.memberships ?? []).some((m) => typeof m.project?.gid === 'string' && syncedProjects.has(m.project.gid));

@@ -71,16 +71,25 @@ describe('webhook: secure and robust', function () {
     }
   });
 
-  it('skips events that are not synced tasks, counts them, and handles the good ones beside them', async () => {
+  it('skips events that are not synced tasks or cannot change a row, counts them, and handles the good ones beside them', async () => {
     const task = stack.asana.createTask(stack.project.gid, { name: 'Mixed company' });
     await eventually(() => assert.ok(stack.rows().some((r) => r['Task ID'] === task.gid)));
     const skippedBefore = stack.webhook.counts.events_skipped;
     const body = JSON.stringify({
-      events: [taskEvent('777', 'added', 'story'), taskEvent('778', 'added', 'section'), taskEvent('779', 'added', 'task', 'section'), taskEvent(task.gid, 'changed')],
+      events: [
+        taskEvent('777', 'added', 'story'),
+        taskEvent('778', 'added', 'section'),
+        taskEvent('779', 'added', 'task', 'section'),
+        { ...taskEvent('780'), parent: { gid: '1', resource_type: 'section' } }, // a section move: the row cannot change
+        { ...taskEvent('781', 'changed'), change: { field: 'completed', action: 'changed' } }, // no column uses it
+        taskEvent(task.gid, 'changed'),
+      ],
     });
     const response = await signed(body);
     assert.equal(response.status, 200);
-    assert.equal(stack.webhook.counts.events_skipped - skippedBefore, 3);
+    assert.equal(stack.webhook.counts.events_skipped - skippedBefore, 5);
+    await assertNoWorkflow('780');
+    await assertNoWorkflow('781');
     await assertNoWorkflow('777');
     await assertNoWorkflow('779');
   });

@@ -1,12 +1,26 @@
 /** Pure parsing of Asana deliveries: shape checks and picking the task events we sync. */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { ROW_SOURCE_FIELDS } from '../activities/mapping';
 import { isGid } from '../lib/gid';
 
 export interface AsanaWebhookEvent {
   action: string;
   resource: { gid: string; resource_type: string; resource_subtype?: string };
   parent?: { gid: string; resource_type: string } | null;
+  /** For `changed`: which field. */
+  change?: { field?: string; action?: string } | null;
   created_at?: string;
+}
+
+/**
+ * Whether an event may change the task's row. A task added to or removed from a section (Asana
+ * sends it beside the project's own event), and a change of a field no column uses, cannot; an
+ * event that does not say what it is about may, and syncs.
+ */
+export function mayChangeRow(event: AsanaWebhookEvent): boolean {
+  if ((event.action === 'added' || event.action === 'removed') && event.parent?.resource_type === 'section') return false;
+  const field = event.action === 'changed' ? event.change?.field : undefined;
+  return typeof field !== 'string' || ROW_SOURCE_FIELDS.has(field);
 }
 
 /** Task subtypes that become rows; others (and non-task resources) are skipped, not errors. */
@@ -50,7 +64,11 @@ export function taskEvents(events: AsanaWebhookEvent[]): TaskEvents {
   for (const event of events) {
     const { resource } = event;
     const synced =
-      resource.resource_type === 'task' && SYNCED_TASK_SUBTYPES.has(resource.resource_subtype ?? 'default_task') && TASK_ACTIONS.has(event.action) && isGid(resource.gid);
+      resource.resource_type === 'task' &&
+      SYNCED_TASK_SUBTYPES.has(resource.resource_subtype ?? 'default_task') &&
+      TASK_ACTIONS.has(event.action) &&
+      isGid(resource.gid) &&
+      mayChangeRow(event);
     if (!synced) {
       skipped += 1;
       continue;

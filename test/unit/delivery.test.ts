@@ -54,3 +54,21 @@ describe('webhook delivery metrics and grouping under hostile input', () => {
     assert.equal(skipped, 1);
   });
 });
+
+describe('events that cannot change a row', () => {
+  const withParent = (action: string, parentType: string) => ({ ...event('5', action), parent: { gid: '9', resource_type: parentType } });
+  const changed = (field?: string) => ({ ...event('5', 'changed'), ...(field === undefined ? {} : { change: { field, action: 'changed' } }) });
+
+  it('skips a section move and a change of a field no column uses; syncs the rest, and whatever does not say', () => {
+    const skippedOf = (e: object) => taskEvents([e as ReturnType<typeof event>]).skipped;
+    assert.equal(skippedOf(withParent('added', 'section')), 1);
+    assert.equal(skippedOf(withParent('removed', 'section')), 1);
+    assert.equal(skippedOf(changed('completed')), 1);
+    assert.equal(skippedOf(changed('tags')), 1);
+    assert.equal(skippedOf(withParent('added', 'project')), 0);
+    assert.equal(skippedOf(withParent('removed', 'project')), 0);
+    for (const field of ['name', 'notes', 'assignee', 'due_on', 'due_at']) assert.equal(skippedOf(changed(field)), 0, field);
+    assert.equal(skippedOf(changed()), 0, 'a change that does not say which field');
+    assert.equal(skippedOf(event('5', 'deleted')), 0);
+  });
+});
