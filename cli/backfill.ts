@@ -4,6 +4,7 @@ import { WorkflowFailedError, type Client } from '@temporalio/client';
 import type { Config } from '../config';
 import { isGid } from '../lib/gid';
 import { progressQuery, reconcileProjectWorkflow, type ReconcileInput, type ReconcileProgress } from '../workflows';
+import { describeCounts } from '../workflows/reconcile';
 import { ASANA_PROJECT_GID } from '../workflows/search-attributes';
 import { UsageError, type Output } from './errors';
 
@@ -20,8 +21,6 @@ export interface BackfillContext {
   interactive: boolean;
 }
 
-const describe = (p: Omit<ReconcileProgress, 'phase'>): string =>
-  `seen ${p.seen} · created ${p.created} · updated ${p.updated} · unchanged ${p.unchanged} · deleted ${p.deleted}` + (p.duplicatesRemoved ? ` · duplicates removed ${p.duplicatesRemoved}` : '');
 
 /** A bar that fills with the share of seen tasks already settled (written or found equal). */
 function bar(p: ReconcileProgress): string {
@@ -62,7 +61,7 @@ async function follow(ctx: BackfillContext, client: Client, workflowId: string, 
     handle
       .query(progressQuery)
       .then((progress) => {
-        const line = `${bar(progress)} ${describe(progress)}`;
+        const line = `${bar(progress)} ${describeCounts(progress)}`;
         if (line === lastLine) return;
         lastLine = line;
         if (ctx.interactive) process.stdout.write(`\r${line}`);
@@ -73,7 +72,7 @@ async function follow(ctx: BackfillContext, client: Client, workflowId: string, 
   try {
     const result = await handle.result();
     if (ctx.interactive) process.stdout.write('\n');
-    ctx.output.out(`Done in ${((Date.now() - started) / 1000).toFixed(1)} s (${result.mode}${result.since ? ` since ${result.since}` : ''}): ${describe(result)}`);
+    ctx.output.out(`Done in ${((Date.now() - started) / 1000).toFixed(1)} s (${result.mode}${result.since ? ` since ${result.since}` : ''}): ${describeCounts(result)}`);
     return 0;
   } catch (err) {
     if (!(err instanceof WorkflowFailedError)) throw err;

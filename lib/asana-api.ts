@@ -4,6 +4,7 @@ import type { AsanaConfig } from '../config';
 import { ApiError, retryingServerErrors } from './api-error';
 import { escapeMarkdown } from './markdown';
 import { Pacer } from './pacer';
+import { within } from './within';
 
 export const REQUEST_TIMEOUT_MS = 15_000;
 
@@ -33,13 +34,11 @@ export class AsanaApi {
 
   /** How a project is named in summaries: its name and gid, or the gid alone when Asana does not say within `withinMs`. */
   async projectLabel(gid: string, withinMs = 3_000): Promise<string> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), withinMs)));
-    const named = this.call<{ name?: string }>('GET', `/projects/${encodeURIComponent(gid)}`, { params: { opt_fields: 'name' } }).then(
-      (project) => project.name,
+    const project = this.call<{ name?: string }>('GET', `/projects/${encodeURIComponent(gid)}`, { params: { opt_fields: 'name' } });
+    const name = await within(withinMs, project, 'Asana').then(
+      (found) => found.name,
       () => undefined,
     );
-    const name = await Promise.race([named, late]).finally(() => clearTimeout(timer));
     return name ? `"${escapeMarkdown(name)}" (${gid})` : gid;
   }
 

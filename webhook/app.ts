@@ -14,9 +14,11 @@ import type { Logger } from '../lib/logger';
 import { DeliveryError, parseDelivery, signatureMatches, taskEvents } from './delivery';
 import type { WebhookMetrics } from './metrics';
 import type { JournalEntry } from './journal';
-import { SecretStore, SecretStoreUnavailable, WEBHOOK_PATH } from './secrets';
+import { SecretStore, SecretStoreUnavailable, TOKEN_PATTERN, WEBHOOK_PATH } from './secrets';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
+/** Any token in a logged path: the log shows `<token>` in its place. */
+const TOKEN_IN_PATH = new RegExp(TOKEN_PATTERN, 'gi');
 /** A caller's x-request-id is kept only if it is short and printable; otherwise we make one. */
 const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
 
@@ -99,7 +101,7 @@ function requestLog(log: Logger, counts: OutcomeCounts, metrics: WebhookMetrics)
 
 /** A path as logged: no webhook token (it would let a reader race a registration's handshake), at most 200 characters. */
 function loggedPath(requestPath: string): string {
-  return requestPath.replace(/[0-9a-f]{64}/gi, '<token>').slice(0, 200);
+  return requestPath.replace(TOKEN_IN_PATH, '<token>').slice(0, 200);
 }
 
 function routes(deps: WebhookDeps) {

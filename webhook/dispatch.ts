@@ -2,6 +2,7 @@
 import type { Client } from '@temporalio/client';
 import { syncTaskWorkflow, taskEventSignal } from '../workflows';
 import { ASANA_PROJECT_GID, ASANA_TASK_GID, taskWorkflowId } from '../workflows/search-attributes';
+import { within } from '../lib/within';
 import { Unforwardable, type Forward } from './journal';
 
 /** A call Temporal has not answered in this long fails; the journal tries the event again. */
@@ -12,32 +13,6 @@ export const SIGNAL_DEADLINE_MS = 8_000;
  * namespace not active) among them, counts as Temporal being unavailable and stops intake.
  */
 const UNFIXABLE_CODES = new Set([3, 11]);
-
-/**
- * Rejects after `ms` whatever `work` does. The gRPC deadline alone is not enough: while the
- * client reconnects, calls have been seen to take longer than it. A call that still lands after
- * we gave up is harmless: the retry signals the same workflow again.
- */
-export async function within<T>(ms: number, work: Promise<T>, inFlight?: Set<Promise<unknown>>): Promise<T> {
-  // A call we stop waiting for still runs (and retries) until its gRPC deadline: a caller that
-  // must not close the connection under it passes `inFlight` to remember it in.
-  if (inFlight) {
-    inFlight.add(work);
-    void work.then(
-      () => inFlight.delete(work),
-      () => inFlight.delete(work),
-    );
-  }
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Temporal did not answer within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** Starts the task's workflow, or signals the running one: what a webhook event does, for one task. */
 export function signalTask(client: Client, taskQueue: string, taskGid: string, action: string, projectGid?: string, receivedAt?: number) {
@@ -72,7 +47,9 @@ export function temporalForward(connected: () => Client | undefined, taskQueue: 
     if (!client) throw new Error('not connected to Temporal');
     const call = client.withDeadline(Date.now() + SIGNAL_DEADLINE_MS, () => signalTask(client, taskQueue, taskGid, action, projectGid, receivedAt));
     try {
-      await within(SIGNAL_DEADLINE_MS, call, inFlight);
+      // The gRPC deadline alone is not enough: while the client reconnects, calls have been seen to
+      // take longer. A call that still lands after we gave up is harmless: the retry signals again.
+      await within(SIGNAL_DEADLINE_MS, call, 'Temporal', inFlight);
     } catch (err) {
       const code = grpcCode(err);
       if (code !== undefined && UNFIXABLE_CODES.has(code)) throw new Unforwardable(`Temporal refused task ${taskGid} (gRPC code ${code}): ${(err as Error).message}`);

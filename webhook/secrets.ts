@@ -14,14 +14,16 @@ import { randomBytes } from 'node:crypto';
 import { constants, readFileSync } from 'node:fs';
 import { link, mkdir, open, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { isGid } from '../lib/gid';
+import { GID_PATTERN, isGid } from '../lib/gid';
 
-const TOKEN = /^[0-9a-f]{64}$/;
+/** A registration's token as it stands in a webhook's URL: 32 random bytes, in hex. */
+export const TOKEN_PATTERN = '[0-9a-f]{64}';
+const TOKEN = new RegExp(`^${TOKEN_PATTERN}$`);
 /** What Asana sends as X-Hook-Secret: printable ASCII, long enough to be a key. */
 const SECRET = /^[\x21-\x7e]{16,256}$/;
 
 /** A webhook's path: gids and tokens are plain digits and hex, so it needs no decoding (and no escape can break it). */
-export const WEBHOOK_PATH = /^\/webhooks\/asana\/(\d{1,32})\/([0-9a-f]{64})\/?$/;
+export const WEBHOOK_PATH = new RegExp(`^/webhooks/asana/(${GID_PATTERN})/(${TOKEN_PATTERN})/?$`);
 
 export function webhookUrl(publicUrl: string, projectGid: string, token: string): string {
   return `${publicUrl.replace(/\/+$/, '')}/webhooks/asana/${projectGid}/${token}`;

@@ -9,7 +9,8 @@ import type { Config } from '../config';
 import type { Logger } from '../lib/logger';
 import { connectNativeClient, ensureSearchAttributes } from '../lib/temporal';
 import { createWebhookApp, emptyCounts, type OutcomeCounts } from './app';
-import { temporalForward, within } from './dispatch';
+import { within } from '../lib/within';
+import { temporalForward } from './dispatch';
 import { Journal, JournalRefusal } from './journal';
 import { WebhookMetrics } from './metrics';
 import { SecretStore } from './secrets';
@@ -67,12 +68,13 @@ export async function startWebhookServer(config: Config, log: Logger, client?: C
     const connection = connected.connection;
     // The native client retries a refused call inside its deadline: the probe's own timer decides.
     const call = connection.withDeadline(Date.now() + PROBE_MS, () => connection.workflowService.getSystemInfo({}));
-    within(PROBE_MS, call).then(
+    within(PROBE_MS, call, 'Temporal').then(
       () => (answering = true),
       () => (answering = false),
     );
   }, PROBE_MS);
-  const taking = () => connected !== undefined && answering && journal.accepting;
+  const temporalAnswers = () => connected !== undefined && answering;
+  const taking = () => temporalAnswers() && journal.accepting;
 
   const secrets = new SecretStore(config.dataDir);
   const legacy = await secrets.legacyProjects();
@@ -89,7 +91,7 @@ export async function startWebhookServer(config: Config, log: Logger, client?: C
       metrics,
       ready: taking,
       enqueue: (entries) => {
-        if (!connected || !answering) throw new JournalRefusal('Temporal is not answering');
+        if (!temporalAnswers()) throw new JournalRefusal('Temporal is not answering');
         journal.append(entries);
       },
     },

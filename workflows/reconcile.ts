@@ -37,9 +37,14 @@ const retry: RetryPolicy = { initialInterval: '5 seconds', backoffCoefficient: 2
 const { reconcileProject } = proxyActivities<Activities>({ startToCloseTimeout: '2 hours', heartbeatTimeout: '2 minutes', retry, summary: 'Compare the project with "Asana Tasks" and fix what differs' });
 const { lastWatermark } = proxyActivities<Activities>({ startToCloseTimeout: '1 minute', retry, summary: "Find where the project's last reconcile ended" });
 
+/** A reconcile's counts in one line, as the CLI prints them and the Web UI shows them. */
+export function describeCounts(p: ReconcileCounts): string {
+  return `seen ${p.seen} · created ${p.created} · updated ${p.updated} · unchanged ${p.unchanged} · deleted ${p.deleted}` + (p.duplicatesRemoved ? ` · duplicates removed ${p.duplicatesRemoved}` : '');
+}
+
 /** The run's progress as the Web UI shows it (current details). */
-function describeProgress({ phase, seen, created, updated, unchanged, deleted }: ReconcileProgress): string {
-  return `${phase === 'done' ? 'Done' : 'Running'}: seen ${seen} · created ${created} · updated ${updated} · unchanged ${unchanged} · deleted ${deleted}`;
+function describeProgress(progress: ReconcileProgress): string {
+  return `${progress.phase === 'done' ? 'Done' : 'Running'}: ${describeCounts(progress)}`;
 }
 
 function validate(input: unknown): ReconcileInput {

@@ -63,6 +63,8 @@ const local = {
  */
 const remote = proxyActivities<Activities>({ startToCloseTimeout, retry });
 
+const syncCount = (syncs: number): string => (syncs === 1 ? '1 sync' : `${syncs} syncs`);
+
 /**
  * One run per task at a time (id asana-task-<gid>). Each sync reads the task's current state, so
  * any number of events that arrive during a sync cost exactly one more sync, and the row always
@@ -87,7 +89,7 @@ export async function syncTaskWorkflow(input: SyncTaskInput): Promise<SyncTaskRe
     syncs += 1;
     if (synced === null) {
       result = { status: 'gone', syncs, row: await handleDeletedTask(input.taskGid) };
-      setCurrentDetails(`Gone from Asana; its row was ${result.row} (${syncs} syncs)`);
+      setCurrentDetails(`Gone from Asana; its row was ${result.row} (${syncCount(syncs)})`);
       continue;
     }
     if ('skipped' in synced) {
@@ -96,7 +98,7 @@ export async function syncTaskWorkflow(input: SyncTaskInput): Promise<SyncTaskRe
       continue;
     }
     upsertMemo({ taskName: synced.name });
-    setCurrentDetails(`**${escapeMarkdown(synced.name)}**: row up to date (${syncs === 1 ? '1 sync' : `${syncs} syncs`})`);
+    setCurrentDetails(`**${escapeMarkdown(synced.name)}**: row up to date (${syncCount(syncs)})`);
     result = { status: 'synced', syncs };
   }
   return result;
