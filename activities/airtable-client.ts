@@ -5,6 +5,7 @@
  * fire inside the 30 s lock-out) are off: after a 429 the pacer holds every request back for the
  * lock-out, and the caller's retry comes after it.
  */
+import { createHash } from 'node:crypto';
 import Airtable from 'airtable';
 import type { FieldSet, Records } from 'airtable';
 import type { AirtableConfig } from '../config';
@@ -15,6 +16,11 @@ import { FIELD, type TaskRow } from './mapping';
 export const MAX_RECORDS_PER_REQUEST = 10;
 const PAGE_SIZE = 100;
 const REQUEST_TIMEOUT_MS = 30_000;
+/** How long, and for how many tasks, this process remembers the row it last wrote. */
+const WRITTEN_TTL_MS = 60_000;
+const WRITTEN_MAX = 20_000;
+
+const fingerprint = (row: TaskRow): string => createHash('sha256').update(JSON.stringify(row)).digest('base64');
 
 export interface StoredRow {
   recordId: string;
@@ -42,6 +48,8 @@ export class AirtableClient {
   /** Rows waiting for a write, from every activity of this process. */
   private readonly queue: PendingRow[] = [];
   private draining = false;
+  /** Task ID → the row this process last wrote for it, oldest first. */
+  private readonly written = new Map<string, { fingerprint: string; at: number }>();
 
   constructor(config: Pick<AirtableConfig, 'token' | 'baseId' | 'tableName' | 'endpointUrl' | 'lockoutMs' | 'requestsPerSecond'>) {
     const airtable = new Airtable({ apiKey: config.token, endpointUrl: config.endpointUrl, noRetryIfRateLimited: true, requestTimeout: REQUEST_TIMEOUT_MS });
@@ -54,10 +62,15 @@ export class AirtableClient {
    * Creates or updates each row by its Task ID. Rows from all callers share requests: each paced
    * slot carries up to 10 rows that are ready, so a burst fills its requests and a lone row at
    * idle goes out at once. Resolves when the caller's rows are written.
+   *
+   * `unlessWritten` skips a row this process wrote exactly so in the last minute (a second event of
+   * one change). Only syncs use it: a reconcile writes a row because the stored one differs, and
+   * must, even if it is what we wrote (someone edited it by hand since).
    */
-  async upsert(rows: TaskRow[]): Promise<void> {
+  async upsert(rows: TaskRow[], { unlessWritten = false } = {}): Promise<void> {
+    const due = unlessWritten ? rows.filter((row) => !this.wroteLately(row)) : rows;
     await Promise.all(
-      rows.map(
+      due.map(
         (row) =>
           new Promise<void>((resolve, reject) => {
             this.queue.push({ row, settle: (error) => (error === undefined ? resolve() : reject(error)) });
@@ -85,15 +98,28 @@ export class AirtableClient {
     const byTask = new Map(batch.map((p) => [p.row[FIELD.taskId], p.row]));
     try {
       await this.send([...byTask.values()], slot);
+      byTask.forEach((row) => this.remember(row));
       batch.forEach((p) => p.settle());
     } catch (err) {
       if (err instanceof ApiError && err.status === 422 && byTask.size > 1) {
         // One row Airtable refuses must not fail the others: write each alone.
-        await Promise.all(batch.map((p) => this.send([p.row]).then(() => p.settle(), p.settle)));
+        await Promise.all(batch.map((p) => this.send([p.row]).then(() => (this.remember(p.row), p.settle()), p.settle)));
         return;
       }
       batch.forEach((p) => p.settle(err));
     }
+  }
+
+  private wroteLately(row: TaskRow): boolean {
+    const last = this.written.get(row[FIELD.taskId]);
+    return last !== undefined && Date.now() - last.at < WRITTEN_TTL_MS && last.fingerprint === fingerprint(row);
+  }
+
+  private remember(row: TaskRow): void {
+    const taskGid = row[FIELD.taskId];
+    this.written.delete(taskGid); // re-insert: the Map keeps the newest last
+    this.written.set(taskGid, { fingerprint: fingerprint(row), at: Date.now() });
+    if (this.written.size > WRITTEN_MAX) this.written.delete(this.written.keys().next().value as string);
   }
 
   /**
@@ -121,9 +147,11 @@ export class AirtableClient {
     return rows;
   }
 
-  async delete(recordIds: string[]): Promise<void> {
-    for (let i = 0; i < recordIds.length; i += MAX_RECORDS_PER_REQUEST) {
-      await this.call(() => this.table.destroy(recordIds.slice(i, i + MAX_RECORDS_PER_REQUEST)));
+  /** Deletes these rows; a task whose row is deleted is written in full when it next syncs. */
+  async delete(rows: StoredRow[]): Promise<void> {
+    for (const row of rows) this.written.delete(String(row.fields[FIELD.taskId]));
+    for (let i = 0; i < rows.length; i += MAX_RECORDS_PER_REQUEST) {
+      await this.call(() => this.table.destroy(rows.slice(i, i + MAX_RECORDS_PER_REQUEST).map((r) => r.recordId)));
     }
   }
 

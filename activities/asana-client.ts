@@ -17,13 +17,25 @@ const LIST_THRESHOLD = 3;
 const LIST_LOOKBACK_MS = 5 * 60_000;
 /** Most listing pages one batch reads looking for its tasks (each page also fills the cache). */
 const MAX_LIST_PAGES = 10;
-/** Clock difference allowed between the webhook that stamps events and this worker. */
+/** Clock difference allowed between the webhook that stamps receipt times and this worker. */
 const CLOCK_SKEW_MS = 1_000;
+/** A listing that stopped with pages left is continued, not started over, for this long. */
+const CURSOR_TTL_MS = 30_000;
+/** modified_since is this much before the oldest change sought: Asana may count it exclusive. */
+const SINCE_MARGIN_MS = 1_000;
 /** How long after a 404 a task is looked up again before it counts as gone: one 404 proves nothing. */
 export const GONE_RECHECK_MS = 3_000;
 /** How long a task read stays in the cache, and how many it holds at most. */
 const CACHE_TTL_MS = 60_000;
 const CACHE_MAX = 20_000;
+
+/** Whether a read shows the changes `fresh` asks for. */
+function showsChange(read: CachedTask, fresh: Freshness): boolean {
+  if (fresh.notBefore !== undefined && read.readAt < fresh.notBefore + CLOCK_SKEW_MS) return false;
+  if (fresh.changedAt === undefined) return true;
+  const modified = read.task.modified_at === undefined ? NaN : Date.parse(read.task.modified_at);
+  return modified >= Date.parse(fresh.changedAt);
+}
 
 /** null for an object Asana does not have (any more); other errors propagate. */
 async function orNull<T>(request: Promise<T>): Promise<T | null> {
@@ -35,14 +47,28 @@ async function orNull<T>(request: Promise<T>): Promise<T | null> {
   }
 }
 
+/**
+ * What a read of a task must show to serve a sync: the change Asana timed `changedAt` (a read with
+ * modified_at at or after it shows it), and the events received at `notBefore` that had no time
+ * (a read that started after it, allowing for skew, shows them). Either may be absent.
+ */
+export interface Freshness {
+  changedAt?: string;
+  notBefore?: number;
+}
+
 interface Waiter {
   resolve: (task: AsanaTask | null) => void;
   reject: (err: unknown) => void;
+  /** The oldest change it waits for, by Asana's clock (ms); undefined when it cannot say. */
+  changedAt?: number;
 }
 
-interface ProjectBatch {
-  since: number;
-  waiters: Map<string, Waiter[]>;
+/** Where a project's last listing stopped, with pages left. */
+interface ListingCursor {
+  since: string;
+  offset: string;
+  at: number;
 }
 
 interface CachedTask {
@@ -52,10 +78,11 @@ interface CachedTask {
 }
 
 interface ProjectQueue {
-  /** Fetches waiting for the next flush. */
-  next?: ProjectBatch;
+  /** Fetches waiting for the next flush, by task gid. */
+  next?: Map<string, Waiter[]>;
   /** Whether a flush is in flight; fetches arriving meanwhile gather into `next`. */
   busy: boolean;
+  cursor?: ListingCursor;
 }
 
 export class AsanaClient {
@@ -84,27 +111,25 @@ export class AsanaClient {
   }
 
   /**
-   * The task, as fresh as getTask, but batched with other fetches in the same project: while one
-   * batch is being fetched the next one gathers, and a batch of many tasks is looked up in pages
-   * of recently modified tasks; any task a page does not hold (older change, deleted, moved)
-   * falls back to its own GET.
-   *
-   * `notBefore` is when the webhook received the newest event for the task: a task read by a
-   * request that started after it (plus clock skew) already shows that change, so it is served
-   * from the cache of recent reads. A later change brings a later event, so nothing stale is.
+   * The task, as fresh as `fresh` asks (as fresh as getTask when it is undefined), batched with
+   * other fetches in the same project: while one batch is being fetched the next one gathers, and
+   * a batch of many tasks is looked up in pages of recently modified tasks; any task those pages do
+   * not hold (older change, deleted, moved) falls back to its own GET. A read that already shows
+   * what `fresh` asks for (a listing made for other tasks, say) serves it with no request.
    */
-  getProjectTask(gid: string, projectGid: string, notBefore?: number): Promise<AsanaTask | null> {
+  getProjectTask(gid: string, projectGid: string, fresh?: Freshness): Promise<AsanaTask | null> {
     const cached = this.cache.get(gid);
-    if (cached && notBefore !== undefined && cached.readAt >= notBefore + CLOCK_SKEW_MS && Date.now() - cached.readAt < CACHE_TTL_MS) {
+    if (cached && fresh !== undefined && showsChange(cached, fresh) && Date.now() - cached.readAt < CACHE_TTL_MS) {
       return Promise.resolve(cached.task);
     }
     return new Promise((resolve, reject) => {
       const queue = this.queues.get(projectGid) ?? this.queues.set(projectGid, { busy: false }).get(projectGid)!;
       if (!queue.next) {
-        queue.next = { since: Date.now() - LIST_LOOKBACK_MS, waiters: new Map() };
+        queue.next = new Map();
         if (!queue.busy) setTimeout(() => void this.flush(projectGid), BATCH_WINDOW_MS);
       }
-      queue.next.waiters.set(gid, [...(queue.next.waiters.get(gid) ?? []), { resolve, reject }]);
+      const changedAt = fresh?.changedAt === undefined || fresh.notBefore !== undefined ? undefined : Date.parse(fresh.changedAt);
+      queue.next.set(gid, [...(queue.next.get(gid) ?? []), { resolve, reject, changedAt }]);
     });
   }
 
@@ -114,16 +139,16 @@ export class AsanaClient {
     queue.next = undefined;
     queue.busy = true;
     try {
-      await this.fetchBatch(projectGid, batch);
+      await this.fetchBatch(projectGid, queue, batch);
     } finally {
       queue.busy = false;
       if (queue.next) void this.flush(projectGid);
-      else this.queues.delete(projectGid);
+      else if (!queue.cursor || Date.now() - queue.cursor.at > CURSOR_TTL_MS) this.queues.delete(projectGid);
     }
   }
 
-  private async fetchBatch(projectGid: string, batch: ProjectBatch): Promise<void> {
-    const pending = new Map(batch.waiters);
+  private async fetchBatch(projectGid: string, queue: ProjectQueue, batch: Map<string, Waiter[]>): Promise<void> {
+    const pending = new Map(batch);
     const settle = (gid: string, outcome: { task: AsanaTask | null } | { error: unknown }) => {
       for (const waiter of pending.get(gid) ?? []) {
         if ('task' in outcome) waiter.resolve(outcome.task);
@@ -133,17 +158,7 @@ export class AsanaClient {
     };
     if (pending.size >= LIST_THRESHOLD) {
       try {
-        let pages = MAX_LIST_PAGES;
-        let offset: string | undefined;
-        do {
-          const readAt = Date.now();
-          const page = await this.listProjectTasks(projectGid, { modifiedSince: new Date(batch.since).toISOString(), offset });
-          for (const task of page.data) {
-            this.remember(task, readAt);
-            if (pending.has(task.gid)) settle(task.gid, { task });
-          }
-          offset = page.nextOffset;
-        } while (offset && pending.size > 0 && --pages > 0);
+        await this.listFor(projectGid, queue, pending, (task) => settle(task.gid, { task }));
       } catch {
         // the single GETs below still serve every task
       }
@@ -160,6 +175,35 @@ export class AsanaClient {
         );
       }),
     );
+  }
+
+  /**
+   * Reads pages of the project's tasks modified since the oldest change the batch waits for (Asana's
+   * clock; LIST_LOOKBACK_MS back when a waiter cannot say), until every waiter is served. A listing
+   * that stopped with pages left is continued by the next batch when it covers that batch's changes,
+   * so a burst's tasks are read about once each, in whatever order Asana lists them.
+   */
+  private async listFor(projectGid: string, queue: ProjectQueue, pending: Map<string, Waiter[]>, found: (task: AsanaTask) => void): Promise<void> {
+    const times = [...pending.values()].flat().map((w) => w.changedAt);
+    const oldest = times.every((t) => t !== undefined) ? Math.min(...(times as number[])) - SINCE_MARGIN_MS : Date.now() - LIST_LOOKBACK_MS;
+    const since = new Date(oldest).toISOString();
+    const cursor = queue.cursor;
+    queue.cursor = undefined;
+    const continuing = cursor !== undefined && Date.now() - cursor.at < CURSOR_TTL_MS && Date.parse(cursor.since) <= oldest;
+    let listing = continuing ? { since: cursor.since, offset: cursor.offset as string | undefined } : { since, offset: undefined as string | undefined };
+    let restarted = !continuing;
+    for (let pages = 0; pages < MAX_LIST_PAGES && pending.size > 0; pages += 1) {
+      const readAt = Date.now();
+      const page = await this.listProjectTasks(projectGid, { modifiedSince: listing.since, offset: listing.offset });
+      for (const task of page.data) {
+        this.remember(task, readAt);
+        if (pending.has(task.gid)) found(task);
+      }
+      if (page.nextOffset) listing = { since: listing.since, offset: page.nextOffset };
+      else if (!restarted) [listing, restarted] = [{ since, offset: undefined }, true]; // a continued listing ended: tasks listed before its cursor may be new
+      else return;
+    }
+    if (listing.offset) queue.cursor = { since: listing.since, offset: listing.offset, at: Date.now() };
   }
 
   private remember(task: AsanaTask, readAt: number): void {

@@ -5,7 +5,7 @@
 import { Context } from '@temporalio/activity';
 import type { DeletedTaskPolicy } from '../config';
 import type { AirtableClient } from './airtable-client';
-import type { AsanaClient } from './asana-client';
+import type { AsanaClient, Freshness } from './asana-client';
 import { classified } from './failures';
 import { inSyncedProject } from './mapping';
 import { reconcilePass, taskRowOf, type ReconcileCounts, type ReconcilePassInput, type ReconcilePassResult } from './reconcile';
@@ -30,17 +30,19 @@ export function createActivities({ asana, airtable, deletedTasks, syncedProjects
     /**
      * Reads the task as it is now and upserts its row; null when Asana no longer has the task, and
      * `skipped` (with why) when it is in none of the synced projects, whoever asked for the sync.
-     * One activity for both, so a retry after an Airtable failure writes fresh data.
+     * One activity for both, so a retry after an Airtable failure writes fresh data. A row this
+     * worker has just written as it is now is not written again (a second event of one change).
      */
-    async syncTaskRow(taskGid: string, projectGid?: string, notBefore?: number): Promise<{ name: string } | { skipped: string } | null> {
+    async syncTaskRow(taskGid: string, projectGid?: string, fresh?: Freshness | number): Promise<{ name: string } | { skipped: string } | null> {
       return classified(async () => {
-        // A retry re-reads: the task may have changed, or gone, while this attempt waited.
-        const fresh = Context.current().info.attempt === 1 ? notBefore : undefined;
-        const read = projectGid === undefined ? await asana.getTask(taskGid) : await asana.getProjectTask(taskGid, projectGid, fresh);
+        // A retry re-reads: the task may have changed, or gone, while this attempt waited. (A number
+        // is how runs scheduled before change times existed say when their event arrived.)
+        const freshness = Context.current().info.attempt > 1 ? undefined : typeof fresh === 'number' ? { notBefore: fresh } : fresh;
+        const read = projectGid === undefined ? await asana.getTask(taskGid) : await asana.getProjectTask(taskGid, projectGid, freshness);
         const task = read ?? (await asana.lookAgain(taskGid));
         if (task === null) return null;
         if (!inSyncedProject(task, syncedProjects)) return { skipped: `task ${taskGid} is in none of the synced projects (ASANA_PROJECT_GIDS); no row written` };
-        await airtable.upsert([await taskRowOf(asana, task)]);
+        await airtable.upsert([await taskRowOf(asana, task)], { unlessWritten: true });
         return { name: task.name };
       });
     },
@@ -49,8 +51,7 @@ export function createActivities({ asana, airtable, deletedTasks, syncedProjects
     async handleDeletedTask(taskGid: string): Promise<'kept' | 'deleted'> {
       if (deletedTasks === 'keep') return 'kept';
       return classified(async () => {
-        const rows = await airtable.findByTaskIds([taskGid]);
-        await airtable.delete(rows.map((r) => r.recordId));
+        await airtable.delete(await airtable.findByTaskIds([taskGid]));
         return 'deleted' as const;
       });
     },

@@ -76,11 +76,11 @@ function byTaskId(rows: StoredRow[]): Map<string, StoredRow[]> {
 
 /** Keeps the oldest row of each task and deletes the rest, so upserts can match one row again. */
 async function removeDuplicates(airtable: AirtableClient, stored: Map<string, StoredRow[]>): Promise<number> {
-  const extras: string[] = [];
+  const extras: StoredRow[] = [];
   for (const [taskGid, rows] of stored) {
     if (rows.length < 2) continue;
     const [keep, ...rest] = [...rows].sort((a, b) => a.createdTime.localeCompare(b.createdTime));
-    extras.push(...rest.map((r) => r.recordId));
+    extras.push(...rest);
     stored.set(taskGid, [keep]);
   }
   if (extras.length > 0) await retryingInPlace(() => airtable.delete(extras));
@@ -166,7 +166,7 @@ export async function reconcilePass(deps: ReconcileDeps, input: ReconcilePassInp
       deps.report({ ...counts });
       if ((await retryingInPlace(() => asana.getTask(taskGid))) !== null) continue;
       const rows = stored.get(taskGid)!;
-      await retryingInPlace(() => airtable.delete(rows.map((r) => r.recordId)));
+      await retryingInPlace(() => airtable.delete(rows));
       counts.deleted += rows.length;
     }
     deps.report({ ...counts });

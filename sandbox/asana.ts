@@ -14,10 +14,17 @@ export interface SandboxUser {
   email: string;
 }
 
+export interface SandboxSection {
+  gid: string;
+  name: string;
+}
+
 export interface SandboxProject {
   gid: string;
   name: string;
   workspace: string;
+  /** A new project has one section; a task added to the project lands in the first. */
+  sections: SandboxSection[];
 }
 
 export interface SandboxTask {
@@ -48,7 +55,7 @@ export interface AsanaEvent {
   created_at: string;
   action: 'added' | 'changed' | 'removed' | 'deleted' | 'undeleted';
   resource: { gid: string; resource_type: string; resource_subtype?: string };
-  parent: { gid: string; resource_type: string } | null;
+  parent?: { gid: string; resource_type: string } | null;
   change?: { field: string; action: string } | null;
 }
 
@@ -84,7 +91,18 @@ export interface AsanaSandboxOptions {
   maxDeliveryAttempts?: number;
   /** Real Asana refuses localhost targets; the emulator allows them unless told otherwise. */
   refuseLocalhostTargets?: boolean;
+  /**
+   * Events a new task causes, the first this many of: `added` (parent: the project), `added`
+   * (parent: its section), then `changed` of assignee, due_on and notes, as Asana sends them for a
+   * task created and filled in. Default 3.
+   */
+  newTaskEvents?: number;
+  /** The order task lists come in: the project's own (oldest first), or newest first. */
+  listOrder?: 'project' | 'newest-first';
 }
+
+/** The `changed` events that follow a new task's `added` events, in order. */
+const NEW_TASK_FIELDS = ['assignee', 'due_on', 'notes'];
 
 export interface DeliveryRecord {
   webhookGid: string;
@@ -133,7 +151,11 @@ export class AsanaSandbox extends EmulatorServer {
   readonly tasks = new Map<string, SandboxTask>();
   readonly webhooks = new Map<string, Webhook>();
   readonly deliveries: DeliveryRecord[] = [];
+  /** Set to an array to record the events of every delivery sent. */
+  deliveredEvents?: AsanaEvent[][];
   readonly workspaceGid: string;
+  /** The user the token belongs to ("me"): events name them as the one who made each change. */
+  readonly me: SandboxUser;
   rateLimited = 0;
   private nextGid = randomGidStart();
   private readonly window = new SlidingWindow(60_000);
@@ -154,10 +176,13 @@ export class AsanaSandbox extends EmulatorServer {
       retryMaxMs: 60_000,
       maxDeliveryAttempts: 10,
       refuseLocalhostTargets: false,
+      newTaskEvents: 3,
+      listOrder: 'project',
       ...options,
     };
     this.token = this.options.token;
     this.workspaceGid = this.gid();
+    this.me = this.addUser('Sandbox API User');
     this.router
       .add('GET', '/api/1.0/tasks/:gid', (r) => this.getTask(r))
       .add('PUT', '/api/1.0/tasks/:gid', (r) => this.putTask(r))
@@ -188,12 +213,12 @@ export class AsanaSandbox extends EmulatorServer {
   }
 
   addProject(name: string): SandboxProject {
-    const project = { gid: this.gid(), name, workspace: this.workspaceGid };
+    const project = { gid: this.gid(), name, workspace: this.workspaceGid, sections: [{ gid: this.gid(), name: 'To do' }] };
     this.projects.set(project.gid, project);
     return project;
   }
 
-  /** Creates a task in a project; webhooks on the project hear an `added` event. */
+  /** Creates a task in a project; webhooks on the project hear the events `newTaskEvents` says. */
   createTask(projectGid: string, input: TaskInput = {}): SandboxTask {
     const now = isoNow();
     const task: SandboxTask = {
@@ -212,7 +237,15 @@ export class AsanaSandbox extends EmulatorServer {
     };
     if (task.due_at && !input.due_on) task.due_on = task.due_at.slice(0, 10);
     this.tasks.set(task.gid, task);
-    for (const project of task.projects) this.emit(task, 'added', { gid: project, resource_type: 'project' });
+    for (const project of task.projects) {
+      const section = this.projects.get(project)?.sections[0];
+      const events = [
+        () => this.emit(task, 'added', { gid: project, resource_type: 'project' }),
+        () => section && this.emit(task, 'added', { gid: section.gid, resource_type: 'section' }),
+        ...NEW_TASK_FIELDS.map((field) => () => this.emit(task, 'changed', null, { field, action: 'changed' })),
+      ];
+      events.slice(0, this.options.newTaskEvents).forEach((emit) => emit());
+    }
     return task;
   }
 
@@ -319,7 +352,7 @@ export class AsanaSandbox extends EmulatorServer {
   }
 
   private getUser(req: Request): Response {
-    const user = this.users.get(req.params.gid);
+    const user = req.params.gid === 'me' ? this.me : this.users.get(req.params.gid);
     if (!user) return errors(404, `user: Unknown object: ${req.params.gid}`);
     return { status: 200, body: { data: project_({ ...user, resource_type: 'user' }, req.query) } };
   }
@@ -413,7 +446,14 @@ export class AsanaSandbox extends EmulatorServer {
       created_at: task.created_at,
       modified_at: task.modified_at,
       projects: task.projects.map((gid) => ({ gid, resource_type: 'project', name: this.projects.get(gid)?.name ?? '' })),
-      memberships: task.projects.map((gid) => ({ project: { gid, resource_type: 'project', name: this.projects.get(gid)?.name ?? '' } })),
+      memberships: task.projects.map((gid) => {
+        const project = this.projects.get(gid);
+        const section = project?.sections[0];
+        return {
+          project: { gid, resource_type: 'project', name: project?.name ?? '' },
+          ...(section ? { section: { gid: section.gid, resource_type: 'section', name: section.name } } : {}),
+        };
+      }),
       permalink_url: `https://app.asana.com/0/${task.projects[0]}/${task.gid}`,
     };
     return project_(full, query);
@@ -428,14 +468,16 @@ export class AsanaSandbox extends EmulatorServer {
       active: w.active,
       created_at: w.created_at,
       filters: w.filters,
-      last_success_at: w.last_success_at,
-      last_failure_at: w.last_failure_at,
+      // the spec types these as date-time strings: a webhook that never succeeded (or failed) has none
+      ...(w.last_success_at === null ? {} : { last_success_at: w.last_success_at }),
+      ...(w.last_failure_at === null ? {} : { last_failure_at: w.last_failure_at }),
       last_failure_content: w.last_failure_content,
     };
   }
 
   private page(req: Request, tasks: SandboxTask[]): Response {
-    return this.paginate(req, tasks.map((t) => this.render(t, req.query)), (item) => compact(item));
+    const ordered = this.options.listOrder === 'newest-first' ? [...tasks].reverse() : tasks;
+    return this.paginate(req, ordered.map((t) => this.render(t, req.query)), (item) => compact(item));
   }
 
   /** limit/offset pagination; compact records unless opt_fields asks for more. */
@@ -478,11 +520,13 @@ export class AsanaSandbox extends EmulatorServer {
 
   private emit(task: SandboxTask, action: AsanaEvent['action'], parent: AsanaEvent['parent'], change: AsanaEvent['change'] = null): void {
     const event: AsanaEvent = {
-      user: null,
-      created_at: isoNow(),
+      user: { gid: this.me.gid, resource_type: 'user' },
+      // when the change happened: the modified_at it gave the task (a deletion leaves none)
+      created_at: action === 'deleted' ? isoNow() : task.modified_at,
       action,
       resource: { gid: task.gid, resource_type: 'task', resource_subtype: task.resource_subtype },
-      parent,
+      // the spec types parent as an object: an event without one (a change) leaves it out
+      ...(parent ? { parent } : {}),
       ...(change ? { change } : {}),
     };
     for (const webhook of this.webhooks.values()) {
@@ -517,6 +561,7 @@ export class AsanaSandbox extends EmulatorServer {
 
   private async post(webhook: Webhook, events: AsanaEvent[], attempt: number): Promise<number | 'timeout' | 'error'> {
     const body = JSON.stringify({ events });
+    this.deliveredEvents?.push(events);
     const sentAt = Date.now();
     let status: number | 'timeout' | 'error';
     try {

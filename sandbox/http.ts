@@ -53,6 +53,17 @@ export interface RequestRecord {
   at: number;
 }
 
+/** A request with the answer it got, for contract tests. */
+export interface Exchange {
+  method: string;
+  path: string;
+  /** The raw query string, without '?'. */
+  query: string;
+  body: Buffer;
+  status: number;
+  answer: unknown;
+}
+
 export class Router {
   private readonly routes: Route[] = [];
 
@@ -88,6 +99,8 @@ export abstract class EmulatorServer {
   private server?: http.Server;
   private readonly faults: Fault[] = [];
   readonly requests: RequestRecord[] = [];
+  /** Set to an array to record every request with its answer. */
+  exchanges?: Exchange[];
   url = '';
 
   protected abstract readonly router: Router;
@@ -157,6 +170,7 @@ export abstract class EmulatorServer {
       answer = { status: 500, body: { error: String(err) } };
     }
     this.requests.push({ method: req.method, path: req.path, status: answer.status, at: Date.now() });
+    this.exchanges?.push({ method: req.method, path: req.path, query: url.search.slice(1), body: req.body, status: answer.status, answer: answer.body });
     const payload = answer.body === undefined ? '' : JSON.stringify(answer.body);
     res.writeHead(answer.status, {
       ...(payload ? { 'content-type': 'application/json; charset=utf-8' } : {}),

@@ -105,7 +105,7 @@ const checks: Check[] = [
   {
     command: /^temporal workflow list --query /,
     before: async (ctx) => {
-      await (await signalTask(ctx.client, 'asana-airtable', ctx.values['task gid'], 'added', ctx.stack.project.gid)).result();
+      await (await signalTask(ctx.client, 'asana-airtable', { taskGid: ctx.values['task gid'], action: 'added', projectGid: ctx.stack.project.gid })).result();
       await eventually(async () => {
         for await (const found of ctx.client.workflow.list({ query: `AsanaTaskGid="${ctx.values['task gid']}"` })) return found;
         throw new Error('not visible yet');

@@ -177,11 +177,11 @@ describe('reconciliation and backfill', function () {
 
     it('keeps the row of a task when Asana answers one transient 404 to its sync', async () => {
       const task = stack.asana.createTask(stack.project.gid, { name: 'Still here' });
-      const first = await signalTask(stack.client, stack.config.temporal.taskQueue, task.gid, 'added', stack.project.gid);
+      const first = await signalTask(stack.client, stack.config.temporal.taskQueue, { taskGid: task.gid, action: 'added', projectGid: stack.project.gid });
       await first.result();
       notFoundOnce(task.gid);
       const since = Date.now();
-      const second = await signalTask(stack.client, stack.config.temporal.taskQueue, task.gid, 'changed', stack.project.gid);
+      const second = await signalTask(stack.client, stack.config.temporal.taskQueue, { taskGid: task.gid, action: 'changed', projectGid: stack.project.gid });
       const result = (await second.result()) as SyncTaskResult;
       assert.equal(result.status, 'synced');
       assert.equal(stack.asana.requests.filter((r) => r.at >= since && r.path === `/api/1.0/tasks/${task.gid}` && r.status === 404).length, 1, 'the 404 was served');

@@ -229,7 +229,7 @@ function dispatchEvents(deps: WebhookDeps, counts: OutcomeCounts) {
     counts.events_skipped += skipped;
     for (const event of events) deps.metrics.event(event.resource.resource_type, event.action, byTask.has(event.resource.gid));
     try {
-      if (byTask.size > 0) deps.enqueue([...byTask].map(([taskGid, actions]) => ({ projectGid: state.projectGid, taskGid, action: actions[actions.length - 1], receivedAt: state.receivedAt })));
+      if (byTask.size > 0) deps.enqueue([...byTask].map(([taskGid, change]) => ({ projectGid: state.projectGid, taskGid, receivedAt: state.receivedAt, ...change })));
     } catch (err) {
       state.log.warn({ err: (err as Error).message, tasks: byTask.size }, 'Temporal did not take the delivery; Asana will retry');
       return reply(ctx, 503, 'temporal_unavailable', 'temporarily unavailable; retry later');

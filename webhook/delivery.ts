@@ -52,14 +52,33 @@ export function parseDelivery(body: Buffer): AsanaWebhookEvent[] {
   return parsed.events as AsanaWebhookEvent[];
 }
 
+/** What a delivery says about one task. */
+export interface TaskChange {
+  /** The last action it carried for the task. */
+  action: string;
+  /**
+   * The newest `created_at` of its events for the task, by Asana's clock (ISO); absent when one of
+   * them had none, so a sync cannot tell from Asana's clock alone whether a read shows it.
+   */
+  changedAt?: string;
+}
+
 export interface TaskEvents {
-  /** Task gid → the actions seen for it in this delivery, in order. */
-  byTask: Map<string, string[]>;
+  /** Task gid → what this delivery says about it. */
+  byTask: Map<string, TaskChange>;
   skipped: number;
 }
 
+/** A time as Asana writes it (ISO 8601), normalised; undefined for anything else. */
+export function isoTime(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value.length > 40) return undefined;
+  const ms = Date.parse(value);
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : undefined;
+}
+
 export function taskEvents(events: AsanaWebhookEvent[]): TaskEvents {
-  const byTask = new Map<string, string[]>();
+  const byTask = new Map<string, TaskChange>();
+  const undated = new Set<string>();
   let skipped = 0;
   for (const event of events) {
     const { resource } = event;
@@ -73,9 +92,11 @@ export function taskEvents(events: AsanaWebhookEvent[]): TaskEvents {
       skipped += 1;
       continue;
     }
-    const actions = byTask.get(resource.gid);
-    if (actions) actions.push(event.action);
-    else byTask.set(resource.gid, [event.action]);
+    const time = isoTime(event.created_at);
+    const before = byTask.get(resource.gid)?.changedAt;
+    if (time === undefined) undated.add(resource.gid);
+    const changedAt = undated.has(resource.gid) ? undefined : before === undefined || time! > before ? time : before;
+    byTask.set(resource.gid, { action: event.action, ...(changedAt === undefined ? {} : { changedAt }) });
   }
   return { byTask, skipped };
 }

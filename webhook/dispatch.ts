@@ -1,6 +1,6 @@
 /** Hands journaled task events to Temporal: one workflow per task, started or signalled in one call. */
 import type { Client } from '@temporalio/client';
-import { syncTaskWorkflow, taskEventSignal } from '../workflows';
+import { syncTaskWorkflow, taskEventSignal, type TaskEvent } from '../workflows';
 import { ASANA_PROJECT_GID, ASANA_TASK_GID, taskWorkflowId } from '../workflows/search-attributes';
 import { within } from '../lib/within';
 import { Unforwardable, type Forward } from './journal';
@@ -14,14 +14,20 @@ export const SIGNAL_DEADLINE_MS = 8_000;
  */
 const UNFIXABLE_CODES = new Set([3, 11]);
 
+/** One event for a task: which, in which project, and when (see TaskEvent). */
+export interface TaskSignal extends TaskEvent {
+  taskGid: string;
+  projectGid?: string;
+}
+
 /** Starts the task's workflow, or signals the running one: what a webhook event does, for one task. */
-export function signalTask(client: Client, taskQueue: string, taskGid: string, action: string, projectGid?: string, receivedAt?: number) {
+export function signalTask(client: Client, taskQueue: string, { taskGid, projectGid, ...event }: TaskSignal) {
   return client.workflow.signalWithStart(syncTaskWorkflow, {
     workflowId: taskWorkflowId(taskGid),
     taskQueue,
     args: [{ taskGid, projectGid }],
     signal: taskEventSignal,
-    signalArgs: [{ action, receivedAt }],
+    signalArgs: [event],
     staticSummary: `Sync of Asana task ${taskGid}${projectGid ? ` (project ${projectGid})` : ''}`,
     typedSearchAttributes: [{ key: ASANA_TASK_GID, value: taskGid }, ...(projectGid ? [{ key: ASANA_PROJECT_GID, value: projectGid }] : [])],
   });
@@ -42,10 +48,11 @@ function grpcCode(err: unknown): number | undefined {
  * the connection. A refusal no retry can fix becomes Unforwardable.
  */
 export function temporalForward(connected: () => Client | undefined, taskQueue: string, inFlight: Set<Promise<unknown>>): Forward {
-  return async ({ projectGid, taskGid, action, receivedAt }) => {
+  return async (entry) => {
+    const { taskGid } = entry;
     const client = connected();
     if (!client) throw new Error('not connected to Temporal');
-    const call = client.withDeadline(Date.now() + SIGNAL_DEADLINE_MS, () => signalTask(client, taskQueue, taskGid, action, projectGid, receivedAt));
+    const call = client.withDeadline(Date.now() + SIGNAL_DEADLINE_MS, () => signalTask(client, taskQueue, entry));
     try {
       // The gRPC deadline alone is not enough: while the client reconnects, calls have been seen to
       // take longer. A call that still lands after we gave up is harmless: the retry signals again.

@@ -27,7 +27,7 @@ import { readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isGid } from '../lib/gid';
 import type { Logger } from '../lib/logger';
-import { TASK_ACTIONS } from './delivery';
+import { isoTime, TASK_ACTIONS } from './delivery';
 
 /** One task event on its way to Temporal. */
 export interface JournalEntry {
@@ -37,6 +37,8 @@ export interface JournalEntry {
   action: string;
   /** When the webhook received the delivery (ms since the epoch). */
   receivedAt: number;
+  /** The newest event time for the task, by Asana's clock, when all its events had one (TaskChange). */
+  changedAt?: string;
 }
 
 /** Hands one entry to Temporal; rejects when Temporal did not take it (with Unforwardable when it never will). */
@@ -370,10 +372,12 @@ function parseLine(line: string): JournalEntry[] | undefined {
     return undefined;
   }
   if (typeof value !== 'object' || value === null) return undefined;
-  const { projectGid, taskGid, action, receivedAt, tasks } = value as Record<string, unknown>;
+  const { projectGid, taskGid, action, receivedAt, changedAt, tasks } = value as Record<string, unknown>;
   if (typeof projectGid !== 'string' || !isGid(projectGid) || typeof receivedAt !== 'number' || !Number.isFinite(receivedAt)) return undefined;
+  // A time that does not parse is left out: the sync then falls back to the receipt time.
+  const time = isoTime(changedAt);
   const event = (gid: unknown, act: unknown): JournalEntry | undefined =>
-    typeof gid === 'string' && isGid(gid) && typeof act === 'string' && TASK_ACTIONS.has(act) ? { projectGid, taskGid: gid, action: act, receivedAt } : undefined;
+    typeof gid === 'string' && isGid(gid) && typeof act === 'string' && TASK_ACTIONS.has(act) ? { projectGid, taskGid: gid, action: act, receivedAt, ...(time ? { changedAt: time } : {}) } : undefined;
   // A line of a version that journaled a whole delivery: {"projectGid","tasks":[[gid,[actions]]],"receivedAt"}.
   const events = Array.isArray(tasks) ? tasks.map((t: unknown) => (Array.isArray(t) && Array.isArray(t[1]) ? event(t[0], t[1][t[1].length - 1]) : undefined)) : [event(taskGid, action)];
   return events.every((e) => e !== undefined) ? events : undefined;

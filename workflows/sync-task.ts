@@ -1,5 +1,6 @@
 import { continueAsNew, defineSignal, patched, proxyActivities, proxyLocalActivities, setCurrentDetails, setHandler, upsertMemo, workflowInfo, type LocalActivityOptions, type RetryPolicy } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import type { Freshness } from '../activities/asana-client';
 import { escapeMarkdown } from '../lib/markdown';
 
 export interface SyncTaskInput {
@@ -11,6 +12,8 @@ export interface TaskEvent {
   action: string;
   /** When the webhook received the event (ms since the epoch): reads after it see the change. */
   receivedAt?: number;
+  /** When the change happened, by Asana's clock (the event's created_at): a read whose modified_at is at or after it shows it. */
+  changedAt?: string;
 }
 
 export interface SyncTaskResult {
@@ -72,10 +75,16 @@ const syncCount = (syncs: number): string => (syncs === 1 ? '1 sync' : `${syncs}
  */
 export async function syncTaskWorkflow(input: SyncTaskInput): Promise<SyncTaskResult> {
   let pending = true; // the event that started this run
-  let notBefore: number | undefined; // newest receipt time among the events not yet synced
+  // What a read must show to serve the events not yet synced: the newest change time by Asana's
+  // clock, the newest receipt time of events without one; an event with neither needs a new read.
+  let changedAt: string | undefined;
+  let notBefore: number | undefined;
+  let readRequired = false;
   setHandler(taskEventSignal, (event) => {
     pending = true;
-    if (event.receivedAt !== undefined) notBefore = Math.max(notBefore ?? 0, event.receivedAt);
+    if (event.changedAt !== undefined) changedAt = changedAt === undefined || Date.parse(event.changedAt) > Date.parse(changedAt) ? event.changedAt : changedAt;
+    else if (event.receivedAt !== undefined) notBefore = Math.max(notBefore ?? 0, event.receivedAt);
+    else readRequired = true;
   });
   const { syncTaskRow, handleDeletedTask } = patched('sync-as-local-activity') ? local : remote;
   let syncs = 0;
@@ -83,9 +92,9 @@ export async function syncTaskWorkflow(input: SyncTaskInput): Promise<SyncTaskRe
   while (pending) {
     if (workflowInfo().continueAsNewSuggested) await continueAsNew<typeof syncTaskWorkflow>(input);
     pending = false;
-    const since = notBefore;
-    notBefore = undefined;
-    const synced = await syncTaskRow(input.taskGid, input.projectGid, since);
+    const fresh: Freshness | undefined = readRequired ? undefined : { notBefore, changedAt };
+    [changedAt, notBefore, readRequired] = [undefined, undefined, false];
+    const synced = await syncTaskRow(input.taskGid, input.projectGid, fresh);
     syncs += 1;
     if (synced === null) {
       result = { status: 'gone', syncs, row: await handleDeletedTask(input.taskGid) };

@@ -26,8 +26,26 @@ describe('webhook deliveries', () => {
   it('keeps every task event, grouped by task, and skips the rest', () => {
     const events = parseDelivery(Buffer.from(JSON.stringify({ events: [event('1'), event('2', 'changed'), event('1', 'changed'), event('9', 'added', 'story'), event('3', 'added', 'task', 'section'), event('4', 'exploded')] })));
     const { byTask, skipped } = taskEvents(events);
-    assert.deepEqual([...byTask], [['1', ['added', 'changed']], ['2', ['changed']]]);
+    assert.deepEqual([...byTask], [['1', { action: 'changed' }], ['2', { action: 'changed' }]]);
     assert.equal(skipped, 3);
+  });
+
+  it("keeps each task's newest change time by Asana's clock, and none when one of its events has no time", () => {
+    const at = (gid: string, created_at?: unknown) => ({ ...event(gid, 'changed'), created_at });
+    const { byTask } = taskEvents([
+      at('1', '2026-11-29T10:00:02.000Z'),
+      at('1', '2026-11-29T10:00:01.500Z'),
+      at('2', '2026-11-29T10:00:00.000Z'),
+      at('2'),
+      at('3', 'yesterday'),
+      at('4', '2026-11-29T11:00:00+01:00'),
+    ] as ReturnType<typeof event>[]);
+    assert.deepEqual(Object.fromEntries([...byTask].map(([gid, change]) => [gid, change.changedAt])), {
+      '1': '2026-11-29T10:00:02.000Z',
+      '2': undefined,
+      '3': undefined,
+      '4': '2026-11-29T10:00:00.000Z',
+    });
   });
 });
 
@@ -44,7 +62,7 @@ describe('webhook delivery metrics and grouping under hostile input', () => {
     const events = Array.from({ length: 50_000 }, (_, i) => event('7', i % 2 ? 'changed' : 'added'));
     const started = performance.now();
     const { byTask } = taskEvents(events);
-    assert.equal(byTask.get('7')!.length, 50_000);
+    assert.deepEqual(byTask.get('7'), { action: 'changed' });
     assert.ok(performance.now() - started < 100, `${Math.round(performance.now() - started)} ms for 50,000 events of one task`);
   });
 
