@@ -132,6 +132,11 @@ export class AirtableClient {
     return retryingServerErrors((attempt) => (attempt === 0 && slot ? this.unpaced(request).finally(slot) : this.call(request)));
   }
 
+  /** Opens the connection with one paced request for one cell. */
+  async warmUp(): Promise<void> {
+    await this.call(() => this.table.select({ maxRecords: 1, fields: [FIELD.taskId] }).firstPage());
+  }
+
   /** Every row of the table (our five columns), 100 a request. */
   allRows(onPage?: (rowsSoFar: number) => void): Promise<StoredRow[]> {
     return this.list({}, onPage);

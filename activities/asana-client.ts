@@ -212,6 +212,11 @@ export class AsanaClient {
     if (this.cache.size > CACHE_MAX) this.cache.delete(this.cache.keys().next().value as string);
   }
 
+  /** Opens the connection with the cheapest request there is: who the token belongs to. */
+  async warmUp(): Promise<void> {
+    await this.api.call('GET', '/users/me', { params: { opt_fields: 'name' } });
+  }
+
   /** A user's name, cached: names rarely change and many tasks share an assignee. */
   async getUserName(gid: string): Promise<string | null> {
     const cached = this.userNames.get(gid);

@@ -56,6 +56,11 @@ export function createActivities({ asana, airtable, deletedTasks, syncedProjects
       });
     },
 
+    /** Opens the connections a sync uses (warmUpWorkflow); a failure only means the first sync opens them. */
+    async warmUp(): Promise<void> {
+      await Promise.allSettled([asana.warmUp(), airtable.warmUp()]);
+    },
+
     /** Where the next incremental reconcile of a project starts; null for none (run full). */
     async lastWatermark(projectGid: string): Promise<string | undefined> {
       return findLastWatermark(projectGid);

@@ -199,6 +199,11 @@ export class AsanaSandbox extends EmulatorServer {
       .add('DELETE', '/api/1.0/webhooks/:gid', (r) => this.deleteWebhook(r));
   }
 
+  /** Changes how the emulator delivers events and lists tasks from now on (a bench varies them). */
+  configure(options: Pick<AsanaSandboxOptions, 'newTaskEvents' | 'deliveryBatchSize' | 'deliveryBatchMs' | 'listOrder'>): void {
+    Object.assign(this.options, options);
+  }
+
   /** Base URL for ASANA_BASE_URL. */
   get baseUrl(): string {
     return `${this.url}/api/1.0`;

@@ -29,7 +29,10 @@ describe('metrics', function () {
     assert.equal(metric(text, /^webhook_requests_total\{outcome="delivered"\} (\d+)/m), 1);
     assert.equal(metric(text, /^webhook_requests_total\{outcome="bad_signature"\} (\d+)/m), 1);
     assert.equal(metric(text, /^webhook_requests_total\{outcome="handshake"\} (\d+)/m), 1);
+    // a new task's three events: added to the project (synced), to its section (skipped), its assignee set (synced)
     assert.equal(metric(text, /^webhook_events_total\{resource_type="task",action="added",synced="true"\} (\d+)/m), 1);
+    assert.equal(metric(text, /^webhook_events_total\{resource_type="task",action="added",synced="false"\} (\d+)/m), 1);
+    assert.equal(metric(text, /^webhook_events_total\{resource_type="task",action="changed",synced="true"\} (\d+)/m), 1);
     assert.equal(metric(text, /^webhook_workflow_signals_total (\d+)/m), 1);
     assert.equal(metric(text, /^webhook_journal_backlog (\d+)/m), 0);
     assert.ok(metric(text, /^webhook_request_duration_seconds_count\{outcome="delivered"\} (\d+)/m) >= 1);

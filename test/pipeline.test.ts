@@ -49,8 +49,8 @@ describe('pipeline: Asana webhook → Temporal → Airtable row', function () {
     // no assignee, no due date, no notes: those cells stay empty (omitted on read)
     assert.deepEqual(rowFor(tasks[1].gid), { 'Task ID': tasks[1].gid, Name: "O'Brien's \"quoted\" brief" });
     assert.deepEqual(rowFor(tasks[2].gid), { 'Task ID': tasks[2].gid, Name: 'Timed', 'Due Date': '2026-12-24' });
-    // one delivery carried all three events
-    assert.ok(stack.asana.deliveries.some((d) => d.events === 3 && d.status === 200));
+    // one delivery carried the three tasks' nine events (each added to the project and to its section, its assignee set)
+    assert.ok(stack.asana.deliveries.some((d) => d.events === 9 && d.status === 200));
   });
 
   it('creates no duplicate when the same delivery comes again', async () => {

@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import Koa, { type Context, type Next } from 'koa';
 import type { Logger } from '../lib/logger';
-import { DeliveryError, parseDelivery, signatureMatches, taskEvents } from './delivery';
+import { causesSync, DeliveryError, parseDelivery, signatureMatches, taskEvents } from './delivery';
 import type { WebhookMetrics } from './metrics';
 import type { JournalEntry } from './journal';
 import { SecretStore, SecretStoreUnavailable, TOKEN_PATTERN, WEBHOOK_PATH } from './secrets';
@@ -227,7 +227,7 @@ function dispatchEvents(deps: WebhookDeps, counts: OutcomeCounts) {
     if (events.length === 0) return reply(ctx, 200, 'heartbeat');
     const { byTask, skipped } = taskEvents(events);
     counts.events_skipped += skipped;
-    for (const event of events) deps.metrics.event(event.resource.resource_type, event.action, byTask.has(event.resource.gid));
+    for (const event of events) deps.metrics.event(event.resource.resource_type, event.action, causesSync(event));
     try {
       if (byTask.size > 0) deps.enqueue([...byTask].map(([taskGid, change]) => ({ projectGid: state.projectGid, taskGid, receivedAt: state.receivedAt, ...change })));
     } catch (err) {

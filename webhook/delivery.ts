@@ -76,19 +76,24 @@ export function isoTime(value: unknown): string | undefined {
   return Number.isFinite(ms) ? new Date(ms).toISOString() : undefined;
 }
 
+/** Whether the event causes a sync of its task: a task we sync, an action we know, and a change that may reach the row. */
+export function causesSync({ resource, action, ...event }: AsanaWebhookEvent): boolean {
+  return (
+    resource.resource_type === 'task' &&
+    SYNCED_TASK_SUBTYPES.has(resource.resource_subtype ?? 'default_task') &&
+    TASK_ACTIONS.has(action) &&
+    isGid(resource.gid) &&
+    mayChangeRow({ resource, action, ...event })
+  );
+}
+
 export function taskEvents(events: AsanaWebhookEvent[]): TaskEvents {
   const byTask = new Map<string, TaskChange>();
   const undated = new Set<string>();
   let skipped = 0;
   for (const event of events) {
     const { resource } = event;
-    const synced =
-      resource.resource_type === 'task' &&
-      SYNCED_TASK_SUBTYPES.has(resource.resource_subtype ?? 'default_task') &&
-      TASK_ACTIONS.has(event.action) &&
-      isGid(resource.gid) &&
-      mayChangeRow(event);
-    if (!synced) {
+    if (!causesSync(event)) {
       skipped += 1;
       continue;
     }

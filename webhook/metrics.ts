@@ -14,7 +14,7 @@ function known(values: ReadonlySet<string>, value: string): string {
 export class WebhookMetrics {
   readonly registry = new Registry();
   private readonly requests = new Counter({ name: 'webhook_requests_total', help: 'Webhook requests by outcome', labelNames: ['outcome'], registers: [this.registry] });
-  private readonly events = new Counter({ name: 'webhook_events_total', help: 'Delivered events by resource type, action and whether they were synced', labelNames: ['resource_type', 'action', 'synced'], registers: [this.registry] });
+  private readonly events = new Counter({ name: 'webhook_events_total', help: 'Delivered events by resource type, action and whether they caused a sync (false: skipped, such as a section move or a change of a field no column uses)', labelNames: ['resource_type', 'action', 'synced'], registers: [this.registry] });
   private readonly setAsides = new Counter({ name: 'webhook_journal_set_aside_total', help: 'Journal entries set aside in journal-rejected.jsonl instead of forwarded, by reason', labelNames: ['reason'], registers: [this.registry] });
   private readonly signals = new Counter({ name: 'webhook_workflow_signals_total', help: 'Task workflows started or signalled (signalWithStart)', registers: [this.registry] });
   private readonly latency = new Histogram({

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
@@ -10,7 +11,7 @@ import { AirtableClient } from '../activities/airtable-client';
 import { AsanaClient } from '../activities/asana-client';
 import type { Logger } from '../lib/logger';
 import { connect, connectNative, ensureSearchAttributes } from '../lib/temporal';
-import { reconcileProgressSignal } from '../workflows';
+import { reconcileProgressSignal, warmUpWorkflow } from '../workflows';
 import { bundleInChildProcess } from './bundle';
 import { ensureSchedules } from './schedules';
 import { findLastWatermark } from './watermarks';
@@ -60,6 +61,22 @@ async function assertTableReady(config: Config, log: Logger): Promise<void> {
   if (check.status === 'wrong') throw new ConfigError(check.problems.map((p) => `Airtable ${where}: ${p}`));
 }
 
+/** Runs warmUpWorkflow on this worker's task queue; a failure is logged and costs only a slower first sync. */
+async function warmUp(client: Client, config: Config, log: Logger): Promise<void> {
+  const started = Date.now();
+  try {
+    await client.workflow.execute(warmUpWorkflow, {
+      workflowId: `warm-up-${config.temporal.taskQueue}-${randomUUID()}`,
+      taskQueue: config.temporal.taskQueue,
+      workflowExecutionTimeout: '1 minute',
+      staticSummary: 'Warm-up of a worker that has just started',
+    });
+    log.info({ ms: Date.now() - started }, 'warmed up');
+  } catch (err) {
+    log.warn({ err: (err as Error).message }, 'warm-up did not complete; the first sync opens the connections instead');
+  }
+}
+
 /** What `npm run worker` and `npm start` share: search attributes and schedules in place, then the worker. */
 export async function startSyncWorker(config: Config, log: Logger): Promise<{ worker: Worker; running: Promise<void> }> {
   await assertTableReady(config, log);
@@ -75,5 +92,7 @@ export async function startSyncWorker(config: Config, log: Logger): Promise<{ wo
   const worker = await createSyncWorker({ config, connection: await connectNative(config.temporal), client, workflowBundle });
   await rm(workflowBundle.codePath, { force: true }); // loaded by now
   log.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'worker running');
-  return { worker, running: worker.run().finally(() => connection.close()) };
+  const running = worker.run().finally(() => connection.close());
+  void warmUp(client, config, log); // deliberately not awaited: the worker already serves tasks meanwhile
+  return { worker, running };
 }

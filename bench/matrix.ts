@@ -1,0 +1,66 @@
+/**
+ * The burst under every delivery pattern Asana may use: events per new task, events per delivery,
+ * tasks created at once or over 10 s, and the order task lists come in; plus a burst of changes.
+ * Every row is run and reported, with its goal.
+ */
+import type { AirtableSandbox } from '../sandbox/airtable';
+import type { AsanaSandbox } from '../sandbox/asana';
+import { burst, changeBurst, sleep, TABLE, type BurstOutcome } from './burst';
+
+export interface DeliveryPattern {
+  eventsPerTask: number;
+  eventsPerDelivery: number;
+  spreadMs: number;
+  listOrder: 'project' | 'newest-first';
+}
+
+export const PATTERNS: DeliveryPattern[] = [1, 3].flatMap((eventsPerTask) =>
+  [1, 10, 50, 100].flatMap((eventsPerDelivery) =>
+    [0, 10_000].flatMap((spreadMs) => (['project', 'newest-first'] as const).map((listOrder) => ({ eventsPerTask, eventsPerDelivery, spreadMs, listOrder }))),
+  ),
+);
+
+export interface MatrixRow {
+  pattern: string;
+  outcome: BurstOutcome;
+}
+
+export interface MatrixContext {
+  asana: AsanaSandbox;
+  airtable: AirtableSandbox;
+  baseId: string;
+  projectGid: string;
+  count: number;
+  /** Resolves once no sync is running. */
+  quiet: () => Promise<void>;
+}
+
+const describePattern = (p: DeliveryPattern) =>
+  `${p.eventsPerTask} event${p.eventsPerTask > 1 ? 's' : ''}/task, ${p.eventsPerDelivery}/delivery, ${p.spreadMs ? `over ${p.spreadMs / 1000} s` : 'at once'}, ${p.listOrder === 'project' ? 'project order' : 'newest first'}`;
+
+/** Airtable's floor for `rows` rows: 10 rows a request, 5 requests a second. */
+export const floorMs = (rows: number): number => (rows / 50) * 1000;
+
+export async function deliveryMatrix(ctx: MatrixContext, onRow: (row: MatrixRow, index: number, total: number) => void): Promise<MatrixRow[]> {
+  const { asana, airtable, baseId, projectGid, count } = ctx;
+  const rows: MatrixRow[] = [];
+  const total = PATTERNS.length + 1;
+  const record = (row: MatrixRow) => {
+    rows.push(row);
+    onRow(row, rows.length, total);
+  };
+  for (const pattern of PATTERNS) {
+    await ctx.quiet();
+    airtable.clear(baseId, TABLE);
+    asana.configure({ newTaskEvents: pattern.eventsPerTask, deliveryBatchSize: pattern.eventsPerDelivery, listOrder: pattern.listOrder });
+    await sleep(1000); // a clean second of Airtable's rate
+    record({ pattern: describePattern(pattern), outcome: await burst(asana, airtable, baseId, projectGid, count, 120_000, pattern.spreadMs) });
+  }
+  // the last row's tasks, each changed in two fields at once: two `changed` events a task
+  await ctx.quiet();
+  await sleep(1000);
+  asana.configure({ deliveryBatchSize: 100, listOrder: 'project' });
+  const lastTasks = [...asana.tasks.values()].filter((t) => t.projects.includes(projectGid)).slice(-count);
+  record({ pattern: `${count} changes of two fields each (2 events/task), 100/delivery`, outcome: await changeBurst(asana, airtable, baseId, lastTasks, 120_000) });
+  return rows;
+}
