@@ -11,6 +11,13 @@ import { TASK_OPT_FIELDS, type AsanaTask } from './mapping';
 const OPT_FIELDS = TASK_OPT_FIELDS.join(',');
 /** Fetches arriving within this window share a request. */
 const BATCH_WINDOW_MS = 20;
+/**
+ * While a project's fetches keep coming (its last flush, of more than one task, ended less than
+ * BURST_GAP_MS ago), they gather this long instead: tasks created over seconds then share
+ * listings as a burst's do, while a lone task at idle is fetched at once.
+ */
+const BURST_WINDOW_MS = 250;
+const BURST_GAP_MS = 1_000;
 /** Below this many pending tasks, single GETs cost no more than a listing. */
 const LIST_THRESHOLD = 3;
 /** A task's last change may precede our request by delivery delay; list from this far back. */
@@ -21,8 +28,8 @@ const MAX_LIST_PAGES = 10;
 const CLOCK_SKEW_MS = 1_000;
 /** A listing that stopped with pages left is continued, not started over, for this long. */
 const CURSOR_TTL_MS = 30_000;
-/** modified_since is this much before the oldest change sought: Asana may count it exclusive. */
-const SINCE_MARGIN_MS = 1_000;
+/** modified_since is this much before the oldest change sought: Asana may count it exclusive, or stamp an event after its change. */
+const SINCE_MARGIN_MS = 100;
 /** How long after a 404 a task is looked up again before it counts as gone: one 404 proves nothing. */
 export const GONE_RECHECK_MS = 3_000;
 /** How long a task read stays in the cache, and how many it holds at most. */
@@ -82,12 +89,16 @@ interface ProjectQueue {
   next?: Map<string, Waiter[]>;
   /** Whether a flush is in flight; fetches arriving meanwhile gather into `next`. */
   busy: boolean;
+  /** When the last flush ended, and how many tasks it fetched. */
+  flushedAt: number;
+  flushedTasks: number;
   cursor?: ListingCursor;
 }
 
 export class AsanaClient {
   private readonly api: AsanaApi;
   private readonly userNames = new Map<string, string>();
+  /** By project; the synced projects are few, so queues are kept. */
   private readonly queues = new Map<string, ProjectQueue>();
   /** Tasks read by listings and GETs, by gid, oldest first. */
   private readonly cache = new Map<string, CachedTask>();
@@ -123,10 +134,10 @@ export class AsanaClient {
       return Promise.resolve(cached.task);
     }
     return new Promise((resolve, reject) => {
-      const queue = this.queues.get(projectGid) ?? this.queues.set(projectGid, { busy: false }).get(projectGid)!;
+      const queue = this.queues.get(projectGid) ?? this.queues.set(projectGid, { busy: false, flushedAt: 0, flushedTasks: 0 }).get(projectGid)!;
       if (!queue.next) {
         queue.next = new Map();
-        if (!queue.busy) setTimeout(() => void this.flush(projectGid), BATCH_WINDOW_MS);
+        if (!queue.busy) setTimeout(() => void this.flush(projectGid), queue.flushedTasks > 1 && Date.now() - queue.flushedAt < BURST_GAP_MS ? BURST_WINDOW_MS : BATCH_WINDOW_MS);
       }
       const changedAt = fresh?.changedAt === undefined || fresh.notBefore !== undefined ? undefined : Date.parse(fresh.changedAt);
       queue.next.set(gid, [...(queue.next.get(gid) ?? []), { resolve, reject, changedAt }]);
@@ -142,8 +153,8 @@ export class AsanaClient {
       await this.fetchBatch(projectGid, queue, batch);
     } finally {
       queue.busy = false;
+      [queue.flushedAt, queue.flushedTasks] = [Date.now(), batch.size];
       if (queue.next) void this.flush(projectGid);
-      else if (!queue.cursor || Date.now() - queue.cursor.at > CURSOR_TTL_MS) this.queues.delete(projectGid);
     }
   }
 
