@@ -53,6 +53,23 @@ describe('pipeline: Asana webhook → Temporal → Airtable row', function () {
     assert.ok(stack.asana.deliveries.some((d) => d.events === 9 && d.status === 200));
   });
 
+  it("serves a later event of a change the row already shows from the first read: no request to Asana, no write to Airtable", async () => {
+    const task = stack.asana.createTask(stack.project.gid, { name: 'Read once' });
+    const handle = stack.client.workflow.getHandle(taskWorkflowId(task.gid));
+    await eventually(async () => assert.equal((await handle.describe()).status.name, 'COMPLETED'));
+    const reads = () => stack.asana.count((r) => r.path.endsWith(`/tasks/${task.gid}`) || r.path.endsWith('/tasks'));
+    const [readsBefore, writesBefore] = [reads(), stack.airtable.writes()];
+    const firstRun = (await handle.describe()).runId;
+    // the same change again, on its own (as Asana may send a change event a minute after the add)
+    const event: AsanaEvent = { user: null, created_at: task.modified_at, action: 'changed', resource: { gid: task.gid, resource_type: 'task', resource_subtype: 'default_task' }, change: { field: 'name', action: 'changed' } };
+    assert.equal(await stack.asana.deliver(webhookGid, [event]), 200);
+    await eventually(async () => {
+      const run = await handle.describe();
+      assert.ok(run.runId !== firstRun && run.status.name === 'COMPLETED');
+    });
+    assert.deepEqual([reads(), stack.airtable.writes()], [readsBefore, writesBefore]);
+  });
+
   it('creates no duplicate when the same delivery comes again', async () => {
     const task = stack.asana.createTask(stack.project.gid, { name: 'Delivered twice' });
     await eventually(() => assert.ok(rowFor(task.gid)));

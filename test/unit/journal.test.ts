@@ -187,6 +187,21 @@ describe('webhook journal', () => {
     await journal.close();
   });
 
+  it("replays each event's change time, and drops one that is not a time (the sync then goes by the receipt time)", async () => {
+    const lines = [
+      JSON.stringify({ ...entry('1'), changedAt: '2026-11-29T10:00:00.000Z' }),
+      JSON.stringify({ ...entry('2'), changedAt: 'not a time' }),
+      JSON.stringify({ ...entry('3'), changedAt: 'x'.repeat(5000) }),
+    ];
+    await mkdir(path.join(dir, 'journal'), { recursive: true });
+    await writeFile(path.join(dir, 'journal', '000000000001.jsonl'), lines.join('\n'));
+    const forwarded: JournalEntry[] = [];
+    const journal = await Journal.open(dir, async (e) => void forwarded.push(e), log);
+    await eventually(() => assert.equal(forwarded.length, 3));
+    assert.deepEqual(Object.fromEntries(forwarded.map((e) => [e.taskGid, e.changedAt])), { '1': '2026-11-29T10:00:00.000Z', '2': undefined, '3': undefined });
+    await journal.close();
+  });
+
   it('forwards what precedes a torn last line from a crash mid-write', async () => {
     const temporal = fakeTemporal();
     temporal.state.hang = true;
