@@ -190,7 +190,8 @@ export class AsanaClient {
 
   /**
    * Reads pages of the project's tasks modified since the oldest change the batch waits for (Asana's
-   * clock; LIST_LOOKBACK_MS back when a waiter cannot say), until every waiter is served. A listing
+   * clock; LIST_LOOKBACK_MS back when a waiter cannot say), to the end or MAX_LIST_PAGES: each waiter
+   * is served as its page comes, and the rest fill the cache for the events still to come. A listing
    * that stopped with pages left is continued by the next batch when it covers that batch's changes,
    * so a burst's tasks are read about once each, in whatever order Asana lists them.
    */
@@ -203,7 +204,8 @@ export class AsanaClient {
     const continuing = cursor !== undefined && Date.now() - cursor.at < CURSOR_TTL_MS && Date.parse(cursor.since) <= oldest;
     let listing = continuing ? { since: cursor.since, offset: cursor.offset as string | undefined } : { since, offset: undefined as string | undefined };
     let restarted = !continuing;
-    for (let pages = 0; pages < MAX_LIST_PAGES && pending.size > 0; pages += 1) {
+    // Pages after the last waiter's are read too: in a burst they hold the tasks whose events come next.
+    for (let pages = 0; pages < MAX_LIST_PAGES; pages += 1) {
       const readAt = Date.now();
       const page = await this.listProjectTasks(projectGid, { modifiedSince: listing.since, offset: listing.offset });
       for (const task of page.data) {
@@ -211,7 +213,7 @@ export class AsanaClient {
         if (pending.has(task.gid)) found(task);
       }
       if (page.nextOffset) listing = { since: listing.since, offset: page.nextOffset };
-      else if (!restarted) [listing, restarted] = [{ since, offset: undefined }, true]; // a continued listing ended: tasks listed before its cursor may be new
+      else if (!restarted && pending.size > 0) [listing, restarted] = [{ since, offset: undefined }, true]; // a continued listing ended: tasks listed before its cursor may be new
       else return;
     }
     if (listing.offset) queue.cursor = { since: listing.since, offset: listing.offset, at: Date.now() };

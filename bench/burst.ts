@@ -25,6 +25,8 @@ export interface BurstOutcome {
   duplicates: number;
   lost: number;
   wrong: number;
+  /** When the first and the last write to Airtable were answered, from the first change (ms). */
+  writes: { first: number; last: number } | undefined;
 }
 
 /**
@@ -51,7 +53,9 @@ async function measured(asana: AsanaSandbox, airtable: AirtableSandbox, baseId: 
   }, timeoutMs, 250);
   const convergeMs = converged ? Date.now() - started : undefined;
   const byTask = rowsByTask();
+  const writeTimes = airtable.requests.slice(airtableBefore).filter((r) => r.method !== 'GET' && !r.path.endsWith('/listRecords')).map((r) => r.at - started);
   return {
+    writes: writeTimes.length === 0 ? undefined : { first: Math.min(...writeTimes), last: Math.max(...writeTimes) },
     convergeMs,
     asanaRequests: asana.requests.length - asanaBefore,
     airtableRequests: airtable.requests.length - airtableBefore,

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick]`: the service at the APIs' real limits (Airtable 5 requests/s per
+ * `npm run bench [-- --quick] [-- --bursts]` (--bursts: idle latency, the burst and its matrix only): the service at the APIs' real limits (Airtable 5 requests/s per
  * base with its 30 s lock-out, Asana 1,500 requests/min), against the emulators, with the worker
  * and the webhook as separate processes on a real Temporal dev server; then the naive baseline
  * on the same burst. Prints one table per scenario. --quick runs smaller sizes.
@@ -41,6 +41,7 @@ const percentile = (values: number[], p: number): number => {
 };
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const converge = (o: BurstOutcome) => (o.convergeMs === undefined ? 'did not converge in 120 s' : seconds(o.convergeMs));
+const writeSpan = (o: BurstOutcome) => (o.writes ? `, written from ${seconds(o.writes.first)} to ${seconds(o.writes.last)}` : '');
 const benchStarted = Date.now();
 /** One line a step, so a long run shows where it is. */
 const progress = (line: string) => console.log(`[${seconds(Date.now() - benchStarted).padStart(7)}] ${line}`);
@@ -135,7 +136,7 @@ async function floodWebhook(env: Record<string, string>, dir: string, projectGid
 }
 
 runMain(async () => {
-  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, bursts: { type: 'boolean', default: false } } });
   const size = values.quick ? { burst: 200, latency: 10, acks: 400, project: 1000 } : { burst: 1000, latency: 30, acks: 1000, project: 10_000 };
   const dir = await mkdtemp(path.join(tmpdir(), 'bench-'));
   progress(`asana-airtable-sync benchmark${values.quick ? ' (quick)' : ''}: logs in ${dir}; every step prints a line`);
@@ -206,81 +207,13 @@ runMain(async () => {
 
     // ---- 2. Burst, service, delivered as Asana does by default (3 events a new task, 100 a delivery) ----
     const service = await burst(asana, airtable, SERVICE_BASE, project.gid, size.burst, 120_000);
-    progress(`burst: ${converge(service)}, ${service.asanaRequests} Asana and ${service.airtableRequests} Airtable requests`);
+    progress(`burst: ${converge(service)}, ${service.asanaRequests} Asana and ${service.airtableRequests} Airtable requests${writeSpan(service)}`);
 
     // ---- 2b. The burst under every delivery pattern ----
     const matrix = await deliveryMatrix({ asana, airtable, baseId: SERVICE_BASE, projectGid: project.gid, count: size.burst, quiet }, (row, index, total) =>
-      progress(`matrix ${index}/${total}, ${row.pattern}: ${converge(row.outcome)}, ${(row.outcome.asanaRequests / size.burst).toFixed(3)} Asana requests a task, ${row.outcome.airtableRequests} Airtable requests`),
+      progress(`matrix ${index}/${total}, ${row.pattern}: ${converge(row.outcome)}, ${(row.outcome.asanaRequests / size.burst).toFixed(3)} Asana requests a task, ${row.outcome.airtableRequests} Airtable requests${writeSpan(row.outcome)}`),
     );
     asana.configure({ newTaskEvents: 3, deliveryBatchSize: 100, listOrder: 'project' });
-
-    // ---- 3. Webhook acknowledgement at 200 deliveries/s ----
-    // prom-client resets its event-loop delay histogram at each scrape: this one starts the window
-    const eventLoopLag = async () => {
-      const metrics = await (await fetch(`${webhookUrl}/metrics`)).text();
-      const value = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(metrics)?.[1] ?? NaN) * 1000;
-      return { p99: value('nodejs_eventloop_lag_p99_seconds'), max: value('nodejs_eventloop_lag_max_seconds') };
-    };
-    await eventLoopLag();
-    const { acks, statuses, perSecond: ackRate, unweighted: senderUnweighted } = await measureAcks({
-      url: hook.target,
-      secret: asana.webhooks.get(hookGid)!.secret,
-      taskGids: [...asana.tasks.values()].filter((t) => t.projects.includes(project.gid)).map((t) => t.gid),
-      count: size.acks,
-      perSecond: 200,
-    });
-    const ackLag = await eventLoopLag();
-    // the syncs those deliveries started must finish before the next scenario measures anything
-    await quiet();
-    progress(`acknowledgements: p50 ${percentile(acks, 50).toFixed(1)} ms, p99 ${percentile(acks, 99).toFixed(1)} ms`);
-
-    // ---- 3b. A flood of 1 MiB deliveries, to a webhook of its own on a task queue no worker polls ----
-    const flood = await floodWebhook(env, dir, project.gid, 20);
-    progress(`flood: ${JSON.stringify(flood.statuses)}`);
-
-    // ---- 4. Full reconcile of an unchanged project ----
-    const big = asana.addProject('Big');
-    const bigTasks = Array.from({ length: size.project }, (_, i) => asana.createTask(big.gid, { name: `Big ${i}`, notes: i % 2 ? `n${i}` : '' }));
-    airtable.clear(SERVICE_BASE, TABLE);
-    airtable.seed(SERVICE_BASE, TABLE, bigTasks.map((t) => Object.fromEntries(Object.entries(toTaskRow({ ...t, assignee: null })).filter(([, v]) => v !== '' && v !== null))));
-    await sleep(31_000); // a clean rate-limit window
-    const reconcile = async () => {
-      const writesBefore = airtable.writes();
-      const limitedBefore = airtable.rateLimited;
-      const started = Date.now();
-      const result = await client.workflow.execute(reconcileProjectWorkflow, { workflowId: `bench-${randomUUID()}`, taskQueue: 'bench', args: [{ projectGid: big.gid, mode: 'full' }] });
-      return { ms: Date.now() - started, writes: airtable.writes() - writesBefore, rateLimited: airtable.rateLimited - limitedBefore, result };
-    };
-    const unchanged = await reconcile();
-    progress(`unchanged full reconcile: ${seconds(unchanged.ms)}, ${unchanged.writes} writes`);
-
-    // ---- 5. Backfill into an empty table ----
-    airtable.clear(SERVICE_BASE, TABLE);
-    worker.maxRssMb = worker.sample();
-    const backfill = await reconcile();
-    progress(`backfill: ${seconds(backfill.ms)}`);
-    const backfillRows = airtable.records(SERVICE_BASE, TABLE);
-    const backfillDuplicates = backfillRows.length - new Set(backfillRows.map((r) => r.fields['Task ID'])).size;
-
-    // ---- 6. Burst, naive baseline ----
-    const baseline = await startBaseline({ asanaBaseUrl: asana.baseUrl, asanaToken: asana.token, airtableUrl: airtable.url, airtableToken: airtable.token, baseId: BASELINE_BASE, tableName: TABLE });
-    await sleep(31_000); // fresh Asana and Airtable windows for the baseline
-    const naiveProject = asana.addProject('Naive');
-    await registerBaselineWebhook(asana, naiveProject.gid, `${baseline.url}/`);
-    const naive = await burst(asana, airtable, BASELINE_BASE, naiveProject.gid, size.burst, 120_000);
-    await baseline.close();
-    progress(`naive baseline burst: ${converge(naive)}`);
-
-    const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || a === 0 ? '-' : `${(b / a).toFixed(1)}×`);
-    table(`Burst: ${size.burst} new tasks, delivered as Asana does (batched, signed)`, ['', 'service', 'naive baseline', 'baseline / service'], [
-      ['time to converge (all rows exact)', converge(service), converge(naive), ratio(service.convergeMs, naive.convergeMs)],
-      ['requests to Asana', service.asanaRequests, naive.asanaRequests, ratio(service.asanaRequests, naive.asanaRequests)],
-      ['requests to Airtable', service.airtableRequests, naive.airtableRequests, ratio(service.airtableRequests, naive.airtableRequests)],
-      ['429 answers', service.rateLimited, naive.rateLimited, '-'],
-      ['duplicate rows', service.duplicates, naive.duplicates, '-'],
-      ['lost tasks (no row)', service.lost, naive.lost, '-'],
-      ['rows with wrong data', service.wrong, naive.wrong, '-'],
-    ]);
     const floor = floorMs(size.burst);
     const met = (ok: boolean) => (ok ? 'yes' : '**no**');
     table(`Burst of ${size.burst} tasks under every delivery pattern (floor ${seconds(floor)}; goals: ≤ 1.10 × floor, ≤ 0.15 Asana requests a task, ≤ ${Math.ceil((size.burst / 10) * 1.05)} Airtable requests, 0 × 429)`, ['pattern', 'converged', '× floor', 'Asana req/task', 'Airtable req', '429', 'dup / lost / wrong', 'goals met'], matrix.map(({ pattern, outcome: o }) => [
@@ -293,22 +226,93 @@ runMain(async () => {
       `${o.duplicates} / ${o.lost} / ${o.wrong}`,
       met(o.convergeMs !== undefined && o.convergeMs <= 1.1 * floor && o.asanaRequests <= 0.15 * size.burst && o.airtableRequests <= Math.ceil((size.burst / 10) * 1.05) && o.rateLimited === 0 && o.duplicates + o.lost + o.wrong === 0),
     ]));
-    table('Service, other goals', ['measure', 'result', 'goal'], [
-      [`idle latency, delivery sent → row written (${size.latency} tasks), p50`, `${percentile(latencies, 50).toFixed(0)} ms`, '≤ 300 ms'],
-      ['idle latency, p99 (the first delivery after the worker started included)', `${percentile(latencies, 99).toFixed(0)} ms`, '≤ 300 ms'],
-      ['idle latency, the first delivery after the worker started', `${latencies[0].toFixed(0)} ms`, ''],
-      [`webhook acknowledgement at ${ackRate.toFixed(0)} deliveries/s (${size.acks}), p50`, `${percentile(acks, 50).toFixed(1)} ms`, ''],
-      ['webhook acknowledgement, p99', `${percentile(acks, 99).toFixed(1)} ms`, '≤ 50 ms'],
-      ['webhook answers', JSON.stringify(statuses), 'all 200'],
-      ['the sender of those deliveries', senderUnweighted ? `default CPU weight (${senderUnweighted}): its stalls hide the webhook's` : 'high CPU weight: sends on schedule, as Asana does', ''],
-      ['webhook event-loop delay meanwhile, p99 / max', `${ackLag.p99.toFixed(1)} ms / ${ackLag.max.toFixed(1)} ms`, ''],
-      [`full reconcile, unchanged ${size.project}-task project`, `${seconds(unchanged.ms)}, ${unchanged.writes} writes, ${unchanged.rateLimited} 429s`, '≤ 25 s, 0 writes'],
-      [`backfill of ${size.project} tasks into an empty table`, `${seconds(backfill.ms)}, ${backfill.rateLimited} 429s, ${backfill.result.created} created, ${backfillDuplicates} duplicates`, '≤ 220 s, 0 429s'],
-      ['webhook under 20 deliveries of 1 MiB (13,900 new tasks each): answers', JSON.stringify(flood.statuses), '200 until 20,000 events wait, then 503'],
-      ['webhook RSS before that flood → its peak', `${flood.idleRssMb.toFixed(0)} → ${flood.rssMb.toFixed(0)} MB`, '< 300 MB'],
-      ['worker RSS, idle after start', `${idleRssMb.toFixed(0)} MB`, ''],
-      [`worker peak RSS through the ${size.project}-task backfill`, `${worker.maxRssMb.toFixed(0)} MB`, '< 300 MB'],
-    ]);
+    // --bursts stops here
+    if (!values.bursts) {
+
+      // ---- 3. Webhook acknowledgement at 200 deliveries/s ----
+      // prom-client resets its event-loop delay histogram at each scrape: this one starts the window
+      const eventLoopLag = async () => {
+        const metrics = await (await fetch(`${webhookUrl}/metrics`)).text();
+        const value = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(metrics)?.[1] ?? NaN) * 1000;
+        return { p99: value('nodejs_eventloop_lag_p99_seconds'), max: value('nodejs_eventloop_lag_max_seconds') };
+      };
+      await eventLoopLag();
+      const { acks, statuses, perSecond: ackRate, unweighted: senderUnweighted } = await measureAcks({
+        url: hook.target,
+        secret: asana.webhooks.get(hookGid)!.secret,
+        taskGids: [...asana.tasks.values()].filter((t) => t.projects.includes(project.gid)).map((t) => t.gid),
+        count: size.acks,
+        perSecond: 200,
+      });
+      const ackLag = await eventLoopLag();
+      // the syncs those deliveries started must finish before the next scenario measures anything
+      await quiet();
+      progress(`acknowledgements: p50 ${percentile(acks, 50).toFixed(1)} ms, p99 ${percentile(acks, 99).toFixed(1)} ms`);
+
+      // ---- 3b. A flood of 1 MiB deliveries, to a webhook of its own on a task queue no worker polls ----
+      const flood = await floodWebhook(env, dir, project.gid, 20);
+      progress(`flood: ${JSON.stringify(flood.statuses)}`);
+
+      // ---- 4. Full reconcile of an unchanged project ----
+      const big = asana.addProject('Big');
+      const bigTasks = Array.from({ length: size.project }, (_, i) => asana.createTask(big.gid, { name: `Big ${i}`, notes: i % 2 ? `n${i}` : '' }));
+      airtable.clear(SERVICE_BASE, TABLE);
+      airtable.seed(SERVICE_BASE, TABLE, bigTasks.map((t) => Object.fromEntries(Object.entries(toTaskRow({ ...t, assignee: null })).filter(([, v]) => v !== '' && v !== null))));
+      await sleep(31_000); // a clean rate-limit window
+      const reconcile = async () => {
+        const writesBefore = airtable.writes();
+        const limitedBefore = airtable.rateLimited;
+        const started = Date.now();
+        const result = await client.workflow.execute(reconcileProjectWorkflow, { workflowId: `bench-${randomUUID()}`, taskQueue: 'bench', args: [{ projectGid: big.gid, mode: 'full' }] });
+        return { ms: Date.now() - started, writes: airtable.writes() - writesBefore, rateLimited: airtable.rateLimited - limitedBefore, result };
+      };
+      const unchanged = await reconcile();
+      progress(`unchanged full reconcile: ${seconds(unchanged.ms)}, ${unchanged.writes} writes`);
+
+      // ---- 5. Backfill into an empty table ----
+      airtable.clear(SERVICE_BASE, TABLE);
+      worker.maxRssMb = worker.sample();
+      const backfill = await reconcile();
+      progress(`backfill: ${seconds(backfill.ms)}`);
+      const backfillRows = airtable.records(SERVICE_BASE, TABLE);
+      const backfillDuplicates = backfillRows.length - new Set(backfillRows.map((r) => r.fields['Task ID'])).size;
+
+      // ---- 6. Burst, naive baseline ----
+      const baseline = await startBaseline({ asanaBaseUrl: asana.baseUrl, asanaToken: asana.token, airtableUrl: airtable.url, airtableToken: airtable.token, baseId: BASELINE_BASE, tableName: TABLE });
+      await sleep(31_000); // fresh Asana and Airtable windows for the baseline
+      const naiveProject = asana.addProject('Naive');
+      await registerBaselineWebhook(asana, naiveProject.gid, `${baseline.url}/`);
+      const naive = await burst(asana, airtable, BASELINE_BASE, naiveProject.gid, size.burst, 120_000);
+      await baseline.close();
+      progress(`naive baseline burst: ${converge(naive)}`);
+
+      const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || a === 0 ? '-' : `${(b / a).toFixed(1)}×`);
+      table(`Burst: ${size.burst} new tasks, delivered as Asana does (batched, signed)`, ['', 'service', 'naive baseline', 'baseline / service'], [
+        ['time to converge (all rows exact)', converge(service), converge(naive), ratio(service.convergeMs, naive.convergeMs)],
+        ['requests to Asana', service.asanaRequests, naive.asanaRequests, ratio(service.asanaRequests, naive.asanaRequests)],
+        ['requests to Airtable', service.airtableRequests, naive.airtableRequests, ratio(service.airtableRequests, naive.airtableRequests)],
+        ['429 answers', service.rateLimited, naive.rateLimited, '-'],
+        ['duplicate rows', service.duplicates, naive.duplicates, '-'],
+        ['lost tasks (no row)', service.lost, naive.lost, '-'],
+        ['rows with wrong data', service.wrong, naive.wrong, '-'],
+      ]);
+      table('Service, other goals', ['measure', 'result', 'goal'], [
+        [`idle latency, delivery sent → row written (${size.latency} tasks), p50`, `${percentile(latencies, 50).toFixed(0)} ms`, '≤ 300 ms'],
+        ['idle latency, p99 (the first delivery after the worker started included)', `${percentile(latencies, 99).toFixed(0)} ms`, '≤ 300 ms'],
+        ['idle latency, the first delivery after the worker started', `${latencies[0].toFixed(0)} ms`, ''],
+        [`webhook acknowledgement at ${ackRate.toFixed(0)} deliveries/s (${size.acks}), p50`, `${percentile(acks, 50).toFixed(1)} ms`, ''],
+        ['webhook acknowledgement, p99', `${percentile(acks, 99).toFixed(1)} ms`, '≤ 50 ms'],
+        ['webhook answers', JSON.stringify(statuses), 'all 200'],
+        ['the sender of those deliveries', senderUnweighted ? `default CPU weight (${senderUnweighted}): its stalls hide the webhook's` : 'high CPU weight: sends on schedule, as Asana does', ''],
+        ['webhook event-loop delay meanwhile, p99 / max', `${ackLag.p99.toFixed(1)} ms / ${ackLag.max.toFixed(1)} ms`, ''],
+        [`full reconcile, unchanged ${size.project}-task project`, `${seconds(unchanged.ms)}, ${unchanged.writes} writes, ${unchanged.rateLimited} 429s`, '≤ 25 s, 0 writes'],
+        [`backfill of ${size.project} tasks into an empty table`, `${seconds(backfill.ms)}, ${backfill.rateLimited} 429s, ${backfill.result.created} created, ${backfillDuplicates} duplicates`, '≤ 220 s, 0 429s'],
+        ['webhook under 20 deliveries of 1 MiB (13,900 new tasks each): answers', JSON.stringify(flood.statuses), '200 until 20,000 events wait, then 503'],
+        ['webhook RSS before that flood → its peak', `${flood.idleRssMb.toFixed(0)} → ${flood.rssMb.toFixed(0)} MB`, '< 300 MB'],
+        ['worker RSS, idle after start', `${idleRssMb.toFixed(0)} MB`, ''],
+        [`worker peak RSS through the ${size.project}-task backfill`, `${worker.maxRssMb.toFixed(0)} MB`, '< 300 MB'],
+      ]);
+    }
   } finally {
     await client.connection.close();
     await Promise.all([worker.stop(), webhook.stop()]);

@@ -40,6 +40,8 @@ export async function createSyncWorker({ config, connection, client, workflowBun
     taskQueue: config.temporal.taskQueue,
     activities,
     workflowBundle,
+    // A sync waiting for its Airtable write holds a workflow task slot: room for ten requests' rows.
+    maxConcurrentWorkflowTaskExecutions: 100,
   });
 }
 
