@@ -20,7 +20,7 @@ const BURST_WINDOW_MS = 250;
 const BURST_GAP_MS = 1_000;
 /** Below this many pending tasks, single GETs cost no more than a listing. */
 const LIST_THRESHOLD = 3;
-/** A task's last change may precede our request by delivery delay; list from this far back. */
+/** How far back a listing reaches: for events without a time, and at most for those with one. */
 const LIST_LOOKBACK_MS = 5 * 60_000;
 /** Most listing pages one batch reads looking for its tasks (each page also fills the cache). */
 const MAX_LIST_PAGES = 10;
@@ -67,7 +67,7 @@ export interface Freshness {
 interface Waiter {
   resolve: (task: AsanaTask | null) => void;
   reject: (err: unknown) => void;
-  /** The oldest change it waits for, by Asana's clock (ms); undefined when it cannot say. */
+  /** The change it waits for, by Asana's clock (ms); undefined when it cannot say. */
   changedAt?: number;
 }
 
@@ -196,8 +196,11 @@ export class AsanaClient {
    * so a burst's tasks are read about once each, in whatever order Asana lists them.
    */
   private async listFor(projectGid: string, queue: ProjectQueue, pending: Map<string, Waiter[]>, found: (task: AsanaTask) => void): Promise<void> {
+    // No further back than LIST_LOOKBACK_MS: a task last changed before that (a delivery Asana retried
+    // for an hour) is not worth pages of others; its own GET serves it.
     const times = [...pending.values()].flat().map((w) => w.changedAt);
-    const oldest = times.every((t) => t !== undefined) ? Math.min(...(times as number[])) - SINCE_MARGIN_MS : Date.now() - LIST_LOOKBACK_MS;
+    const lookback = Date.now() - LIST_LOOKBACK_MS;
+    const oldest = times.every((t) => t !== undefined) ? Math.max(Math.min(...(times as number[])) - SINCE_MARGIN_MS, lookback) : lookback;
     const since = new Date(oldest).toISOString();
     const cursor = queue.cursor;
     queue.cursor = undefined;
