@@ -24,7 +24,7 @@ const WRITTEN_MAX = 20_000;
 const FILL_WAIT_MS = 150;
 const BURST_GAP_MS = 1_000;
 
-const fingerprint = (row: TaskRow): string => createHash('sha256').update(JSON.stringify(row)).digest('base64');
+const fingerprint = (row: TaskRow, asOf?: string): string => createHash('sha256').update(JSON.stringify([asOf, row])).digest('base64');
 
 export interface StoredRow {
   recordId: string;
@@ -42,6 +42,8 @@ export const formulaString = (value: string): string => `'${value.replace(/\\/g,
 
 interface PendingRow {
   row: TaskRow;
+  /** The row with the modification it shows (see `upsert`'s `asOf`). */
+  fingerprint: string;
   settle: (error?: unknown) => void;
 }
 
@@ -58,6 +60,11 @@ export class AirtableClient {
   private onFull?: () => void;
   /** Task ID → the row this process last wrote for it, oldest first. */
   private readonly written = new Map<string, { fingerprint: string; at: number }>();
+  /**
+   * Task ID → its rows queued or in flight, and whether two overlapped: then which one Airtable
+   * applied last is unknown, and nothing is remembered.
+   */
+  private readonly writing = new Map<string, { rows: number; overlapped: boolean }>();
 
   constructor(config: Pick<AirtableConfig, 'token' | 'baseId' | 'tableName' | 'endpointUrl' | 'lockoutMs' | 'requestsPerSecond'>) {
     const airtable = new Airtable({ apiKey: config.token, endpointUrl: config.endpointUrl, noRetryIfRateLimited: true, requestTimeout: REQUEST_TIMEOUT_MS });
@@ -71,17 +78,23 @@ export class AirtableClient {
    * slot carries up to 10 rows that are ready, so a burst fills its requests and a lone row at
    * idle goes out at once. Resolves when the caller's rows are written.
    *
-   * `unlessWritten` skips a row this process wrote exactly so in the last minute (a second event of
-   * one change). Only syncs use it: a reconcile writes a row because the stored one differs, and
-   * must, even if it is what we wrote (someone edited it by hand since).
+   * `asOf` (syncs give the task's modified_at) skips a row this process wrote exactly so, for the
+   * same modification, in the last minute and with no other write of the task since: a second
+   * event of one change. Reconciles give none: they write a row because the stored one differs,
+   * and must, even if it is what we wrote (someone edited it by hand since).
    */
-  async upsert(rows: TaskRow[], { unlessWritten = false } = {}): Promise<void> {
-    const due = unlessWritten ? rows.filter((row) => !this.wroteLately(row)) : rows;
+  async upsert(rows: TaskRow[], { asOf }: { asOf?: string } = {}): Promise<void> {
+    const pending = rows.map((row) => ({ row, fingerprint: fingerprint(row, asOf) }));
+    const due = asOf === undefined ? pending : pending.filter((p) => !this.wroteLately(p.row[FIELD.taskId], p.fingerprint));
     await Promise.all(
       due.map(
-        (row) =>
+        ({ row, fingerprint }) =>
           new Promise<void>((resolve, reject) => {
-            this.queue.push({ row, settle: (error) => (error === undefined ? resolve() : reject(error)) });
+            const taskGid = row[FIELD.taskId];
+            this.written.delete(taskGid);
+            const writing = this.writing.get(taskGid);
+            this.writing.set(taskGid, { rows: (writing?.rows ?? 0) + 1, overlapped: writing !== undefined });
+            this.queue.push({ row, fingerprint, settle: (error) => (error === undefined ? resolve() : reject(error)) });
             if (this.queue.length >= MAX_RECORDS_PER_REQUEST) this.onFull?.();
           }),
       ).concat(this.drain()),
@@ -123,30 +136,38 @@ export class AirtableClient {
   /** One request for a batch, in the paced slot already taken. */
   private async write(batch: PendingRow[], slot: Release): Promise<void> {
     // Two rows of one task in a request would be refused; the later one is the fresher.
-    const byTask = new Map(batch.map((p) => [p.row[FIELD.taskId], p.row]));
+    const byTask = new Map(batch.map((p) => [p.row[FIELD.taskId], p]));
+    const settle = (taskGid: string, error?: unknown) => {
+      const rows = batch.filter((p) => p.row[FIELD.taskId] === taskGid);
+      const writing = this.writing.get(taskGid) ?? { rows: rows.length, overlapped: true };
+      writing.rows -= rows.length;
+      if (writing.rows <= 0) {
+        this.writing.delete(taskGid);
+        if (error === undefined && !writing.overlapped) this.remember(taskGid, byTask.get(taskGid)!.fingerprint);
+      }
+      rows.forEach((p) => p.settle(error));
+    };
     try {
-      await this.send([...byTask.values()], slot);
-      byTask.forEach((row) => this.remember(row));
-      batch.forEach((p) => p.settle());
+      await this.send([...byTask.values()].map((p) => p.row), slot);
+      byTask.forEach((_, taskGid) => settle(taskGid));
     } catch (err) {
       if (err instanceof ApiError && err.status === 422 && byTask.size > 1) {
-        // One row Airtable refuses must not fail the others: write each alone.
-        await Promise.all(batch.map((p) => this.send([p.row]).then(() => (this.remember(p.row), p.settle()), p.settle)));
+        // One row Airtable refuses must not fail the others: write each task's row alone.
+        await Promise.all([...byTask].map(([taskGid, p]) => this.send([p.row]).then(() => settle(taskGid), (error: unknown) => settle(taskGid, error))));
         return;
       }
-      batch.forEach((p) => p.settle(err));
+      byTask.forEach((_, taskGid) => settle(taskGid, err));
     }
   }
 
-  private wroteLately(row: TaskRow): boolean {
-    const last = this.written.get(row[FIELD.taskId]);
-    return last !== undefined && Date.now() - last.at < WRITTEN_TTL_MS && last.fingerprint === fingerprint(row);
+  private wroteLately(taskGid: string, rowFingerprint: string): boolean {
+    const last = this.written.get(taskGid);
+    return last !== undefined && Date.now() - last.at < WRITTEN_TTL_MS && last.fingerprint === rowFingerprint;
   }
 
-  private remember(row: TaskRow): void {
-    const taskGid = row[FIELD.taskId];
+  private remember(taskGid: string, rowFingerprint: string): void {
     this.written.delete(taskGid); // re-insert: the Map keeps the newest last
-    this.written.set(taskGid, { fingerprint: fingerprint(row), at: Date.now() });
+    this.written.set(taskGid, { fingerprint: rowFingerprint, at: Date.now() });
     if (this.written.size > WRITTEN_MAX) this.written.delete(this.written.keys().next().value as string);
   }
 

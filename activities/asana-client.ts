@@ -38,6 +38,7 @@ const CACHE_MAX = 20_000;
 
 /** Whether a read shows the changes `fresh` asks for. */
 function showsChange(read: CachedTask, fresh: Freshness): boolean {
+  if (fresh.changedAt === undefined && fresh.notBefore === undefined) return false; // a run's first sync after continue-as-new, say
   if (fresh.notBefore !== undefined && read.readAt < fresh.notBefore + CLOCK_SKEW_MS) return false;
   if (fresh.changedAt === undefined) return true;
   const modified = read.task.modified_at === undefined ? NaN : Date.parse(read.task.modified_at);

@@ -31,7 +31,7 @@ export function createActivities({ asana, airtable, deletedTasks, syncedProjects
      * Reads the task as it is now and upserts its row; null when Asana no longer has the task, and
      * `skipped` (with why) when it is in none of the synced projects, whoever asked for the sync.
      * One activity for both, so a retry after an Airtable failure writes fresh data. A row this
-     * worker has just written as it is now is not written again (a second event of one change).
+     * worker has just written for the same modification is not written again (a second event of one change).
      */
     async syncTaskRow(taskGid: string, projectGid?: string, fresh?: Freshness | number): Promise<{ name: string } | { skipped: string } | null> {
       return classified(async () => {
@@ -42,7 +42,7 @@ export function createActivities({ asana, airtable, deletedTasks, syncedProjects
         const task = read ?? (await asana.lookAgain(taskGid));
         if (task === null) return null;
         if (!inSyncedProject(task, syncedProjects)) return { skipped: `task ${taskGid} is in none of the synced projects (ASANA_PROJECT_GIDS); no row written` };
-        await airtable.upsert([await taskRowOf(asana, task)], { unlessWritten: true });
+        await airtable.upsert([await taskRowOf(asana, task)], { asOf: task.modified_at });
         return { name: task.name };
       });
     },

@@ -69,9 +69,12 @@ export interface TaskEvents {
   skipped: number;
 }
 
+/** A date-time with a time zone, as Asana writes them: Date.parse alone takes "0" or a local time. */
+const ISO_DATE_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d{1,9})?)?(Z|[+-]\d\d:\d\d)$/;
+
 /** A time as Asana writes it (ISO 8601), normalised; undefined for anything else. */
 export function isoTime(value: unknown): string | undefined {
-  if (typeof value !== 'string' || value.length > 40) return undefined;
+  if (typeof value !== 'string' || !ISO_DATE_TIME.test(value)) return undefined;
   const ms = Date.parse(value);
   return Number.isFinite(ms) ? new Date(ms).toISOString() : undefined;
 }
