@@ -28,12 +28,13 @@ const PROGRESS_INTERVAL_MS = 1000;
 export function createActivities({ asana, airtable, deletedTasks, syncedProjects, reportProgress, findLastWatermark }: ActivityDeps) {
   return {
     /**
-     * Reads the task as it is now and upserts its row; null when Asana no longer has the task, and
+     * Reads the task as it is now and upserts its row (its name and the modified_at the row shows);
+     * null when Asana no longer has the task, and
      * `skipped` (with why) when it is in none of the synced projects, whoever asked for the sync.
      * One activity for both, so a retry after an Airtable failure writes fresh data. A row this
      * worker has just written for the same modification is not written again (a second event of one change).
      */
-    async syncTaskRow(taskGid: string, projectGid?: string, fresh?: Freshness | number): Promise<{ name: string } | { skipped: string } | null> {
+    async syncTaskRow(taskGid: string, projectGid?: string, fresh?: Freshness | number): Promise<{ name: string; modifiedAt?: string } | { skipped: string } | null> {
       return classified(async () => {
         // A retry re-reads: the task may have changed, or gone, while this attempt waited. (A number
         // is how runs scheduled before change times existed say when their event arrived.)
@@ -43,7 +44,7 @@ export function createActivities({ asana, airtable, deletedTasks, syncedProjects
         if (task === null) return null;
         if (!inSyncedProject(task, syncedProjects)) return { skipped: `task ${taskGid} is in none of the synced projects (ASANA_PROJECT_GIDS); no row written` };
         await airtable.upsert([await taskRowOf(asana, task)], { asOf: task.modified_at });
-        return { name: task.name };
+        return { name: task.name, modifiedAt: task.modified_at };
       });
     },
 

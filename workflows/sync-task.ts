@@ -89,13 +89,22 @@ export async function syncTaskWorkflow(input: SyncTaskInput): Promise<SyncTaskRe
   const { syncTaskRow, handleDeletedTask } = patched('sync-as-local-activity') ? local : remote;
   let syncs = 0;
   let result: SyncTaskResult = { status: 'synced', syncs: 0 };
+  let shown: string | undefined; // the modified_at of the task as the last sync read and wrote it
+  // Events, all timed by Asana, of changes the last sync's read already showed (Asana sends
+  // several for one change, a delivery apart): no sync needed. Runs of earlier versions have no `shown`.
+  const alreadyShown = () => shown !== undefined && changedAt !== undefined && notBefore === undefined && !readRequired && Date.parse(changedAt) <= Date.parse(shown);
   while (pending) {
     if (workflowInfo().continueAsNewSuggested) await continueAsNew<typeof syncTaskWorkflow>(input);
     pending = false;
+    if (alreadyShown()) {
+      changedAt = undefined;
+      continue;
+    }
     const fresh: Freshness | undefined = readRequired ? undefined : { notBefore, changedAt };
     [changedAt, notBefore, readRequired] = [undefined, undefined, false];
     const synced = await syncTaskRow(input.taskGid, input.projectGid, fresh);
     syncs += 1;
+    shown = synced !== null && 'modifiedAt' in synced ? synced.modifiedAt : undefined;
     if (synced === null) {
       result = { status: 'gone', syncs, row: await handleDeletedTask(input.taskGid) };
       setCurrentDetails(`Gone from Asana; its row was ${result.row} (${syncCount(syncs)})`);
