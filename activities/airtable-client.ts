@@ -10,6 +10,7 @@ import Airtable from 'airtable';
 import type { FieldSet, Records } from 'airtable';
 import type { AirtableConfig } from '../config';
 import { ApiError, retryingServerErrors } from '../lib/api-error';
+import { BurstGauge } from '../lib/burst';
 import { Pacer, type Release } from '../lib/pacer';
 import { FIELD, type TaskRow } from './mapping';
 
@@ -22,7 +23,6 @@ const WRITTEN_MAX = 20_000;
 
 /** A request short of 10 rows waits this long for more while a burst goes on (see `fuller`). */
 const FILL_WAIT_MS = 150;
-const BURST_GAP_MS = 1_000;
 
 const fingerprint = (row: TaskRow, asOf?: string): string => createHash('sha256').update(JSON.stringify([asOf, row])).digest('base64');
 
@@ -54,8 +54,8 @@ export class AirtableClient {
   /** Rows waiting for a write, from every activity of this process. */
   private readonly queue: PendingRow[] = [];
   private draining = false;
-  /** The last request's size and when it went: how a burst is told from rows at idle. */
-  private lastBatch = { rows: 0, at: 0 };
+  /** The requests' sizes: how a burst is told from rows at idle. */
+  private readonly burst = new BurstGauge();
   /** Called when the queue holds a full request, while `fuller` waits. */
   private onFull?: () => void;
   /** Task ID → the row this process last wrote for it, oldest first. */
@@ -107,9 +107,9 @@ export class AirtableClient {
     try {
       while (this.queue.length > 0) {
         const slot = await this.pacer.acquire(); // rows keep arriving while we wait for the slot
-        if (this.queue.length < MAX_RECORDS_PER_REQUEST && this.lastBatch.rows > 1 && Date.now() - this.lastBatch.at < BURST_GAP_MS) await this.fuller();
+        if (this.queue.length < MAX_RECORDS_PER_REQUEST && this.burst.bursting) await this.fuller();
         const batch = this.queue.splice(0, MAX_RECORDS_PER_REQUEST);
-        this.lastBatch = { rows: batch.length, at: Date.now() };
+        this.burst.batched(batch.length);
         void this.write(batch, slot);
       }
     } finally {

@@ -6,18 +6,17 @@
 import type { AsanaConfig } from '../config';
 import { AsanaApi, type Page } from '../lib/asana-api';
 import { ApiError } from '../lib/api-error';
+import { BurstGauge } from '../lib/burst';
 import { TASK_OPT_FIELDS, type AsanaTask } from './mapping';
 
 const OPT_FIELDS = TASK_OPT_FIELDS.join(',');
 /** Fetches arriving within this window share a request. */
 const BATCH_WINDOW_MS = 20;
 /**
- * While a project's fetches keep coming (its last flush, of more than one task, ended less than
- * BURST_GAP_MS ago), they gather this long instead: tasks created over seconds then share
- * listings as a burst's do, while a lone task at idle is fetched at once.
+ * While a project's fetches come in a burst (BurstGauge), they gather this long instead: tasks
+ * created over seconds then share listings as a burst's do, while a lone task at idle is fetched at once.
  */
 const BURST_WINDOW_MS = 250;
-const BURST_GAP_MS = 1_000;
 /** Below this many pending tasks, single GETs cost no more than a listing. */
 const LIST_THRESHOLD = 3;
 /** How far back a listing reaches: for events without a time, and at most for those with one. */
@@ -90,9 +89,8 @@ interface ProjectQueue {
   next?: Map<string, Waiter[]>;
   /** Whether a flush is in flight; fetches arriving meanwhile gather into `next`. */
   busy: boolean;
-  /** When the last flush ended, and how many tasks it fetched. */
-  flushedAt: number;
-  flushedTasks: number;
+  /** The flushes' sizes, recorded as each ends. */
+  burst: BurstGauge;
   cursor?: ListingCursor;
 }
 
@@ -135,10 +133,10 @@ export class AsanaClient {
       return Promise.resolve(cached.task);
     }
     return new Promise((resolve, reject) => {
-      const queue = this.queues.get(projectGid) ?? this.queues.set(projectGid, { busy: false, flushedAt: 0, flushedTasks: 0 }).get(projectGid)!;
+      const queue = this.queues.get(projectGid) ?? this.queues.set(projectGid, { busy: false, burst: new BurstGauge() }).get(projectGid)!;
       if (!queue.next) {
         queue.next = new Map();
-        if (!queue.busy) setTimeout(() => void this.flush(projectGid), queue.flushedTasks > 1 && Date.now() - queue.flushedAt < BURST_GAP_MS ? BURST_WINDOW_MS : BATCH_WINDOW_MS);
+        if (!queue.busy) setTimeout(() => void this.flush(projectGid), queue.burst.bursting ? BURST_WINDOW_MS : BATCH_WINDOW_MS);
       }
       const changedAt = fresh?.changedAt === undefined || fresh.notBefore !== undefined ? undefined : Date.parse(fresh.changedAt);
       queue.next.set(gid, [...(queue.next.get(gid) ?? []), { resolve, reject, changedAt }]);
@@ -154,7 +152,7 @@ export class AsanaClient {
       await this.fetchBatch(projectGid, queue, batch);
     } finally {
       queue.busy = false;
-      [queue.flushedAt, queue.flushedTasks] = [Date.now(), batch.size];
+      queue.burst.batched(batch.size);
       if (queue.next) void this.flush(projectGid);
     }
   }
