@@ -41,6 +41,25 @@ const describePattern = (p: DeliveryPattern) =>
 /** Airtable's floor for `rows` rows: 10 rows a request, 5 requests a second. */
 export const floorMs = (rows: number): number => (rows / 50) * 1000;
 
+/** A burst's goals for `count` tasks: near the floor, few Asana reads, full Airtable requests. */
+export const burstGoals = (count: number) => ({
+  maxMs: 1.1 * floorMs(count),
+  maxAsanaRequests: 0.15 * count,
+  maxAirtableRequests: Math.ceil((count / 10) * 1.05),
+});
+
+export function meetsGoals(o: BurstOutcome, count: number): boolean {
+  const goals = burstGoals(count);
+  return (
+    o.convergeMs !== undefined &&
+    o.convergeMs <= goals.maxMs &&
+    o.asanaRequests <= goals.maxAsanaRequests &&
+    o.airtableRequests <= goals.maxAirtableRequests &&
+    o.rateLimited === 0 &&
+    o.duplicates + o.lost + o.wrong === 0
+  );
+}
+
 export async function deliveryMatrix(ctx: MatrixContext, onRow: (row: MatrixRow, index: number, total: number) => void): Promise<MatrixRow[]> {
   const { asana, airtable, baseId, projectGid, count } = ctx;
   const rows: MatrixRow[] = [];
