@@ -12,6 +12,16 @@ export default tseslint.config(
       'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read configuration through config/ only.' }],
     },
   },
+  {
+    // Correctness leans on deliberate fire-and-forget calls: the type-aware rules make every other promise be awaited.
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/await-thenable': 'error',
+    },
+  },
   { files: ['config/**'], rules: { 'no-restricted-properties': 'off' } },
   {
     files: ['**/*.js'],

@@ -24,7 +24,10 @@ const WRITTEN_MAX = 20_000;
 /** A request short of 10 rows waits this long for more while a burst goes on (see `fuller`). */
 const FILL_WAIT_MS = 150;
 
-const fingerprint = (row: TaskRow, asOf?: string): string => createHash('sha256').update(JSON.stringify([asOf, row])).digest('base64');
+const fingerprint = (row: TaskRow, asOf?: string): string =>
+  createHash('sha256')
+    .update(JSON.stringify([asOf, row]))
+    .digest('base64');
 
 export interface StoredRow {
   recordId: string;
@@ -67,7 +70,12 @@ export class AirtableClient {
   private readonly writing = new Map<string, { rows: number; overlapped: boolean }>();
 
   constructor(config: Pick<AirtableConfig, 'token' | 'baseId' | 'tableName' | 'endpointUrl' | 'lockoutMs' | 'requestsPerSecond'>) {
-    const airtable = new Airtable({ apiKey: config.token, endpointUrl: config.endpointUrl, noRetryIfRateLimited: true, requestTimeout: REQUEST_TIMEOUT_MS });
+    const airtable = new Airtable({
+      apiKey: config.token,
+      endpointUrl: config.endpointUrl,
+      noRetryIfRateLimited: true,
+      requestTimeout: REQUEST_TIMEOUT_MS,
+    });
     this.table = airtable.base(config.baseId).table(config.tableName);
     this.pacer = new Pacer(config.requestsPerSecond);
     this.lockoutMs = config.lockoutMs;
@@ -87,17 +95,19 @@ export class AirtableClient {
     const pending = rows.map((row) => ({ row, fingerprint: fingerprint(row, asOf) }));
     const due = asOf === undefined ? pending : pending.filter((p) => !this.wroteLately(p.row[FIELD.taskId], p.fingerprint));
     await Promise.all(
-      due.map(
-        ({ row, fingerprint }) =>
-          new Promise<void>((resolve, reject) => {
-            const taskGid = row[FIELD.taskId];
-            this.written.delete(taskGid);
-            const writing = this.writing.get(taskGid);
-            this.writing.set(taskGid, { rows: (writing?.rows ?? 0) + 1, overlapped: writing !== undefined });
-            this.queue.push({ row, fingerprint, settle: (error) => (error === undefined ? resolve() : reject(error)) });
-            if (this.queue.length >= MAX_RECORDS_PER_REQUEST) this.onFull?.();
-          }),
-      ).concat(this.drain()),
+      due
+        .map(
+          ({ row, fingerprint }) =>
+            new Promise<void>((resolve, reject) => {
+              const taskGid = row[FIELD.taskId];
+              this.written.delete(taskGid);
+              const writing = this.writing.get(taskGid);
+              this.writing.set(taskGid, { rows: (writing?.rows ?? 0) + 1, overlapped: writing !== undefined });
+              this.queue.push({ row, fingerprint, settle: (error) => (error === undefined ? resolve() : reject(error)) });
+              if (this.queue.length >= MAX_RECORDS_PER_REQUEST) this.onFull?.();
+            }),
+        )
+        .concat(this.drain()),
     );
   }
 
@@ -148,12 +158,22 @@ export class AirtableClient {
       rows.forEach((p) => p.settle(error));
     };
     try {
-      await this.send([...byTask.values()].map((p) => p.row), slot);
+      await this.send(
+        [...byTask.values()].map((p) => p.row),
+        slot,
+      );
       byTask.forEach((_, taskGid) => settle(taskGid));
     } catch (err) {
       if (err instanceof ApiError && err.status === 422 && byTask.size > 1) {
         // One row Airtable refuses must not fail the others: write each task's row alone.
-        await Promise.all([...byTask].map(([taskGid, p]) => this.send([p.row]).then(() => settle(taskGid), (error: unknown) => settle(taskGid, error))));
+        await Promise.all(
+          [...byTask].map(([taskGid, p]) =>
+            this.send([p.row]).then(
+              () => settle(taskGid),
+              (error: unknown) => settle(taskGid, error),
+            ),
+          ),
+        );
         return;
       }
       byTask.forEach((_, taskGid) => settle(taskGid, err));
@@ -177,7 +197,11 @@ export class AirtableClient {
    */
   private send(rows: TaskRow[], slot?: Release): Promise<Records<FieldSet>> {
     const upsert = this.table.update.bind(this.table) as unknown as UpsertCall;
-    const request = () => upsert(rows.map((row) => ({ fields: row as unknown as FieldSet })), { performUpsert: { fieldsToMergeOn: [FIELD.taskId] } });
+    const request = () =>
+      upsert(
+        rows.map((row) => ({ fields: row as unknown as FieldSet })),
+        { performUpsert: { fieldsToMergeOn: [FIELD.taskId] } },
+      );
     return retryingServerErrors((attempt) => (attempt === 0 && slot ? this.unpaced(request).finally(slot) : this.call(request)));
   }
 

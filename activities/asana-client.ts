@@ -194,7 +194,12 @@ export class AsanaClient {
    * that stopped with pages left is continued by the next batch when it covers that batch's changes,
    * so a burst's tasks are read about once each, in whatever order Asana lists them.
    */
-  private async listFor(projectGid: string, queue: ProjectQueue, pending: Map<string, Waiter[]>, found: (task: AsanaTask) => void): Promise<void> {
+  private async listFor(
+    projectGid: string,
+    queue: ProjectQueue,
+    pending: Map<string, Waiter[]>,
+    found: (task: AsanaTask) => void,
+  ): Promise<void> {
     // No further back than LIST_LOOKBACK_MS: a task last changed before that (a delivery Asana retried
     // for an hour) is not worth pages of others; its own GET serves it.
     const times = [...pending.values()].flat().map((w) => w.changedAt);
@@ -204,7 +209,9 @@ export class AsanaClient {
     const cursor = queue.cursor;
     queue.cursor = undefined;
     const continuing = cursor !== undefined && Date.now() - cursor.at < CURSOR_TTL_MS && Date.parse(cursor.since) <= oldest;
-    let listing = continuing ? { since: cursor.since, offset: cursor.offset as string | undefined } : { since, offset: undefined as string | undefined };
+    let listing = continuing
+      ? { since: cursor.since, offset: cursor.offset as string | undefined }
+      : { since, offset: undefined as string | undefined };
     let restarted = !continuing;
     // Pages after the last waiter's are read too: in a burst they hold the tasks whose events come next.
     for (let pages = 0; pages < MAX_LIST_PAGES; pages += 1) {
@@ -215,7 +222,8 @@ export class AsanaClient {
         if (pending.has(task.gid)) found(task);
       }
       if (page.nextOffset) listing = { since: listing.since, offset: page.nextOffset };
-      else if (!restarted && pending.size > 0) [listing, restarted] = [{ since, offset: undefined }, true]; // a continued listing ended: tasks listed before its cursor may be new
+      else if (!restarted && pending.size > 0)
+        [listing, restarted] = [{ since, offset: undefined }, true]; // a continued listing ended: tasks listed before its cursor may be new
       else return;
     }
     if (listing.offset) queue.cursor = { since: listing.since, offset: listing.offset, at: Date.now() };
@@ -236,13 +244,20 @@ export class AsanaClient {
   async getUserName(gid: string): Promise<string | null> {
     const cached = this.userNames.get(gid);
     if (cached !== undefined) return cached;
-    const user = await orNull(this.api.call<{ name?: string | null }>('GET', `/users/${encodeURIComponent(gid)}`, { params: { opt_fields: 'name' } }));
+    const user = await orNull(
+      this.api.call<{ name?: string | null }>('GET', `/users/${encodeURIComponent(gid)}`, { params: { opt_fields: 'name' } }),
+    );
     if (user?.name) this.userNames.set(gid, user.name);
     return user?.name ?? null;
   }
 
   /** One page of a project's tasks (all, or those modified since a time), full enough to map. */
   listProjectTasks(projectGid: string, options: { modifiedSince?: string; offset?: string } = {}): Promise<Page<AsanaTask>> {
-    return this.api.page<AsanaTask>('/tasks', { project: projectGid, opt_fields: OPT_FIELDS, modified_since: options.modifiedSince, offset: options.offset });
+    return this.api.page<AsanaTask>('/tasks', {
+      project: projectGid,
+      opt_fields: OPT_FIELDS,
+      modified_since: options.modifiedSince,
+      offset: options.offset,
+    });
   }
 }

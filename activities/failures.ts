@@ -25,10 +25,18 @@ export function toActivityFailure(err: ApiError): ApplicationFailure {
   }
   if (err.retryable) return ApplicationFailure.create({ message: err.message, type: FailureType.unavailable });
   if (err.status === 401) {
-    return ApplicationFailure.create({ message: `${err.message} (${CREDENTIAL_HINT[err.service]})`, type: FailureType.unauthorized, nonRetryable: true });
+    return ApplicationFailure.create({
+      message: `${err.message} (${CREDENTIAL_HINT[err.service]})`,
+      type: FailureType.unauthorized,
+      nonRetryable: true,
+    });
   }
   if (err.status === 403) {
-    return ApplicationFailure.create({ message: `${err.message} (${CREDENTIAL_HINT[err.service]})`, type: FailureType.forbidden, nonRetryable: true });
+    return ApplicationFailure.create({
+      message: `${err.message} (${CREDENTIAL_HINT[err.service]})`,
+      type: FailureType.forbidden,
+      nonRetryable: true,
+    });
   }
   return ApplicationFailure.create({ message: err.message, type: FailureType.invalid, nonRetryable: true });
 }

@@ -34,7 +34,11 @@ export function createActivities({ asana, airtable, deletedTasks, syncedProjects
      * One activity for both, so a retry after an Airtable failure writes fresh data. A row this
      * worker has just written for the same modification is not written again (a second event of one change).
      */
-    async syncTaskRow(taskGid: string, projectGid?: string, fresh?: Freshness | number): Promise<{ name: string; modifiedAt?: string } | { skipped: string } | null> {
+    async syncTaskRow(
+      taskGid: string,
+      projectGid?: string,
+      fresh?: Freshness | number,
+    ): Promise<{ name: string; modifiedAt?: string } | { skipped: string } | null> {
       return classified(async () => {
         // A retry re-reads: the task may have changed, or gone, while this attempt waited. (A number
         // is how runs scheduled before change times existed say when their event arrived.)
@@ -42,7 +46,8 @@ export function createActivities({ asana, airtable, deletedTasks, syncedProjects
         const read = projectGid === undefined ? await asana.getTask(taskGid) : await asana.getProjectTask(taskGid, projectGid, freshness);
         const task = read ?? (await asana.lookAgain(taskGid));
         if (task === null) return null;
-        if (!inSyncedProject(task, syncedProjects)) return { skipped: `task ${taskGid} is in none of the synced projects (ASANA_PROJECT_GIDS); no row written` };
+        if (!inSyncedProject(task, syncedProjects))
+          return { skipped: `task ${taskGid} is in none of the synced projects (ASANA_PROJECT_GIDS); no row written` };
         await airtable.upsert([await taskRowOf(asana, task)], { asOf: task.modified_at });
         return { name: task.name, modifiedAt: task.modified_at };
       });

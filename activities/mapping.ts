@@ -41,7 +41,17 @@ export const TASK_OPT_FIELDS = ['name', 'notes', 'assignee.name', 'due_on', 'due
  * The task fields a row depends on, as Asana names them in a `changed` event's `change.field`:
  * a change of any other field (completed, tags, likes...) cannot change the row.
  */
-export const ROW_SOURCE_FIELDS = new Set(['name', 'notes', 'html_notes', 'assignee', 'due_on', 'due_at', 'memberships', 'projects', 'resource_subtype']);
+export const ROW_SOURCE_FIELDS = new Set([
+  'name',
+  'notes',
+  'html_notes',
+  'assignee',
+  'due_on',
+  'due_at',
+  'memberships',
+  'projects',
+  'resource_subtype',
+]);
 
 /** Whether Asana says the task is in one of the synced projects: only those tasks get rows. */
 export function inSyncedProject(task: Pick<AsanaTask, 'memberships'>, syncedProjects: ReadonlySet<string>): boolean {

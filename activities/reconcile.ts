@@ -119,7 +119,9 @@ export async function reconcilePass(deps: ReconcileDeps, input: ReconcilePassInp
   // Each page read reports (and so heartbeats): a table of 100,000 rows takes minutes to read.
   const reportReading = () => deps.report({ ...counts });
   const [storedRows, allTasks] =
-    input.mode === 'full' ? await Promise.all([retryingInPlace(() => airtable.allRows(reportReading)), allProjectTasks(asana, input.projectGid, reportReading)]) : [];
+    input.mode === 'full'
+      ? await Promise.all([retryingInPlace(() => airtable.allRows(reportReading)), allProjectTasks(asana, input.projectGid, reportReading)])
+      : [];
   const stored = storedRows && byTaskId(storedRows);
   if (stored) counts.duplicatesRemoved = await removeDuplicates(airtable, stored);
   const seen = new Set<string>();

@@ -51,12 +51,22 @@ async function run({ url, secret, taskGids, count, perSecond }: AckLoad): Promis
   for (let i = 0; i < count; i += 1) {
     const due = start + (i * 1000) / perSecond;
     if (due > performance.now()) await sleep(due - performance.now());
-    const event = { user: null, created_at: new Date().toISOString(), action: 'changed', resource: { gid: taskGids[i % taskGids.length], resource_type: 'task', resource_subtype: 'default_task' }, parent: null };
+    const event = {
+      user: null,
+      created_at: new Date().toISOString(),
+      action: 'changed',
+      resource: { gid: taskGids[i % taskGids.length], resource_type: 'task', resource_subtype: 'default_task' },
+      parent: null,
+    };
     const body = JSON.stringify({ events: [event] });
     const sent = performance.now();
     sends.push(
       new Promise<void>((resolve, reject) => {
-        const headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-hook-signature': signDelivery(secret, body) };
+        const headers = {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          'x-hook-signature': signDelivery(secret, body),
+        };
         const request = http.request(url, { method: 'POST', agent, headers }, (response) => {
           response.resume();
           response.on('end', () => {

@@ -25,7 +25,9 @@ interface Delivery {
 
 export async function startBaseline(options: BaselineOptions): Promise<{ url: string; close(): Promise<void> }> {
   const asana = axios.create({ baseURL: options.asanaBaseUrl, headers: { Authorization: `Bearer ${options.asanaToken}` } });
-  const table = new Airtable({ apiKey: options.airtableToken, endpointUrl: options.airtableUrl }).base(options.baseId).table(options.tableName);
+  const table = new Airtable({ apiKey: options.airtableToken, endpointUrl: options.airtableUrl })
+    .base(options.baseId)
+    .table(options.tableName);
 
   const handle = async (body: Delivery): Promise<void> => {
     const event = body.events?.[0];

@@ -33,27 +33,47 @@ export interface BurstOutcome {
  * Makes changes in Asana (`act`, which returns the tasks it touched) and waits until the table
  * holds exactly one exact row for each of those tasks; what it cost, from the first change.
  */
-async function measured(asana: AsanaSandbox, airtable: AirtableSandbox, baseId: string, timeoutMs: number, act: () => Promise<SandboxTask[]>): Promise<BurstOutcome> {
+async function measured(
+  asana: AsanaSandbox,
+  airtable: AirtableSandbox,
+  baseId: string,
+  timeoutMs: number,
+  act: () => Promise<SandboxTask[]>,
+): Promise<BurstOutcome> {
   const asanaBefore = asana.requests.length;
   const airtableBefore = airtable.requests.length;
   const limitedBefore = airtable.rateLimited + asana.rateLimited;
   const started = Date.now();
   const tasks = await act();
-  const expected = new Map(tasks.map((t) => [t.gid, toTaskRow({ ...t, assignee: t.assignee ? { gid: t.assignee } : null }, t.assignee ? asana.users.get(t.assignee)!.name : null)]));
+  const expected = new Map(
+    tasks.map((t) => [
+      t.gid,
+      toTaskRow({ ...t, assignee: t.assignee ? { gid: t.assignee } : null }, t.assignee ? asana.users.get(t.assignee)!.name : null),
+    ]),
+  );
   const rowsByTask = () => {
     const byTask = new Map<string, Record<string, unknown>[]>();
-    for (const r of airtable.records(baseId, TABLE)) byTask.set(String(r.fields['Task ID']), [...(byTask.get(String(r.fields['Task ID'])) ?? []), r.fields]);
+    for (const r of airtable.records(baseId, TABLE))
+      byTask.set(String(r.fields['Task ID']), [...(byTask.get(String(r.fields['Task ID'])) ?? []), r.fields]);
     return byTask;
   };
   const exact = (fields: Record<string, unknown> | undefined, gid: string) =>
-    fields !== undefined && Object.entries(expected.get(gid)!).every(([k, v]) => (v === '' || v === null ? fields[k] === undefined : fields[k] === v));
-  const converged = await until(() => {
-    const byTask = rowsByTask();
-    return tasks.every((t) => exact(byTask.get(t.gid)?.[0], t.gid));
-  }, timeoutMs, 250);
+    fields !== undefined &&
+    Object.entries(expected.get(gid)!).every(([k, v]) => (v === '' || v === null ? fields[k] === undefined : fields[k] === v));
+  const converged = await until(
+    () => {
+      const byTask = rowsByTask();
+      return tasks.every((t) => exact(byTask.get(t.gid)?.[0], t.gid));
+    },
+    timeoutMs,
+    250,
+  );
   const convergeMs = converged ? Date.now() - started : undefined;
   const byTask = rowsByTask();
-  const writeTimes = airtable.requests.slice(airtableBefore).filter((r) => r.method !== 'GET' && !r.path.endsWith('/listRecords')).map((r) => r.at - started);
+  const writeTimes = airtable.requests
+    .slice(airtableBefore)
+    .filter((r) => r.method !== 'GET' && !r.path.endsWith('/listRecords'))
+    .map((r) => r.at - started);
   return {
     writes: writeTimes.length === 0 ? undefined : { first: Math.min(...writeTimes), last: Math.max(...writeTimes) },
     convergeMs,
@@ -67,20 +87,45 @@ async function measured(asana: AsanaSandbox, airtable: AirtableSandbox, baseId: 
 }
 
 /** Creates `count` tasks in a project with a webhook, all at once or evenly over `spreadMs`. */
-export function burst(asana: AsanaSandbox, airtable: AirtableSandbox, baseId: string, projectGid: string, count: number, timeoutMs: number, spreadMs = 0): Promise<BurstOutcome> {
+export function burst(
+  asana: AsanaSandbox,
+  airtable: AirtableSandbox,
+  baseId: string,
+  projectGid: string,
+  count: number,
+  timeoutMs: number,
+  spreadMs = 0,
+): Promise<BurstOutcome> {
   const users = [asana.addUser('Ana Lima'), asana.addUser('Bo Chen')];
   return measured(asana, airtable, baseId, timeoutMs, async () => {
     const tasks: SandboxTask[] = [];
     const started = Date.now();
     for (let i = 0; i < count; i += 1) {
       if (spreadMs > 0) await sleep(started + (i * spreadMs) / count - Date.now());
-      tasks.push(asana.createTask(projectGid, { name: `Burst task ${i} «${randomUUID().slice(0, 6)}»`, assignee: i % 3 ? users[i % 2].gid : null, due_on: i % 4 ? '2027-02-01' : null, notes: `Brief ${i}\nsecond line` }));
+      tasks.push(
+        asana.createTask(projectGid, {
+          name: `Burst task ${i} «${randomUUID().slice(0, 6)}»`,
+          assignee: i % 3 ? users[i % 2].gid : null,
+          due_on: i % 4 ? '2027-02-01' : null,
+          notes: `Brief ${i}\nsecond line`,
+        }),
+      );
     }
     return tasks;
   });
 }
 
 /** Changes two fields (two events) of each of these tasks at once. */
-export function changeBurst(asana: AsanaSandbox, airtable: AirtableSandbox, baseId: string, tasks: SandboxTask[], timeoutMs: number): Promise<BurstOutcome> {
-  return measured(asana, airtable, baseId, timeoutMs, async () => tasks.map((t, i) => asana.updateTask(t.gid, { name: `Changed ${i} «${randomUUID().slice(0, 6)}»`, due_on: '2027-03-0' + ((i % 9) + 1) })));
+export function changeBurst(
+  asana: AsanaSandbox,
+  airtable: AirtableSandbox,
+  baseId: string,
+  tasks: SandboxTask[],
+  timeoutMs: number,
+): Promise<BurstOutcome> {
+  return measured(asana, airtable, baseId, timeoutMs, async () =>
+    tasks.map((t, i) =>
+      asana.updateTask(t.gid, { name: `Changed ${i} «${randomUUID().slice(0, 6)}»`, due_on: '2027-03-0' + ((i % 9) + 1) }),
+    ),
+  );
 }

@@ -14,7 +14,9 @@ const DEFAULT_SHARES = 1024;
 
 /** The cpu_shares docker-compose.yml gives a service (1024, Docker's default, when it sets none). */
 export function composeCpuShares(service: string): number {
-  const compose = parse(readFileSync(path.join(REPO_ROOT, 'docker-compose.yml'), 'utf8')) as { services: Record<string, { cpu_shares?: number }> };
+  const compose = parse(readFileSync(path.join(REPO_ROOT, 'docker-compose.yml'), 'utf8')) as {
+    services: Record<string, { cpu_shares?: number }>;
+  };
   return compose.services[service]?.cpu_shares ?? DEFAULT_SHARES;
 }
 
@@ -30,7 +32,8 @@ export function niceForShares(shares: number): number {
  */
 export function setGroupNice(pid: number, nice: number): string | undefined {
   try {
-    if (readFileSync('/proc/sys/kernel/sched_autogroup_enabled', 'utf8').trim() !== '1') return 'the kernel does not group processes by session (sched_autogroup_enabled is 0)';
+    if (readFileSync('/proc/sys/kernel/sched_autogroup_enabled', 'utf8').trim() !== '1')
+      return 'the kernel does not group processes by session (sched_autogroup_enabled is 0)';
     writeFileSync(`/proc/${pid}/autogroup`, String(nice));
     return undefined;
   } catch (err) {

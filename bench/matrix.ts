@@ -16,7 +16,9 @@ export interface DeliveryPattern {
 
 export const PATTERNS: DeliveryPattern[] = [1, 3].flatMap((eventsPerTask) =>
   [1, 10, 50, 100].flatMap((eventsPerDelivery) =>
-    [0, 10_000].flatMap((spreadMs) => (['project', 'newest-first'] as const).map((listOrder) => ({ eventsPerTask, eventsPerDelivery, spreadMs, listOrder }))),
+    [0, 10_000].flatMap((spreadMs) =>
+      (['project', 'newest-first'] as const).map((listOrder) => ({ eventsPerTask, eventsPerDelivery, spreadMs, listOrder })),
+    ),
   ),
 );
 
@@ -60,7 +62,10 @@ export function meetsGoals(o: BurstOutcome, count: number): boolean {
   );
 }
 
-export async function deliveryMatrix(ctx: MatrixContext, onRow: (row: MatrixRow, index: number, total: number) => void): Promise<MatrixRow[]> {
+export async function deliveryMatrix(
+  ctx: MatrixContext,
+  onRow: (row: MatrixRow, index: number, total: number) => void,
+): Promise<MatrixRow[]> {
   const { asana, airtable, baseId, projectGid, count } = ctx;
   const rows: MatrixRow[] = [];
   const total = PATTERNS.length + 1;
@@ -73,13 +78,19 @@ export async function deliveryMatrix(ctx: MatrixContext, onRow: (row: MatrixRow,
     airtable.clear(baseId, TABLE);
     asana.configure({ newTaskEvents: pattern.eventsPerTask, deliveryBatchSize: pattern.eventsPerDelivery, listOrder: pattern.listOrder });
     await sleep(1000); // a clean second of Airtable's rate
-    record({ pattern: describePattern(pattern), outcome: await burst(asana, airtable, baseId, projectGid, count, 120_000, pattern.spreadMs) });
+    record({
+      pattern: describePattern(pattern),
+      outcome: await burst(asana, airtable, baseId, projectGid, count, 120_000, pattern.spreadMs),
+    });
   }
   // the last row's tasks, each changed in two fields at once: two `changed` events a task
   await ctx.quiet();
   await sleep(1000);
   asana.configure({ deliveryBatchSize: 100, listOrder: 'project' });
   const lastTasks = [...asana.tasks.values()].filter((t) => t.projects.includes(projectGid)).slice(-count);
-  record({ pattern: `${count} changes of two fields each (2 events/task), 100/delivery`, outcome: await changeBurst(asana, airtable, baseId, lastTasks, 120_000) });
+  record({
+    pattern: `${count} changes of two fields each (2 events/task), 100/delivery`,
+    outcome: await changeBurst(asana, airtable, baseId, lastTasks, 120_000),
+  });
   return rows;
 }

@@ -21,7 +21,6 @@ export interface BackfillContext {
   interactive: boolean;
 }
 
-
 /** A bar that fills with the share of seen tasks already settled (written or found equal). */
 function bar(p: ReconcileProgress): string {
   const settled = p.created + p.updated + p.unchanged;
@@ -30,12 +29,17 @@ function bar(p: ReconcileProgress): string {
 }
 
 export async function backfill(ctx: BackfillContext, args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { project: { type: 'string' }, since: { type: 'string' }, full: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    args,
+    options: { project: { type: 'string' }, since: { type: 'string' }, full: { type: 'boolean', default: false } },
+  });
   if (values.project === undefined || !isGid(values.project)) throw new UsageError('--project <gid> is required (a numeric Asana gid)');
   if (values.since !== undefined && (values.full || Number.isNaN(Date.parse(values.since)))) {
     throw new UsageError('--since takes an ISO date-time (e.g. 2026-11-01T00:00:00Z) and does not go with --full');
   }
-  const input: ReconcileInput = values.since ? { projectGid: values.project, mode: 'incremental', since: new Date(values.since).toISOString() } : { projectGid: values.project, mode: 'full' };
+  const input: ReconcileInput = values.since
+    ? { projectGid: values.project, mode: 'incremental', since: new Date(values.since).toISOString() }
+    : { projectGid: values.project, mode: 'full' };
   const workflowId = `asana-backfill-${values.project}-${Date.now()}`;
   const client = await ctx.connect();
   try {
@@ -72,7 +76,9 @@ async function follow(ctx: BackfillContext, client: Client, workflowId: string, 
   try {
     const result = await handle.result();
     if (ctx.interactive) process.stdout.write('\n');
-    ctx.output.out(`Done in ${((Date.now() - started) / 1000).toFixed(1)} s (${result.mode}${result.since ? ` since ${result.since}` : ''}): ${describeCounts(result)}`);
+    ctx.output.out(
+      `Done in ${((Date.now() - started) / 1000).toFixed(1)} s (${result.mode}${result.since ? ` since ${result.since}` : ''}): ${describeCounts(result)}`,
+    );
     return 0;
   } catch (err) {
     if (!(err instanceof WorkflowFailedError)) throw err;

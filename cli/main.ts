@@ -35,7 +35,8 @@ export async function runCli(argv: string[], output: Output): Promise<number> {
       const connect = () => connectClient(config.temporal);
       const rest = [command, ...args].filter((a) => a !== undefined);
       if (group === 'sync') return await syncCommand(config, connect, output, rest);
-      const projectLabel = (gid: string) => (config.asana.accessToken ? new AsanaApi(config.asana).projectLabel(gid) : Promise.resolve(gid));
+      const projectLabel = (gid: string) =>
+        config.asana.accessToken ? new AsanaApi(config.asana).projectLabel(gid) : Promise.resolve(gid);
       return await backfill({ config, connect, output, projectLabel, interactive: process.stdout.isTTY === true }, rest);
     }
     if (group === undefined || group === 'help' || group === '--help') {

@@ -13,7 +13,11 @@ export async function syncCommand(config: Config, connect: () => Promise<Client>
   if (values.project !== undefined && !isGid(values.project)) throw new UsageError('--project must be a numeric Asana gid');
   const client = await connect();
   try {
-    const handle = await signalTask(client, config.temporal.taskQueue, { taskGid: values.task, action: 'manual', projectGid: values.project });
+    const handle = await signalTask(client, config.temporal.taskQueue, {
+      taskGid: values.task,
+      action: 'manual',
+      projectGid: values.project,
+    });
     const result = (await handle.result()) as SyncTaskResult;
     const outcomes: Record<SyncTaskResult['status'], string> = {
       synced: `Task ${values.task} synced (workflow ${handle.workflowId}).`,

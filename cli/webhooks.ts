@@ -45,7 +45,8 @@ function parseFilters(values: string[] | undefined): Filter[] {
   if (!values || values.length === 0) return DEFAULT_ACTIONS.map((action) => ({ resource_type: 'task', action }));
   return values.map((value) => {
     const [resourceType, action, extra] = value.split(':');
-    if (!resourceType || extra !== undefined) throw new UsageError(`--filter takes resource_type[:action], e.g. task:added; got "${value}"`);
+    if (!resourceType || extra !== undefined)
+      throw new UsageError(`--filter takes resource_type[:action], e.g. task:added; got "${value}"`);
     return action ? { resource_type: resourceType, action } : { resource_type: resourceType };
   });
 }
@@ -55,11 +56,19 @@ function parseFilters(values: string[] | undefined): Filter[] {
  * that registration's URL (Asana then performs the handshake with our webhook) and checks that the
  * secret our webhook stored is the one Asana sent. Needs the webhook's DATA_DIR.
  */
-export async function registerWebhook(api: AsanaApi, secrets: SecretStore, projectGid: string, publicUrl: string, filters = parseFilters(undefined)): Promise<{ gid: string; target: string }> {
+export async function registerWebhook(
+  api: AsanaApi,
+  secrets: SecretStore,
+  projectGid: string,
+  publicUrl: string,
+  filters = parseFilters(undefined),
+): Promise<{ gid: string; target: string }> {
   const token = await secrets.openRegistration(projectGid, REGISTRATION_WINDOW_MS);
   const target = webhookUrl(publicUrl, projectGid, token);
   try {
-    const body = await api.raw<{ data: Webhook; 'X-Hook-Secret'?: string }>('POST', '/webhooks', { data: { data: { resource: projectGid, target, filters } } });
+    const body = await api.raw<{ data: Webhook; 'X-Hook-Secret'?: string }>('POST', '/webhooks', {
+      data: { data: { resource: projectGid, target, filters } },
+    });
     const stored = await secrets.get(token);
     if (stored === undefined || stored.secret !== body['X-Hook-Secret']) {
       await api.call('DELETE', `/webhooks/${body.data.gid}`).catch(() => undefined);
@@ -77,14 +86,20 @@ export async function registerWebhook(api: AsanaApi, secrets: SecretStore, proje
 }
 
 async function create(ctx: WebhookCommandContext, args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { project: { type: 'string' }, 'public-url': { type: 'string' }, filter: { type: 'string', multiple: true } } });
+  const { values } = parseArgs({
+    args,
+    options: { project: { type: 'string' }, 'public-url': { type: 'string' }, filter: { type: 'string', multiple: true } },
+  });
   const project = gidOption(values.project, 'project');
   if (!ctx.config.asana.projectGids.includes(project)) {
-    throw new UsageError(`project ${project} is not in ASANA_PROJECT_GIDS: the webhook serves only the synced projects; add it there first`);
+    throw new UsageError(
+      `project ${project} is not in ASANA_PROJECT_GIDS: the webhook serves only the synced projects; add it there first`,
+    );
   }
   const filters = parseFilters(values.filter);
   const publicUrl = values['public-url'] ?? ctx.config.publicUrl;
-  if (publicUrl === undefined) throw new UsageError("give --public-url <url>, or set PUBLIC_URL: the webhook's address as Asana reaches it");
+  if (publicUrl === undefined)
+    throw new UsageError("give --public-url <url>, or set PUBLIC_URL: the webhook's address as Asana reaches it");
   let hostname: string;
   try {
     hostname = new URL(publicUrl).hostname;
@@ -115,7 +130,13 @@ async function list(ctx: WebhookCommandContext, args: string[]): Promise<void> {
   const stored = new Set((await ctx.secrets.list()).map((s) => s.token));
   const secretOf = (hook: Webhook) => (stored.has(tokenOf(hook.target) ?? '') ? 'stored' : 'none');
   if (values.json) {
-    ctx.output.out(JSON.stringify(hooks.map((h) => ({ ...h, secret: secretOf(h) })), null, 2));
+    ctx.output.out(
+      JSON.stringify(
+        hooks.map((h) => ({ ...h, secret: secretOf(h) })),
+        null,
+        2,
+      ),
+    );
     return;
   }
   if (hooks.length === 0) {
@@ -123,7 +144,16 @@ async function list(ctx: WebhookCommandContext, args: string[]): Promise<void> {
     return;
   }
   const columns = ['gid', 'resource', 'target', 'active', 'secret', 'last_success_at', 'last_failure_at', 'last_failure_content'];
-  const rows = hooks.map((h) => [h.gid, h.resource.name ? `${h.resource.gid} (${h.resource.name})` : h.resource.gid, h.target, String(h.active), secretOf(h), h.last_success_at ?? '-', h.last_failure_at ?? '-', h.last_failure_content || '-']);
+  const rows = hooks.map((h) => [
+    h.gid,
+    h.resource.name ? `${h.resource.gid} (${h.resource.name})` : h.resource.gid,
+    h.target,
+    String(h.active),
+    secretOf(h),
+    h.last_success_at ?? '-',
+    h.last_failure_at ?? '-',
+    h.last_failure_content || '-',
+  ]);
   ctx.output.out(formatTable(columns, rows));
 }
 
@@ -132,12 +162,17 @@ async function remove(ctx: WebhookCommandContext, args: string[]): Promise<void>
   if ((positionals.length === 1) === (values.project !== undefined) || positionals.length > 1) {
     throw new UsageError('give either a webhook gid or --project <gid>');
   }
-  const hooks = values.project !== undefined ? await listFor(ctx, gidOption(values.project, 'project')) : [await ctx.api.call<Webhook>('GET', `/webhooks/${gidOption(positionals[0], 'webhook')}`)];
+  const hooks =
+    values.project !== undefined
+      ? await listFor(ctx, gidOption(values.project, 'project'))
+      : [await ctx.api.call<Webhook>('GET', `/webhooks/${gidOption(positionals[0], 'webhook')}`)];
   for (const hook of hooks) {
     await ctx.api.call('DELETE', `/webhooks/${hook.gid}`);
     const token = tokenOf(hook.target);
     if (token === undefined) {
-      ctx.output.out(`Deleted webhook ${hook.gid} (project ${hook.resource.gid}); its URL holds no token of ours, so no secret was forgotten.`);
+      ctx.output.out(
+        `Deleted webhook ${hook.gid} (project ${hook.resource.gid}); its URL holds no token of ours, so no secret was forgotten.`,
+      );
       continue;
     }
     await ctx.secrets.delete(token);
@@ -146,4 +181,8 @@ async function remove(ctx: WebhookCommandContext, args: string[]): Promise<void>
   if (hooks.length === 0) ctx.output.out('No webhooks to delete.');
 }
 
-export const WEBHOOK_COMMANDS: Record<string, (ctx: WebhookCommandContext, args: string[]) => Promise<void>> = { create, list, delete: remove };
+export const WEBHOOK_COMMANDS: Record<string, (ctx: WebhookCommandContext, args: string[]) => Promise<void>> = {
+  create,
+  list,
+  delete: remove,
+};

@@ -73,7 +73,9 @@ export class ConfigError extends Error {
     readonly problems: string[],
     hint?: string,
   ) {
-    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}\nSee .env.example for every variable.${hint ? `\n${hint}` : ''}`);
+    super(
+      `Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}\nSee .env.example for every variable.${hint ? `\n${hint}` : ''}`,
+    );
     this.name = 'ConfigError';
   }
 }
@@ -162,8 +164,12 @@ export function loadConfig(needs: Need[] = ['asana', 'airtable'], env: Env = rea
 
   const tlsCert = get('TEMPORAL_TLS_CERT');
   const tlsKey = get('TEMPORAL_TLS_KEY');
-  if ((tlsCert === undefined) !== (tlsKey === undefined)) problems.push('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together: set both or neither');
-  for (const [name, file] of [['TEMPORAL_TLS_CERT', tlsCert], ['TEMPORAL_TLS_KEY', tlsKey]] as const) {
+  if ((tlsCert === undefined) !== (tlsKey === undefined))
+    problems.push('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together: set both or neither');
+  for (const [name, file] of [
+    ['TEMPORAL_TLS_CERT', tlsCert],
+    ['TEMPORAL_TLS_KEY', tlsKey],
+  ] as const) {
     if (file !== undefined && !existsSync(file)) problems.push(`${name} must name a readable file, got "${file}"`);
   }
 

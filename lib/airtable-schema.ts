@@ -32,7 +32,11 @@ interface MetaTable {
 export type TableCheck = { status: 'ok'; tableId: string } | { status: 'missing' } | { status: 'wrong'; problems: string[] };
 
 function meta(config: AirtableConfig) {
-  const http = axios.create({ baseURL: `${config.endpointUrl}/v0/meta/bases/${config.baseId}`, headers: { Authorization: `Bearer ${config.token}` }, timeout: 30_000 });
+  const http = axios.create({
+    baseURL: `${config.endpointUrl}/v0/meta/bases/${config.baseId}`,
+    headers: { Authorization: `Bearer ${config.token}` },
+    timeout: 30_000,
+  });
   const call = async <T>(work: () => Promise<{ data: T }>): Promise<T> => {
     try {
       return (await work()).data;

@@ -23,7 +23,10 @@ export class ApiError extends Error {
  * Sends a request, and sends it again after the pause `pauseBefore` names for its failure; when
  * it names none, the failure propagates. `attempt` counts from 0.
  */
-export async function retrying<T>(send: (attempt: number) => Promise<T>, pauseBefore: (err: unknown, attempt: number) => number | undefined): Promise<T> {
+export async function retrying<T>(
+  send: (attempt: number) => Promise<T>,
+  pauseBefore: (err: unknown, attempt: number) => number | undefined,
+): Promise<T> {
   for (let attempt = 0; ; attempt += 1) {
     try {
       return await send(attempt);

@@ -59,7 +59,11 @@ function buildFromArchive(archive: string, target: string): boolean {
     if (spawnSync('tar', ['xzf', archive, '-C', dir, '--strip-components=1'], { stdio: 'inherit' }).status !== 0) return false;
     mkdirSync(path.dirname(target), { recursive: true });
     process.stderr.write(`Building tctl from ${archive} into ${target} (first time only; takes about four minutes)...\n`);
-    const result = spawnSync(go, ['build', '-o', target, './cmd/tctl'], { cwd: dir, stdio: ['ignore', 'inherit', 'inherit'], env: { ...readEnv(), CGO_ENABLED: '0' } });
+    const result = spawnSync(go, ['build', '-o', target, './cmd/tctl'], {
+      cwd: dir,
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: { ...readEnv(), CGO_ENABLED: '0' },
+    });
     return result.status === 0;
   } finally {
     rmSync(dir, { recursive: true, force: true });

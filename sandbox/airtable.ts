@@ -53,7 +53,13 @@ function error(status: number, type: string, message: string): Response {
   return { status, body: { error: { type, message } } };
 }
 
-const id = (prefix: string): string => prefix + randomBytes(10).toString('base64').replace(/[^A-Za-z0-9]/g, '').padEnd(14, 'x').slice(0, 14);
+const id = (prefix: string): string =>
+  prefix +
+  randomBytes(10)
+    .toString('base64')
+    .replace(/[^A-Za-z0-9]/g, '')
+    .padEnd(14, 'x')
+    .slice(0, 14);
 
 const isEmpty = (v: unknown): boolean => v === undefined || v === null || v === '' || v === false || (Array.isArray(v) && v.length === 0);
 
@@ -152,7 +158,11 @@ export class AirtableSandbox extends EmulatorServer {
 
   private tooMany(): Response {
     this.rateLimited += 1;
-    return error(429, 'RATE_LIMIT_REACHED', 'You have made too many requests in a single second. Please wait 30 seconds before trying again.');
+    return error(
+      429,
+      'RATE_LIMIT_REACHED',
+      'You have made too many requests in a single second. Please wait 30 seconds before trying again.',
+    );
   }
 
   private table(baseId: string, nameOrId: string): Table | undefined {
@@ -166,7 +176,11 @@ export class AirtableSandbox extends EmulatorServer {
     const table = this.table(req.params.base, req.params.table);
     if (table) return table;
     if (!this.bases.has(req.params.base)) return { status: 404, body: { error: 'NOT_FOUND' } };
-    return error(403, 'INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND', 'Invalid permissions, or the requested model was not found. Check that both your user and your token have the required permissions, and that the model names and/or ids are correct.');
+    return error(
+      403,
+      'INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND',
+      'Invalid permissions, or the requested model was not found. Check that both your user and your token have the required permissions, and that the model names and/or ids are correct.',
+    );
   }
 
   private listTables(req: Request): Response {
@@ -183,14 +197,16 @@ export class AirtableSandbox extends EmulatorServer {
   }
 
   private createTableRoute(req: Request): Response {
-    if (!this.bases.has(req.params.base)) return error(403, 'INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND', 'Invalid permissions, or the requested model was not found.');
+    if (!this.bases.has(req.params.base))
+      return error(403, 'INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND', 'Invalid permissions, or the requested model was not found.');
     const body = parseJson(req.body) as { name?: unknown; fields?: FieldSpec[] } | undefined;
     if (typeof body?.name !== 'string' || !Array.isArray(body.fields) || body.fields.length === 0) {
       return error(422, 'INVALID_REQUEST_UNKNOWN', 'Invalid request: name and a non-empty fields array are required');
     }
     if (this.table(req.params.base, body.name)) return error(422, 'DUPLICATE_TABLE_NAME', `Table name "${body.name}" already exists`);
     const dateWithoutFormat = body.fields.find((f) => f.type === 'date' && !f.options?.dateFormat);
-    if (dateWithoutFormat) return error(422, 'INVALID_FIELD_TYPE_OPTIONS_FOR_CREATE', `Field "${dateWithoutFormat.name}" of type date needs options.dateFormat`);
+    if (dateWithoutFormat)
+      return error(422, 'INVALID_FIELD_TYPE_OPTIONS_FOR_CREATE', `Field "${dateWithoutFormat.name}" of type date needs options.dateFormat`);
     const tableId = this.createTable(req.params.base, body.name, body.fields);
     const { tables } = this.listTables(req).body as { tables: { id: string }[] };
     return { status: 200, body: tables.find((t) => t.id === tableId) };
@@ -211,7 +227,8 @@ export class AirtableSandbox extends EmulatorServer {
     const table = this.resolve(req);
     if ('status' in table) return table;
     const pageSize = params.pageSize === undefined ? 100 : Number(params.pageSize);
-    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 100) return error(422, 'INVALID_PAGE_SIZE', 'pageSize must be between 1 and 100');
+    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 100)
+      return error(422, 'INVALID_PAGE_SIZE', 'pageSize must be between 1 and 100');
     const maxRecords = params.maxRecords === undefined ? Infinity : Number(params.maxRecords);
     let formula: Formula | undefined;
     if (params.filterByFormula) {
@@ -228,7 +245,8 @@ export class AirtableSandbox extends EmulatorServer {
     if (start === undefined) return error(422, 'LIST_RECORDS_ITERATOR_NOT_AVAILABLE', 'The offset is invalid or has expired');
     const matching = [...table.records.values()].filter((r) => !formula || formulaMatches(formula, r.fields, r.id)).slice(0, maxRecords);
     const records = matching.slice(start, start + pageSize).map((r) => this.read(r, params.fields));
-    const next = start + pageSize < matching.length ? `itr${pageToken.encode(start + pageSize)}/${matching[start + pageSize].id}` : undefined;
+    const next =
+      start + pageSize < matching.length ? `itr${pageToken.encode(start + pageSize)}/${matching[start + pageSize].id}` : undefined;
     return { status: 200, body: { records, ...(next ? { offset: next } : {}) } };
   }
 
@@ -236,7 +254,8 @@ export class AirtableSandbox extends EmulatorServer {
     const table = this.resolve(req);
     if ('status' in table) return table;
     const record = table.records.get(req.params.record);
-    if (!record) return { status: 404, body: { error: { type: 'MODEL_ID_NOT_FOUND', message: 'Could not find what you are looking for' } } };
+    if (!record)
+      return { status: 404, body: { error: { type: 'MODEL_ID_NOT_FOUND', message: 'Could not find what you are looking for' } } };
     return { status: 200, body: this.read(record) };
   }
 
@@ -244,7 +263,8 @@ export class AirtableSandbox extends EmulatorServer {
     const table = this.resolve(req);
     if ('status' in table) return table;
     const body = parseJson(req.body) as { records?: RecordInput[]; fields?: unknown } | undefined;
-    if (body === undefined) return error(422, 'INVALID_REQUEST_UNKNOWN', 'Invalid request: parameter validation failed. Check your request data.');
+    if (body === undefined)
+      return error(422, 'INVALID_REQUEST_UNKNOWN', 'Invalid request: parameter validation failed. Check your request data.');
     const single = body.records === undefined;
     const inputs = single ? [{ fields: body.fields }] : body.records!;
     const invalid = this.validate(table, inputs, false);
@@ -255,7 +275,10 @@ export class AirtableSandbox extends EmulatorServer {
 
   private updateOne(req: Request, replace: boolean): Response {
     const body = parseJson(req.body) as { fields?: unknown } | undefined;
-    const answer = this.update({ ...req, body: Buffer.from(JSON.stringify({ records: [{ id: req.params.record, fields: body?.fields }] })) }, replace);
+    const answer = this.update(
+      { ...req, body: Buffer.from(JSON.stringify({ records: [{ id: req.params.record, fields: body?.fields }] })) },
+      replace,
+    );
     if (answer.status !== 200) return answer;
     return { status: 200, body: (answer.body as { records: unknown[] }).records[0] };
   }
@@ -264,10 +287,16 @@ export class AirtableSandbox extends EmulatorServer {
     const table = this.resolve(req);
     if ('status' in table) return table;
     const body = parseJson(req.body) as { records?: RecordInput[]; performUpsert?: { fieldsToMergeOn?: unknown } } | undefined;
-    if (!body || !Array.isArray(body.records)) return error(422, 'INVALID_REQUEST_UNKNOWN', 'Invalid request: parameter validation failed. Check your request data.');
+    if (!body || !Array.isArray(body.records))
+      return error(422, 'INVALID_REQUEST_UNKNOWN', 'Invalid request: parameter validation failed. Check your request data.');
     const mergeOn = body.performUpsert?.fieldsToMergeOn;
     if (body.performUpsert !== undefined) {
-      if (!Array.isArray(mergeOn) || mergeOn.length < 1 || mergeOn.length > 3 || mergeOn.some((f) => !table.fields.some((tf) => tf.name === f))) {
+      if (
+        !Array.isArray(mergeOn) ||
+        mergeOn.length < 1 ||
+        mergeOn.length > 3 ||
+        mergeOn.some((f) => !table.fields.some((tf) => tf.name === f))
+      ) {
         return error(422, 'INVALID_MERGE_FIELDS', 'fieldsToMergeOn must name 1 to 3 existing fields');
       }
     }
@@ -277,7 +306,8 @@ export class AirtableSandbox extends EmulatorServer {
 
     // Resolve every record before writing any, so a bad request changes nothing.
     const plan: { input: RecordInput; target?: AirtableRecord }[] = [];
-    const key = (f: Record<string, unknown>): string => JSON.stringify((upsert ?? []).map((name) => (isEmpty(f[name]) ? '' : String(f[name]))));
+    const key = (f: Record<string, unknown>): string =>
+      JSON.stringify((upsert ?? []).map((name) => (isEmpty(f[name]) ? '' : String(f[name]))));
     // One pass over the table per request, not one per record: a backfill's table holds 10,000.
     const byKey = new Map<string, AirtableRecord[]>();
     const requestKeys = new Set<string>();
@@ -290,14 +320,19 @@ export class AirtableSandbox extends EmulatorServer {
     for (const input of body.records) {
       if (!upsert) {
         const target = table.records.get(input.id as string);
-        if (!target) return { status: 404, body: { error: { type: 'MODEL_ID_NOT_FOUND', message: `Record ${String(input.id)} not found` } } };
+        if (!target)
+          return { status: 404, body: { error: { type: 'MODEL_ID_NOT_FOUND', message: `Record ${String(input.id)} not found` } } };
         plan.push({ input, target });
         continue;
       }
       const inputKey = key(input.fields as Record<string, unknown>);
       const matches = byKey.get(inputKey) ?? [];
       if (matches.length > 1) {
-        return error(422, 'INVALID_VALUE_FOR_COLUMN', `Cannot update more than one record with the same merge field values; ${matches.length} records match ${inputKey}`);
+        return error(
+          422,
+          'INVALID_VALUE_FOR_COLUMN',
+          `Cannot update more than one record with the same merge field values; ${matches.length} records match ${inputKey}`,
+        );
       }
       if (requestKeys.has(inputKey)) {
         return error(422, 'INVALID_RECORDS', `Multiple records in the request share the merge field values ${inputKey}`);
@@ -337,7 +372,11 @@ export class AirtableSandbox extends EmulatorServer {
 
   private validate(table: Table, inputs: RecordInput[], needIds: boolean): Response | undefined {
     if (inputs.length === 0 || inputs.length > MAX_RECORDS_PER_REQUEST) {
-      return error(422, 'INVALID_RECORDS', `You must provide an array of up to ${MAX_RECORDS_PER_REQUEST} record objects, each with an "id" field and a "fields" object`);
+      return error(
+        422,
+        'INVALID_RECORDS',
+        `You must provide an array of up to ${MAX_RECORDS_PER_REQUEST} record objects, each with an "id" field and a "fields" object`,
+      );
     }
     for (const input of inputs) {
       if (needIds && typeof input.id !== 'string') return error(422, 'INVALID_RECORDS', 'Each record must have an "id"');
@@ -362,7 +401,8 @@ export class AirtableSandbox extends EmulatorServer {
   }
 
   private read(record: AirtableRecord, only: string[] = []): AirtableRecord {
-    const fields = only.length === 0 ? { ...record.fields } : Object.fromEntries(Object.entries(record.fields).filter(([k]) => only.includes(k)));
+    const fields =
+      only.length === 0 ? { ...record.fields } : Object.fromEntries(Object.entries(record.fields).filter(([k]) => only.includes(k)));
     return { id: record.id, createdTime: record.createdTime, fields };
   }
 }
@@ -394,7 +434,12 @@ function valueFits(type: FieldType, value: unknown): boolean {
   if (value === null) return true;
   switch (type) {
     case 'date':
-      return typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value) && !Number.isNaN(Date.parse(`${value}T00:00:00Z`)) && new Date(`${value}T00:00:00Z`).toISOString().startsWith(value);
+      return (
+        typeof value === 'string' &&
+        /^\d{4}-\d{2}-\d{2}$/.test(value) &&
+        !Number.isNaN(Date.parse(`${value}T00:00:00Z`)) &&
+        new Date(`${value}T00:00:00Z`).toISOString().startsWith(value)
+      );
     case 'number':
       return typeof value === 'number';
     case 'checkbox':

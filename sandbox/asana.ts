@@ -120,7 +120,8 @@ export interface DeliveryRecord {
 const randomGidStart = (): bigint => 1_000_000_000_000_000n + BigInt(randomInt(0, 2 ** 47)) * 1000n;
 
 function errors(status: number, message: string, headers?: Record<string, string>): Response {
-  const help = 'For more information on API status codes and how to handle them, read the docs on errors: https://developers.asana.com/docs/errors';
+  const help =
+    'For more information on API status codes and how to handle them, read the docs on errors: https://developers.asana.com/docs/errors';
   const body = { errors: [{ message, help, ...(status >= 500 ? { phrase: 'six sad squid snuggle softly' } : {}) }] };
   return { status, body, headers };
 }
@@ -335,12 +336,16 @@ export class AsanaSandbox extends EmulatorServer {
 
   private projectTasks(req: Request): Response {
     if (!this.projects.has(req.params.gid)) return errors(404, `project: Unknown object: ${req.params.gid}`);
-    return this.page(req, [...this.tasks.values()].filter((t) => t.projects.includes(req.params.gid)));
+    return this.page(
+      req,
+      [...this.tasks.values()].filter((t) => t.projects.includes(req.params.gid)),
+    );
   }
 
   private searchTasks(req: Request): Response {
     const project = req.query.get('project');
-    if (!project) return errors(400, 'project: Missing input. You must specify a project, tag, section, user task list or assignee + workspace');
+    if (!project)
+      return errors(400, 'project: Missing input. You must specify a project, tag, section, user task list or assignee + workspace');
     if (!this.projects.has(project)) return errors(404, `project: Unknown object: ${project}`);
     const since = req.query.get('modified_since');
     const sinceMs = since === null ? -Infinity : Date.parse(since);
@@ -352,7 +357,12 @@ export class AsanaSandbox extends EmulatorServer {
   private getProject(req: Request): Response {
     const project = this.projects.get(req.params.gid);
     if (!project) return errors(404, `project: Unknown object: ${req.params.gid}`);
-    const full = { gid: project.gid, resource_type: 'project', name: project.name, workspace: { gid: project.workspace, resource_type: 'workspace' } };
+    const full = {
+      gid: project.gid,
+      resource_type: 'project',
+      name: project.name,
+      workspace: { gid: project.workspace, resource_type: 'workspace' },
+    };
     return { status: 200, body: { data: project_(full, req.query) } };
   }
 
@@ -366,7 +376,8 @@ export class AsanaSandbox extends EmulatorServer {
     const data = (parseJson(req.body) as { data?: { resource?: unknown; target?: unknown; filters?: unknown } } | undefined)?.data;
     if (typeof data?.resource !== 'string') return errors(400, 'resource: Missing input');
     if (typeof data.target !== 'string') return errors(400, 'target: Missing input');
-    if (!this.projects.has(data.resource) && !this.tasks.has(data.resource)) return errors(404, `resource: Unknown object: ${data.resource}`);
+    if (!this.projects.has(data.resource) && !this.tasks.has(data.resource))
+      return errors(404, `resource: Unknown object: ${data.resource}`);
     let target: URL;
     try {
       target = new URL(data.target);
@@ -383,7 +394,10 @@ export class AsanaSandbox extends EmulatorServer {
     }
     const secret = randomBytes(32).toString('hex');
     if (!(await this.handshake(data.target, secret))) {
-      return errors(400, 'Could not complete activation handshake with target URL. Please ensure that the receiving server is accepting connections and supports SSL');
+      return errors(
+        400,
+        'Could not complete activation handshake with target URL. Please ensure that the receiving server is accepting connections and supports SSL',
+      );
     }
     const webhook: Webhook = {
       gid: this.gid(),
@@ -407,7 +421,10 @@ export class AsanaSandbox extends EmulatorServer {
     if (req.query.get('workspace') !== this.workspaceGid) return errors(400, 'workspace: Missing input or unknown workspace');
     const resource = req.query.get('resource');
     const hooks = [...this.webhooks.values()].filter((w) => resource === null || w.resource === resource);
-    return this.paginate(req, hooks.map((w) => this.renderWebhook(w)));
+    return this.paginate(
+      req,
+      hooks.map((w) => this.renderWebhook(w)),
+    );
   }
 
   private getWebhook(req: Request): Response {
@@ -482,7 +499,11 @@ export class AsanaSandbox extends EmulatorServer {
 
   private page(req: Request, tasks: SandboxTask[]): Response {
     const ordered = this.options.listOrder === 'newest-first' ? [...tasks].reverse() : tasks;
-    return this.paginate(req, ordered.map((t) => this.render(t, req.query)), (item) => compact(item));
+    return this.paginate(
+      req,
+      ordered.map((t) => this.render(t, req.query)),
+      (item) => compact(item),
+    );
   }
 
   /** limit/offset pagination; compact records unless opt_fields asks for more. */
@@ -490,7 +511,8 @@ export class AsanaSandbox extends EmulatorServer {
     const shape = req.query.has('opt_fields') ? (i: Record<string, unknown>) => i : compactor;
     const limitText = req.query.get('limit');
     if (limitText === null) {
-      if (items.length > 1000) return errors(400, 'The result is too large. You should use pagination (may require specifying a workspace)!');
+      if (items.length > 1000)
+        return errors(400, 'The result is too large. You should use pagination (may require specifying a workspace)!');
       return { status: 200, body: { data: items.map(shape) } };
     }
     const limit = Number(limitText);
@@ -500,7 +522,14 @@ export class AsanaSandbox extends EmulatorServer {
     if (start === undefined) return errors(400, 'offset: Your pagination token is invalid or has expired');
     const data = items.slice(start, start + limit).map(shape);
     const next = start + limit < items.length ? pageToken.encode(start + limit) : null;
-    const nextPage = next === null ? null : { offset: next, path: `${req.path.replace('/api/1.0', '')}?limit=${limit}&offset=${next}`, uri: `${this.url}${req.path}?limit=${limit}&offset=${next}` };
+    const nextPage =
+      next === null
+        ? null
+        : {
+            offset: next,
+            path: `${req.path.replace('/api/1.0', '')}?limit=${limit}&offset=${next}`,
+            uri: `${this.url}${req.path}?limit=${limit}&offset=${next}`,
+          };
     return { status: 200, body: { data, next_page: nextPage } };
   }
 
@@ -581,7 +610,15 @@ export class AsanaSandbox extends EmulatorServer {
     } catch (err) {
       status = (err as Error).name === 'TimeoutError' ? 'timeout' : 'error';
     }
-    this.deliveries.push({ webhookGid: webhook.gid, events: events.length, resources: events.map((e) => e.resource.gid), sentAt, status, attempt, at: Date.now() });
+    this.deliveries.push({
+      webhookGid: webhook.gid,
+      events: events.length,
+      resources: events.map((e) => e.resource.gid),
+      sentAt,
+      status,
+      attempt,
+      at: Date.now(),
+    });
     if (typeof status === 'number' && status >= 200 && status < 300) {
       webhook.last_success_at = isoNow();
     } else {
@@ -634,7 +671,13 @@ function compact(record: Record<string, unknown>): Record<string, unknown> {
 function project_(full: Record<string, unknown>, query: URLSearchParams): Record<string, unknown> {
   const optFields = query.get('opt_fields');
   if (optFields === null) return full;
-  return selectPaths(full, optFields.split(',').map((p) => p.trim()).filter(Boolean));
+  return selectPaths(
+    full,
+    optFields
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean),
+  );
 }
 
 function selectPaths(record: Record<string, unknown>, paths: string[]): Record<string, unknown> {
@@ -645,14 +688,22 @@ function selectPaths(record: Record<string, unknown>, paths: string[]): Record<s
     if (!(head in record)) continue;
     if (rest.length === 0) {
       const value = record[head];
-      out[head] = isRecord(value) ? { gid: value.gid, resource_type: value.resource_type } : Array.isArray(value) ? value.map((v) => (isRecord(v) ? { gid: v.gid } : v)) : value;
+      out[head] = isRecord(value)
+        ? { gid: value.gid, resource_type: value.resource_type }
+        : Array.isArray(value)
+          ? value.map((v) => (isRecord(v) ? { gid: v.gid } : v))
+          : value;
     } else {
       nested.set(head, [...(nested.get(head) ?? []), rest.join('.')]);
     }
   }
   for (const [head, rest] of nested) {
     const value = record[head];
-    out[head] = isRecord(value) ? selectPaths(value, rest) : Array.isArray(value) ? value.map((v) => (isRecord(v) ? selectPaths(v, rest) : v)) : value;
+    out[head] = isRecord(value)
+      ? selectPaths(value, rest)
+      : Array.isArray(value)
+        ? value.map((v) => (isRecord(v) ? selectPaths(v, rest) : v))
+        : value;
   }
   return out;
 }

@@ -65,7 +65,10 @@ const truthy = (v: FormulaValue): boolean => v !== '' && v !== 0 && v !== false;
 const FUNCTIONS: Record<string, (args: Formula[]) => Formula> = {
   OR: (args) => (f, id) => args.some((a) => truthy(a(f, id))),
   AND: (args) => (f, id) => args.every((a) => truthy(a(f, id))),
-  NOT: ([a]) => (f, id) => !truthy(a(f, id)),
+  NOT:
+    ([a]) =>
+    (f, id) =>
+      !truthy(a(f, id)),
   BLANK: () => () => '',
   RECORD_ID: () => (_f, id) => id,
 };

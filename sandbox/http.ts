@@ -170,7 +170,14 @@ export abstract class EmulatorServer {
       answer = { status: 500, body: { error: String(err) } };
     }
     this.requests.push({ method: req.method, path: req.path, status: answer.status, at: Date.now() });
-    this.exchanges?.push({ method: req.method, path: req.path, query: url.search.slice(1), body: req.body, status: answer.status, answer: answer.body });
+    this.exchanges?.push({
+      method: req.method,
+      path: req.path,
+      query: url.search.slice(1),
+      body: req.body,
+      status: answer.status,
+      answer: answer.body,
+    });
     const payload = answer.body === undefined ? '' : JSON.stringify(answer.body);
     res.writeHead(answer.status, {
       ...(payload ? { 'content-type': 'application/json; charset=utf-8' } : {}),

@@ -29,7 +29,9 @@ Airtable emulator: ${airtable.url}
 
 Put these in .env (or export them), then run the service with \`npm start\`:
 
-${Object.entries(sandboxEnv(asana, airtable, SANDBOX_BASE_ID, project.gid)).map(([k, v]) => `${k}=${v}`).join('\n')}
+${Object.entries(sandboxEnv(asana, airtable, SANDBOX_BASE_ID, project.gid))
+  .map(([k, v]) => `${k}=${v}`)
+  .join('\n')}
 PUBLIC_URL=http://localhost:3000
 
 Register the webhook once the service runs (Asana performs the handshake with it, on a URL

@@ -50,7 +50,10 @@ runMain(async () => {
   const webhook = await startWebhookServer(config, log);
 
   const output = { out: (line: string) => console.log(line), err: () => undefined }; // the localhost warning does not apply to the emulator
-  await WEBHOOK_COMMANDS.create({ config, api: new AsanaApi(config.asana), secrets: new SecretStore(config.dataDir), output }, ['--project', project.gid]);
+  await WEBHOOK_COMMANDS.create({ config, api: new AsanaApi(config.asana), secrets: new SecretStore(config.dataDir), output }, [
+    '--project',
+    project.gid,
+  ]);
 
   const samples = [
     { name: 'Draft the launch brief', assignee: people[0].gid, due_on: '2026-12-01', notes: 'Two pages.\nAudience: SMB owners.' },
@@ -60,12 +63,18 @@ runMain(async () => {
   ];
   for (const sample of samples) asana.createTask(project.gid, sample);
   const deadline = Date.now() + 30_000;
-  while (airtable.records(BASE_ID, 'Asana Tasks').length < samples.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  while (airtable.records(BASE_ID, 'Asana Tasks').length < samples.length && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 100));
 
   const rows = airtable.records(BASE_ID, 'Asana Tasks').map((r) => r.fields);
   const columns = ['Task ID', 'Name', 'Assignee', 'Due Date', 'Description'];
   console.log(`\n"Asana Tasks" in the Airtable emulator (${rows.length} rows):\n`);
-  console.log(formatTable(columns, rows.map((r) => columns.map((c) => String(r[c] ?? '').replace(/\n/g, ' ⏎ ')))));
+  console.log(
+    formatTable(
+      columns,
+      rows.map((r) => columns.map((c) => String(r[c] ?? '').replace(/\n/g, ' ⏎ '))),
+    ),
+  );
   console.log(`
 Temporal Web UI: ${temporal.uiUrl}  (each task's run is asana-task-<Task ID>)
 Create another task:

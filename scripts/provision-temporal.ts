@@ -11,7 +11,9 @@ try {
     const version = execFileSync(executable.path, ['--version'], { encoding: 'utf8' }).trim();
     console.log(`Temporal CLI: ${executable.path} (${version})`);
   } else {
-    console.log('No Temporal CLI found and no Go to build one: the Temporal SDK will download the dev server at first use (needs internet).');
+    console.log(
+      'No Temporal CLI found and no Go to build one: the Temporal SDK will download the dev server at first use (needs internet).',
+    );
   }
 } catch (err) {
   console.error(
@@ -24,7 +26,9 @@ try {
 try {
   const tctl = tctlExecutable();
   if (tctl === undefined) {
-    console.log('tctl: none found, and none could be built (set TCTL_PATH to a binary, or TCTL_SOURCE to its source archive); its tests will skip.');
+    console.log(
+      'tctl: none found, and none could be built (set TCTL_PATH to a binary, or TCTL_SOURCE to its source archive); its tests will skip.',
+    );
   } else {
     console.log(`tctl: ${tctl} (${execFileSync(tctl, ['--version'], { encoding: 'utf8' }).trim()})`);
   }

@@ -18,7 +18,8 @@ const EMBEDDED_TEMPORAL_PORT = 7233;
 const EMBEDDED_UI_PORT = 8233;
 
 /** What `npm start` says after the list of missing variables. */
-export const DEMO_HINT = 'No Asana or Airtable account at hand? `npm run demo` runs everything against the emulators of both APIs, with none.';
+export const DEMO_HINT =
+  'No Asana or Airtable account at hand? `npm run demo` runs everything against the emulators of both APIs, with none.';
 
 function loadStartConfig(): Config {
   try {

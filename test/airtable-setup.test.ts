@@ -35,7 +35,10 @@ describe('airtable setup and the worker start-up check', function () {
   it('the worker stops with a message when the table is missing', async () => {
     const result = await run('worker/main.ts');
     assert.equal(result.code, 2);
-    assert.match(result.stderr, /table "Asana Tasks" in base appSETUPTESTBASE1 does not exist: create it with `npm run cli -- airtable setup`/);
+    assert.match(
+      result.stderr,
+      /table "Asana Tasks" in base appSETUPTESTBASE1 does not exist: create it with `npm run cli -- airtable setup`/,
+    );
   });
 
   it('creates the table with the five fields, then finds it ready', async () => {
@@ -43,7 +46,16 @@ describe('airtable setup and the worker start-up check', function () {
     assert.equal(created.code, 0, created.stderr);
     assert.match(created.stdout, /Created the table "Asana Tasks"/);
     const [table] = [...airtable.bases.get(BASE)!.values()];
-    assert.deepEqual(table.fields.map((f) => [f.name, f.type]), [['Task ID', 'singleLineText'], ['Name', 'singleLineText'], ['Assignee', 'singleLineText'], ['Due Date', 'date'], ['Description', 'multilineText']]);
+    assert.deepEqual(
+      table.fields.map((f) => [f.name, f.type]),
+      [
+        ['Task ID', 'singleLineText'],
+        ['Name', 'singleLineText'],
+        ['Assignee', 'singleLineText'],
+        ['Due Date', 'date'],
+        ['Description', 'multilineText'],
+      ],
+    );
     const again = await run('cli/main.ts', ['airtable', 'setup']);
     assert.equal(again.code, 0);
     assert.match(again.stdout, /is ready/);

@@ -12,7 +12,14 @@ describe('writing rows to Airtable', () => {
     airtable = new AirtableSandbox();
     await airtable.listen();
     airtable.createTable(BASE, 'Asana Tasks');
-    client = new AirtableClient({ token: airtable.token, baseId: BASE, tableName: 'Asana Tasks', endpointUrl: airtable.url, lockoutMs: 1000, requestsPerSecond: 5 });
+    client = new AirtableClient({
+      token: airtable.token,
+      baseId: BASE,
+      tableName: 'Asana Tasks',
+      endpointUrl: airtable.url,
+      lockoutMs: 1000,
+      requestsPerSecond: 5,
+    });
   });
   afterEach(() => airtable.close());
 

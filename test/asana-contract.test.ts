@@ -18,11 +18,26 @@ describe("Asana's OpenAPI spec", function () {
   before(async () => (spec = await AsanaSpec.load()));
 
   it('refuses what it does not allow: an unknown opt_field, a task whose name is a number, an event without a resource gid', () => {
-    const exchange = { method: 'GET', path: '/api/1.0/tasks/12', query: 'opt_fields=name,colour', body: Buffer.alloc(0), status: 200, answer: { data: { gid: '12', name: 7 } } };
+    const exchange = {
+      method: 'GET',
+      path: '/api/1.0/tasks/12',
+      query: 'opt_fields=name,colour',
+      body: Buffer.alloc(0),
+      status: 200,
+      answer: { data: { gid: '12', name: 7 } },
+    };
     const problems = spec.problems(exchange);
-    assert.ok(problems.some((p) => p.includes('request') && p.includes('opt_fields')), problems.join('\n'));
-    assert.ok(problems.some((p) => p.includes('/data/name')), problems.join('\n'));
-    assert.deepEqual(spec.problems({ ...exchange, path: '/api/1.0/taskz/12' }), ['GET /api/1.0/taskz/12?opt_fields=name,colour: no such operation in Asana\'s spec']);
+    assert.ok(
+      problems.some((p) => p.includes('request') && p.includes('opt_fields')),
+      problems.join('\n'),
+    );
+    assert.ok(
+      problems.some((p) => p.includes('/data/name')),
+      problems.join('\n'),
+    );
+    assert.deepEqual(spec.problems({ ...exchange, path: '/api/1.0/taskz/12' }), [
+      "GET /api/1.0/taskz/12?opt_fields=name,colour: no such operation in Asana's spec",
+    ]);
     assert.notDeepEqual(spec.events([{ action: 'added', resource: { resource_type: 'task', gid: 5 } }]), []);
   });
 
@@ -39,29 +54,56 @@ describe("Asana's OpenAPI spec", function () {
 
       // webhooks create: the registration and its handshake, then deliveries of new tasks
       await stack.registerWebhook();
-      const tasks = Array.from({ length: 120 }, (_, i) => asana.createTask(project.gid, { name: `Contract ${i}`, assignee: i % 2 ? ana.gid : null, due_on: i % 3 ? '2027-01-15' : null, notes: `n${i}` }));
+      const tasks = Array.from({ length: 120 }, (_, i) =>
+        asana.createTask(project.gid, {
+          name: `Contract ${i}`,
+          assignee: i % 2 ? ana.gid : null,
+          due_on: i % 3 ? '2027-01-15' : null,
+          notes: `n${i}`,
+        }),
+      );
       asana.updateTask(tasks[0].gid, { name: 'Renamed', due_at: '2027-02-01T10:00:00.000Z' });
       asana.deleteTask(tasks[1].gid);
       const synced = () => new Set(stack.rows().map((r) => r['Task ID']));
-      await eventually(() => assert.ok(tasks.slice(2).every((t) => synced().has(t.gid)) && stack.rows().some((r) => r.Name === 'Renamed')), 60_000, 200);
+      await eventually(
+        () => assert.ok(tasks.slice(2).every((t) => synced().has(t.gid)) && stack.rows().some((r) => r.Name === 'Renamed')),
+        60_000,
+        200,
+      );
 
       // reconciles: full (the whole project, paged) and incremental (modified_since)
       for (const mode of ['full', 'incremental'] as const) {
-        await client.workflow.execute(reconcileProjectWorkflow, { workflowId: `contract-${randomUUID()}`, taskQueue: config.temporal.taskQueue, args: [{ projectGid: project.gid, mode }] });
+        await client.workflow.execute(reconcileProjectWorkflow, {
+          workflowId: `contract-${randomUUID()}`,
+          taskQueue: config.temporal.taskQueue,
+          args: [{ projectGid: project.gid, mode }],
+        });
       }
 
       // webhooks list, then delete by project (which lists, then deletes each)
       const lines: string[] = [];
-      const ctx = { config, api: new AsanaApi(config.asana), secrets: new SecretStore(config.dataDir), output: { out: (l: string) => lines.push(l), err: (l: string) => lines.push(l) } };
+      const ctx = {
+        config,
+        api: new AsanaApi(config.asana),
+        secrets: new SecretStore(config.dataDir),
+        output: { out: (l: string) => lines.push(l), err: (l: string) => lines.push(l) },
+      };
       await WEBHOOK_COMMANDS.list(ctx, []);
       await WEBHOOK_COMMANDS.delete(ctx, ['--project', project.gid]);
       await ctx.api.projectLabel(project.gid);
 
       const exchanges = asana.exchanges;
       const used = new Set(exchanges.map((e) => spec.operationOf(e)?.operationId));
-      for (const operation of ['createWebhook', 'getWebhooks', 'deleteWebhook', 'getTask', 'getTasks', 'getProject']) assert.ok(used.has(operation), `the scenario sends ${operation}`);
-      assert.ok(exchanges.some((e) => e.status === 404), 'the scenario meets a 404');
-      assert.ok(exchanges.some((e) => /(^|&)offset=/.test(e.query)), 'the scenario reads a second page');
+      for (const operation of ['createWebhook', 'getWebhooks', 'deleteWebhook', 'getTask', 'getTasks', 'getProject'])
+        assert.ok(used.has(operation), `the scenario sends ${operation}`);
+      assert.ok(
+        exchanges.some((e) => e.status === 404),
+        'the scenario meets a 404',
+      );
+      assert.ok(
+        exchanges.some((e) => /(^|&)offset=/.test(e.query)),
+        'the scenario reads a second page',
+      );
       const problems = [...exchanges.flatMap((e) => spec.problems(e)), ...asana.deliveredEvents.flatMap((events) => spec.events(events))];
       assert.deepEqual([...new Set(problems)].slice(0, 10), []);
     });

@@ -23,7 +23,9 @@ describe('reading a burst of tasks from Asana', function () {
     const read: (string | undefined)[] = [];
     for (let i = 0; i < tasks.length; i += perWave) {
       const wave = tasks.slice(i, i + perWave);
-      read.push(...(await Promise.all(wave.map(async (t) => (await client.getProjectTask(t.gid, projectGid, { changedAt: t.modified_at }))?.name))));
+      read.push(
+        ...(await Promise.all(wave.map(async (t) => (await client.getProjectTask(t.gid, projectGid, { changedAt: t.modified_at }))?.name))),
+      );
     }
     return read;
   }
@@ -33,13 +35,16 @@ describe('reading a burst of tasks from Asana', function () {
       const { project, tasks, client } = await burstOf(1000, listOrder);
       const before = asana.requests.length;
       const names = await readAsEventsArrive(client, project.gid, tasks, 40);
-      assert.deepEqual(names, tasks.map((t) => t.name));
+      assert.deepEqual(
+        names,
+        tasks.map((t) => t.name),
+      );
       const requests = asana.requests.length - before;
       assert.ok(requests <= 30, `${requests} requests for 1,000 tasks: ten pages of 100 read them all`);
     });
   }
 
-  it("serves a second event of one change from the first read, and reads again for a later change", async () => {
+  it('serves a second event of one change from the first read, and reads again for a later change', async () => {
     const { project, tasks, client } = await burstOf(1, 'project');
     const [task] = tasks;
     await client.getProjectTask(task.gid, project.gid, { changedAt: task.modified_at });

@@ -39,8 +39,15 @@ describe('cli: webhooks create | list | delete', function () {
     assert.match(run.stderr, /Asana refuses localhost targets/);
     const [hook] = hooks();
     assert.match(hook.target, new RegExp(`^${stack.webhook.url}/webhooks/asana/${stack.project.gid}/[0-9a-f]{64}$`));
-    assert.deepEqual(hook.filters.map((f) => f.action), ['added', 'changed', 'removed', 'deleted', 'undeleted']);
-    assert.deepEqual(await secrets.get(tokenOf(hook.target)!), { token: tokenOf(hook.target), projectGid: stack.project.gid, secret: hook.secret });
+    assert.deepEqual(
+      hook.filters.map((f) => f.action),
+      ['added', 'changed', 'removed', 'deleted', 'undeleted'],
+    );
+    assert.deepEqual(await secrets.get(tokenOf(hook.target)!), {
+      token: tokenOf(hook.target),
+      projectGid: stack.project.gid,
+      secret: hook.secret,
+    });
     assert.equal(stack.webhook.counts.handshake, 1);
   });
 
@@ -62,18 +69,28 @@ describe('cli: webhooks create | list | delete', function () {
     assert.equal(stack.webhook.counts.handshake_refused, 0);
 
     const during = stack.asana.createTask(stack.project.gid, { name: 'During the rotation' });
-    await eventually(() => assert.ok(deliveriesTo(first.gid).some((d) => d.resources.includes(during.gid)) && deliveriesTo(second.gid).some((d) => d.resources.includes(during.gid))));
+    await eventually(() =>
+      assert.ok(
+        deliveriesTo(first.gid).some((d) => d.resources.includes(during.gid)) &&
+          deliveriesTo(second.gid).some((d) => d.resources.includes(during.gid)),
+      ),
+    );
     const removed = await cli(['webhooks', 'delete', first.gid]);
     assert.equal(removed.code, 0, removed.stderr);
     assert.equal(await secrets.get(tokenOf(first.target)!), undefined);
     const after = stack.asana.createTask(stack.project.gid, { name: 'After the rotation' });
-    await eventually(() => assert.ok(stack.rows().some((r) => r['Task ID'] === after.gid) && stack.rows().some((r) => r['Task ID'] === during.gid)));
+    await eventually(() =>
+      assert.ok(stack.rows().some((r) => r['Task ID'] === after.gid) && stack.rows().some((r) => r['Task ID'] === during.gid)),
+    );
     const refused = stack.asana.deliveries.filter((d) => d.status !== 200);
     assert.deepEqual(refused, [], 'every delivery of both webhooks was taken');
 
     // the deleted webhook's secret verifies nothing any more, in the running webhook
     const body = JSON.stringify({ events: [] });
-    const late = await axios.post(first.target, body, { headers: { 'content-type': 'application/json', 'x-hook-signature': signDelivery(first.secret, body) }, validateStatus: () => true });
+    const late = await axios.post(first.target, body, {
+      headers: { 'content-type': 'application/json', 'x-hook-signature': signDelivery(first.secret, body) },
+      validateStatus: () => true,
+    });
     assert.equal(late.status, 404);
   });
 
@@ -85,7 +102,10 @@ describe('cli: webhooks create | list | delete', function () {
     assert.match(table.stdout, /\strue\s+stored\s/);
     const json = await cli(['webhooks', 'list', '--project', stack.project.gid, '--json']);
     const listed = JSON.parse(json.stdout) as { gid: string; active: boolean; secret: string }[];
-    assert.deepEqual(listed.map((h) => h.secret), ['stored']);
+    assert.deepEqual(
+      listed.map((h) => h.secret),
+      ['stored'],
+    );
   });
 
   it('deletes by gid and by project, forgetting the secrets', async () => {

@@ -21,7 +21,10 @@ interface Service {
 }
 
 const root = path.resolve(__dirname, '..');
-const compose = parse(readFileSync(path.join(root, 'docker-compose.yml'), 'utf8')) as { services: Record<string, Service>; volumes: Record<string, unknown> };
+const compose = parse(readFileSync(path.join(root, 'docker-compose.yml'), 'utf8')) as {
+  services: Record<string, Service>;
+  volumes: Record<string, unknown>;
+};
 /** The Compose Specification's JSON schema (compose-spec/compose-spec, schema/compose-spec.json at 170098ba, Apache License 2.0); it declares draft-07. */
 const composeSchema = JSON.parse(readFileSync(path.join(__dirname, 'fixtures', 'compose-spec.json'), 'utf8')) as object;
 const scripts = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
@@ -35,7 +38,9 @@ function variablesConfigReads(): Set<string> {
 }
 
 const environment = (service: Service): Record<string, string> =>
-  Array.isArray(service.environment) ? Object.fromEntries(service.environment.map((e) => e.split('=') as [string, string])) : (service.environment ?? {});
+  Array.isArray(service.environment)
+    ? Object.fromEntries(service.environment.map((e) => e.split('=') as [string, string]))
+    : (service.environment ?? {});
 
 describe('docker-compose.yml', () => {
   it('is valid under the Compose Specification, whose schema refuses an unknown key', () => {
@@ -46,7 +51,16 @@ describe('docker-compose.yml', () => {
   });
 
   it("follows Temporal's topology: schema and namespace jobs in admin-tools, then temporalio/server", () => {
-    assert.deepEqual(Object.keys(compose.services).sort(), ['postgresql', 'temporal', 'temporal-admin-tools', 'temporal-namespace', 'temporal-schema', 'temporal-ui', 'webhook', 'worker']);
+    assert.deepEqual(Object.keys(compose.services).sort(), [
+      'postgresql',
+      'temporal',
+      'temporal-admin-tools',
+      'temporal-namespace',
+      'temporal-schema',
+      'temporal-ui',
+      'webhook',
+      'worker',
+    ]);
     assert.match(compose.services.temporal.image!, /^temporalio\/server:1\.29\./);
     assert.deepEqual(compose.services.temporal.depends_on, { 'temporal-schema': { condition: 'service_completed_successfully' } });
     for (const job of ['temporal-schema', 'temporal-namespace']) {
@@ -55,7 +69,8 @@ describe('docker-compose.yml', () => {
       const [mount] = service.volumes![0].split(':');
       assert.ok(existsSync(path.join(root, mount, path.basename(service.command![0]))), `${job}: the script it runs exists`);
     }
-    for (const name of ['worker', 'webhook']) assert.deepEqual(compose.services[name].depends_on, { 'temporal-namespace': { condition: 'service_completed_successfully' } });
+    for (const name of ['worker', 'webhook'])
+      assert.deepEqual(compose.services[name].depends_on, { 'temporal-namespace': { condition: 'service_completed_successfully' } });
     assert.equal(environment(compose.services.temporal).DB, 'postgres12');
     assert.equal(environment(compose.services.temporal).POSTGRES_SEEDS, 'postgresql');
     assert.ok(compose.services['temporal-ui'].ports?.includes('127.0.0.1:8080:8080'), 'the Web UI on 8080, loopback only');
@@ -64,7 +79,12 @@ describe('docker-compose.yml', () => {
       if (service.image) assert.match(service.image, /:\d[\w.-]*$/, `${name}: pin the image version`);
     }
     const mounted = compose.services.temporal.volumes?.[0].split(':')[0];
-    assert.ok(existsSync(path.join(root, mounted!, environment(compose.services.temporal).DYNAMIC_CONFIG_FILE_PATH.replace('config/dynamicconfig/', ''))), 'the dynamic config file it names exists');
+    assert.ok(
+      existsSync(
+        path.join(root, mounted!, environment(compose.services.temporal).DYNAMIC_CONFIG_FILE_PATH.replace('config/dynamicconfig/', '')),
+      ),
+      'the dynamic config file it names exists',
+    );
   });
 
   it('builds worker and webhook from the Dockerfile and runs npm scripts that exist', () => {
@@ -91,7 +111,10 @@ describe('docker-compose.yml', () => {
     const port = environment(webhook).PORT;
     assert.ok(webhook.ports?.includes(`${port}:${port}`), 'the webhook publishes the PORT it listens on');
     const dataDir = environment(webhook).DATA_DIR;
-    assert.ok(webhook.volumes?.some((v) => v.endsWith(`:${dataDir}`) && v.split(':')[0] in compose.volumes), 'webhook secrets live on a named volume');
+    assert.ok(
+      webhook.volumes?.some((v) => v.endsWith(`:${dataDir}`) && v.split(':')[0] in compose.volumes),
+      'webhook secrets live on a named volume',
+    );
   });
 
   it('publishes only the webhook beyond the host: Temporal and the Web UI have no authentication', () => {
@@ -106,7 +129,8 @@ describe('docker-compose.yml', () => {
 
   it('gives the webhook the highest CPU weight, which the bench gives its process too', () => {
     const shares = (name: string) => compose.services[name].cpu_shares ?? 1024;
-    for (const name of Object.keys(compose.services).filter((n) => n !== 'webhook')) assert.ok(shares('webhook') > shares(name), `webhook outweighs ${name}`);
+    for (const name of Object.keys(compose.services).filter((n) => n !== 'webhook'))
+      assert.ok(shares('webhook') > shares(name), `webhook outweighs ${name}`);
     assert.equal(composeCpuShares('webhook'), shares('webhook'));
     assert.equal(composeCpuShares('worker'), 1024);
     assert.deepEqual([1024, 2048, 4096, 10240].map(niceForShares), [0, -3, -6, -10]);

@@ -23,7 +23,6 @@ import { eventually, startStack, type Stack } from './support/stack';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-
 /** The row each task should have now, as Airtable returns it (empty cells omitted). */
 function expectedRow(stack: Stack, task: SandboxTask): Record<string, string> {
   const assignee = task.assignee ? stack.asana.users.get(task.assignee) : undefined;
@@ -38,7 +37,8 @@ function tableProblems(stack: Stack, tasks: SandboxTask[]): string[] {
   for (const task of tasks) {
     const found = rows.get(task.gid) ?? [];
     if (found.length !== 1) problems.push(`${task.gid}: ${found.length} rows`);
-    else if (JSON.stringify(found[0]) !== JSON.stringify(expectedRow(stack, stack.asana.tasks.get(task.gid)!))) problems.push(`${task.gid}: stale ${JSON.stringify(found[0])}`);
+    else if (JSON.stringify(found[0]) !== JSON.stringify(expectedRow(stack, stack.asana.tasks.get(task.gid)!)))
+      problems.push(`${task.gid}: stale ${JSON.stringify(found[0])}`);
   }
   return problems;
 }
@@ -63,12 +63,18 @@ async function diagnose(stack: Stack, gid: string): Promise<string> {
 
 async function converge(stack: Stack, tasks: SandboxTask[], timeoutMs: number): Promise<void> {
   try {
-    await eventually(() => {
-      const problems = tableProblems(stack, tasks);
-      assert.deepEqual(problems.slice(0, 5), [], `${problems.length} tasks not right yet`);
-    }, timeoutMs, 500);
+    await eventually(
+      () => {
+        const problems = tableProblems(stack, tasks);
+        assert.deepEqual(problems.slice(0, 5), [], `${problems.length} tasks not right yet`);
+      },
+      timeoutMs,
+      500,
+    );
   } catch (err) {
-    const stuck = tableProblems(stack, tasks).slice(0, 3).map((problem) => problem.split(':')[0]);
+    const stuck = tableProblems(stack, tasks)
+      .slice(0, 3)
+      .map((problem) => problem.split(':')[0]);
     (err as Error).message += `\n${(await Promise.all(stuck.map((gid) => diagnose(stack, gid)))).join('\n')}`;
     throw err;
   }
@@ -76,11 +82,18 @@ async function converge(stack: Stack, tasks: SandboxTask[], timeoutMs: number): 
 
 /** No sync workflow of this stack is still running (each completed, or failed visibly). */
 async function assertNoneRunning(stack: Stack): Promise<void> {
-  await eventually(async () => {
-    const running: string[] = [];
-    for await (const run of stack.client.workflow.list({ query: `TaskQueue = '${stack.config.temporal.taskQueue}' AND ExecutionStatus = 'Running'` })) running.push(run.workflowId);
-    assert.deepEqual(running, []);
-  }, 60_000, 1000);
+  await eventually(
+    async () => {
+      const running: string[] = [];
+      for await (const run of stack.client.workflow.list({
+        query: `TaskQueue = '${stack.config.temporal.taskQueue}' AND ExecutionStatus = 'Running'`,
+      }))
+        running.push(run.workflowId);
+      assert.deepEqual(running, []);
+    },
+    60_000,
+    1000,
+  );
 }
 
 const users = (stack: Stack) => [stack.asana.addUser('Ana Lima'), stack.asana.addUser('Bo Chen'), stack.asana.addUser('Çağla Öz')];
@@ -88,7 +101,12 @@ const users = (stack: Stack) => [stack.asana.addUser('Ana Lima'), stack.asana.ad
 function createBurst(stack: Stack, count: number, label: string): SandboxTask[] {
   const people = users(stack);
   return Array.from({ length: count }, (_, i) =>
-    stack.asana.createTask(stack.project.gid, { name: `${label} ${i} “quoted”`, assignee: i % 4 ? people[i % 3].gid : null, due_on: i % 5 ? `2027-03-${String((i % 28) + 1).padStart(2, '0')}` : null, notes: i % 2 ? `line 1\nline ${i}` : '' }),
+    stack.asana.createTask(stack.project.gid, {
+      name: `${label} ${i} “quoted”`,
+      assignee: i % 4 ? people[i % 3].gid : null,
+      due_on: i % 5 ? `2027-03-${String((i % 28) + 1).padStart(2, '0')}` : null,
+      notes: i % 2 ? `line 1\nline ${i}` : '',
+    }),
   );
 }
 
@@ -104,13 +122,24 @@ describe('faults: exactly one correct row per task, whatever fails', function ()
     after(() => stack.stop());
 
     it('survives a burst of 300 new and 100 changed tasks through flaky APIs', async () => {
-      stack.airtable.inject({ status: 429, match: /^PATCH /, times: 2, body: { error: { type: 'RATE_LIMIT_REACHED', message: 'slow down' } } });
+      stack.airtable.inject({
+        status: 429,
+        match: /^PATCH /,
+        times: 2,
+        body: { error: { type: 'RATE_LIMIT_REACHED', message: 'slow down' } },
+      });
       const unavailable = { status: 503, body: { error: { type: 'SERVICE_UNAVAILABLE', message: 'try again' } } };
       const serverError = { status: 500, body: { errors: [{ message: 'Server Error', phrase: 'six sad squid' }] } };
       // a few certain faults first (so the test always meets them), then random ones throughout
       stack.airtable.inject({ ...unavailable, match: /^PATCH /, times: 3 });
       stack.airtable.inject({ ...unavailable, match: /^(PATCH|GET) /, probability: 0.3 });
-      stack.asana.inject({ status: 429, match: /^GET /, times: 1, headers: { 'retry-after': '1' }, body: { errors: [{ message: 'rate limited' }] } });
+      stack.asana.inject({
+        status: 429,
+        match: /^GET /,
+        times: 1,
+        headers: { 'retry-after': '1' },
+        body: { errors: [{ message: 'rate limited' }] },
+      });
       stack.asana.inject({ ...serverError, match: /^GET /, times: 3 });
       stack.asana.inject({ ...serverError, match: /^GET /, probability: 0.2 });
 
@@ -119,13 +148,20 @@ describe('faults: exactly one correct row per task, whatever fails', function ()
       // the webhook goes away mid-burst: Asana's retries of what it refused must land once it is back
       const port = Number(new URL(stack.webhook.url).port);
       await stack.webhook.close();
-      for (const task of tasks.slice(0, 100)) stack.asana.updateTask(task.gid, { name: `${task.name} (v2)`, notes: 'changed while the webhook was down' });
+      for (const task of tasks.slice(0, 100))
+        stack.asana.updateTask(task.gid, { name: `${task.name} (v2)`, notes: 'changed while the webhook was down' });
       await sleep(1000);
       stack.webhook = await startWebhookServer({ ...stack.config, port }, createLogger('silent', 'test'), stack.client);
 
       // duplicates, and a `changed` that arrives before its `added`
       const [hook] = [...stack.asana.webhooks.keys()];
-      const event = (task: SandboxTask, action: AsanaEvent['action']): AsanaEvent => ({ user: null, created_at: new Date().toISOString(), action, resource: { gid: task.gid, resource_type: 'task', resource_subtype: 'default_task' }, parent: null });
+      const event = (task: SandboxTask, action: AsanaEvent['action']): AsanaEvent => ({
+        user: null,
+        created_at: new Date().toISOString(),
+        action,
+        resource: { gid: task.gid, resource_type: 'task', resource_subtype: 'default_task' },
+        parent: null,
+      });
       const late = stack.asana.createTask(stack.project.gid, { name: 'Out of order' });
       await stack.asana.deliver(hook, [event(late, 'changed')]);
       await stack.asana.deliver(hook, [event(late, 'added'), event(late, 'added'), event(tasks[5], 'added')]);
@@ -163,7 +199,10 @@ describe('faults: exactly one correct row per task, whatever fails', function ()
         const chain: string[] = [];
         for (let e: Error | undefined = err as Error; e; e = (e as { cause?: Error }).cause) chain.push(e.message);
         assert.ok(err instanceof WorkflowFailedError);
-        assert.match(chain.join(' ← '), /Airtable answered 422: INVALID_VALUE_FOR_COLUMN: Field "Due Date" cannot accept the provided value/);
+        assert.match(
+          chain.join(' ← '),
+          /Airtable answered 422: INVALID_VALUE_FOR_COLUMN: Field "Due Date" cannot accept the provided value/,
+        );
         return true;
       });
       assert.equal((await handle.describe()).status.name, 'FAILED');
@@ -186,7 +225,9 @@ describe('faults: exactly one correct row per task, whatever fails', function ()
       const task = stack.asana.createTask(stack.project.gid, { name: 'Deleted mid-retry' });
       // one attempt re-sends its write after each 5xx, then fails to Temporal, which retries a second later
       const attemptFailed = SERVER_ERROR_RETRY_DELAYS_MS.length + 1;
-      await eventually(() => assert.ok(stack.airtable.count((r) => r.method === 'PATCH' && r.status === 503 && r.at >= since) >= attemptFailed));
+      await eventually(() =>
+        assert.ok(stack.airtable.count((r) => r.method === 'PATCH' && r.status === 503 && r.at >= since) >= attemptFailed),
+      );
       stack.asana.deleteTask(task.gid);
       stack.airtable.clearFaults();
       const result = (await stack.client.workflow.getHandle(taskWorkflowId(task.gid)).result()) as SyncTaskResult;

@@ -33,7 +33,18 @@ describe('webhook: a flood of 1 MiB deliveries', function () {
   it('keeps a 128 MB heap, answers /healthz within 50 ms, refuses what does not fit, and stops promptly on SIGTERM', async () => {
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    const webhook = spawnEntry('webhook/main.ts', { ASANA_PROJECT_GIDS: PROJECT, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_TASK_QUEUE: 'flood', PORT: String(port), DATA_DIR: dir, LOG_LEVEL: 'warn' }, ['--max-old-space-size=128']);
+    const webhook = spawnEntry(
+      'webhook/main.ts',
+      {
+        ASANA_PROJECT_GIDS: PROJECT,
+        TEMPORAL_ADDRESS: temporal.address,
+        TEMPORAL_TASK_QUEUE: 'flood',
+        PORT: String(port),
+        DATA_DIR: dir,
+        LOG_LEVEL: 'warn',
+      },
+      ['--max-old-space-size=128'],
+    );
     const exited = once(webhook, 'exit');
     try {
       await eventually(async () => assert.equal((await axios.get(`${base}/healthz`)).status, 200), 60_000, 250);
@@ -44,10 +55,17 @@ describe('webhook: a flood of 1 MiB deliveries', function () {
       const statuses: number[] = [];
       for (let i = 0; i < 20; i += 1) {
         const body = floodDelivery(1_000_000_000_000 + i * 100_000, MAX_BODY_BYTES);
-        const response = await axios.post(url, body, { headers: { 'content-type': 'application/json', 'x-hook-signature': signDelivery(secret, body) }, validateStatus: () => true, maxBodyLength: Infinity });
+        const response = await axios.post(url, body, {
+          headers: { 'content-type': 'application/json', 'x-hook-signature': signDelivery(secret, body) },
+          validateStatus: () => true,
+          maxBodyLength: Infinity,
+        });
         statuses.push(response.status);
       }
-      assert.ok(statuses.every((s) => s === 200 || s === 503), statuses.join());
+      assert.ok(
+        statuses.every((s) => s === 200 || s === 503),
+        statuses.join(),
+      );
       assert.ok(statuses.includes(200) && statuses.includes(503), `the backlog bound refuses what does not fit: ${statuses.join()}`);
       assert.equal(webhook.exitCode, null, 'the webhook is still running');
 

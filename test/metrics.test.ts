@@ -21,7 +21,10 @@ describe('metrics', function () {
   it('the webhook serves deliveries by outcome, events by action, signature failures, workflow starts and latency', async () => {
     const task = stack.asana.createTask(stack.project.gid, { name: 'Counted' });
     await eventually(() => assert.ok(stack.rows().some((r) => r['Task ID'] === task.gid)));
-    await axios.post(target, '{"events":[]}', { headers: { 'content-type': 'application/json', 'x-hook-signature': '0'.repeat(64) }, validateStatus: () => true });
+    await axios.post(target, '{"events":[]}', {
+      headers: { 'content-type': 'application/json', 'x-hook-signature': '0'.repeat(64) },
+      validateStatus: () => true,
+    });
     const scrape = await axios.get<string>(`${stack.webhook.url}/metrics`);
     assert.equal(scrape.status, 200);
     assert.match(String(scrape.headers['content-type']), /^text\/plain/);
@@ -49,11 +52,15 @@ describe('metrics', function () {
     };
     const worker = spawnEntry('worker/main.ts', env);
     try {
-      const text = await eventually(async () => {
-        const scrape = await axios.get<string>(`http://127.0.0.1:${port}/metrics`);
-        assert.match(scrape.data, /^temporal_num_pollers\{[^}]*poller_type="activity_task"[^}]*\} \d+/m);
-        return scrape.data;
-      }, 60_000, 500);
+      const text = await eventually(
+        async () => {
+          const scrape = await axios.get<string>(`http://127.0.0.1:${port}/metrics`);
+          assert.match(scrape.data, /^temporal_num_pollers\{[^}]*poller_type="activity_task"[^}]*\} \d+/m);
+          return scrape.data;
+        },
+        60_000,
+        500,
+      );
       assert.match(text, /task_queue="[^"]+-metrics"/);
     } finally {
       worker.kill('SIGTERM');

@@ -5,9 +5,16 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { temporalExecutable } from '../lib/temporal-cli';
 import { ensureSchedules, scheduleId } from '../worker/schedules';
 import { signalTask } from '../webhook/dispatch';
-import { progressQuery, reconcileProjectWorkflow, type ReconcileInput, type ReconcileProgress, type ReconcileResult, type SyncTaskResult } from '../workflows';
+import {
+  progressQuery,
+  reconcileProjectWorkflow,
+  type ReconcileInput,
+  type ReconcileProgress,
+  type ReconcileResult,
+  type SyncTaskResult,
+} from '../workflows';
 import { run, runEntry } from './support/processes';
-import { BASE_ID, eventually, startStack, TABLE, type Stack } from './support/stack';
+import { BASE_ID, eventually, startStack, type Stack } from './support/stack';
 
 function temporalBinary(): string {
   const executable = temporalExecutable();
@@ -24,18 +31,36 @@ describe('reconciliation and backfill', function () {
     after(() => stack.stop());
 
     const reconcile = (input: Partial<ReconcileInput> = {}): Promise<ReconcileResult> =>
-      stack.client.workflow.execute(reconcileProjectWorkflow, { workflowId: `test-reconcile-${randomUUID()}`, taskQueue: stack.config.temporal.taskQueue, args: [{ projectGid: stack.project.gid, mode: 'full', ...input }] });
+      stack.client.workflow.execute(reconcileProjectWorkflow, {
+        workflowId: `test-reconcile-${randomUUID()}`,
+        taskQueue: stack.config.temporal.taskQueue,
+        args: [{ projectGid: stack.project.gid, mode: 'full', ...input }],
+      });
     const rowFor = (gid: string) => stack.rows().find((r) => r['Task ID'] === gid);
 
     it('creates rows for tasks no webhook told us about, exactly', async () => {
       const ana = stack.asana.addUser('Ana');
-      const a = stack.asana.createTask(stack.project.gid, { name: 'Missed A', assignee: ana.gid, due_on: '2026-12-02', notes: 'no webhook' });
+      const a = stack.asana.createTask(stack.project.gid, {
+        name: 'Missed A',
+        assignee: ana.gid,
+        due_on: '2026-12-02',
+        notes: 'no webhook',
+      });
       const b = stack.asana.createTask(stack.project.gid, { name: 'Missed B' });
       const result = await reconcile({ mode: 'incremental' });
       assert.equal(result.mode, 'full', 'no watermark yet: an incremental run covers everything');
-      assert.deepEqual(rowFor(a.gid), { 'Task ID': a.gid, Name: 'Missed A', Assignee: 'Ana', 'Due Date': '2026-12-02', Description: 'no webhook' });
+      assert.deepEqual(rowFor(a.gid), {
+        'Task ID': a.gid,
+        Name: 'Missed A',
+        Assignee: 'Ana',
+        'Due Date': '2026-12-02',
+        Description: 'no webhook',
+      });
       assert.deepEqual(rowFor(b.gid), { 'Task ID': b.gid, Name: 'Missed B' });
-      assert.deepEqual({ seen: result.seen, created: result.created, updated: result.updated, unchanged: result.unchanged }, { seen: 2, created: 2, updated: 0, unchanged: 0 });
+      assert.deepEqual(
+        { seen: result.seen, created: result.created, updated: result.updated, unchanged: result.unchanged },
+        { seen: 2, created: 2, updated: 0, unchanged: 0 },
+      );
     });
 
     it('writes nothing on a full pass over an unchanged table', async () => {
@@ -71,7 +96,11 @@ describe('reconciliation and backfill', function () {
       const table = stack.airtable.bases.get(BASE_ID)!;
       const [tableState] = [...table.values()];
       const copyId = 'recDUPLICATE00001';
-      tableState.records.set(copyId, { id: copyId, createdTime: new Date(Date.now() + 1000).toISOString(), fields: { 'Task ID': task.gid, Name: 'stale copy' } });
+      tableState.records.set(copyId, {
+        id: copyId,
+        createdTime: new Date(Date.now() + 1000).toISOString(),
+        fields: { 'Task ID': task.gid, Name: 'stale copy' },
+      });
       const result = await reconcile();
       assert.equal(result.duplicatesRemoved, 1);
       assert.equal(stack.rows().filter((r) => r['Task ID'] === task.gid).length, 1);
@@ -80,18 +109,30 @@ describe('reconciliation and backfill', function () {
 
     it('fails fast, with a message, on input it cannot use', async () => {
       await assert.rejects(
-        stack.client.workflow.execute(reconcileProjectWorkflow, { workflowId: `test-bad-${randomUUID()}`, taskQueue: stack.config.temporal.taskQueue, args: [{ projectGid: 'abc', mode: 'sideways' } as unknown as ReconcileInput] }),
-        (err: unknown) => err instanceof WorkflowFailedError && /projectGid must be a numeric Asana gid string; mode must be "incremental" or "full"/.test(err.cause?.message ?? ''),
+        stack.client.workflow.execute(reconcileProjectWorkflow, {
+          workflowId: `test-bad-${randomUUID()}`,
+          taskQueue: stack.config.temporal.taskQueue,
+          args: [{ projectGid: 'abc', mode: 'sideways' } as unknown as ReconcileInput],
+        }),
+        (err: unknown) =>
+          err instanceof WorkflowFailedError &&
+          /projectGid must be a numeric Asana gid string; mode must be "incremental" or "full"/.test(err.cause?.message ?? ''),
       );
     });
 
     it('creates the schedules at worker start (idempotently), and a trigger runs them', async () => {
-      assert.deepEqual(await ensureSchedules(stack.client, stack.config), [scheduleId(stack.project.gid, 'incremental'), scheduleId(stack.project.gid, 'full')]);
+      assert.deepEqual(await ensureSchedules(stack.client, stack.config), [
+        scheduleId(stack.project.gid, 'incremental'),
+        scheduleId(stack.project.gid, 'full'),
+      ]);
       await ensureSchedules(stack.client, stack.config); // again: updates, no error
       const handle = stack.client.schedule.getHandle(scheduleId(stack.project.gid, 'incremental'));
       try {
         const description = await handle.describe();
-        assert.deepEqual(description.spec.intervals?.map((i) => i.every), [5 * 60 * 1000]);
+        assert.deepEqual(
+          description.spec.intervals?.map((i) => i.every),
+          [5 * 60 * 1000],
+        );
         assert.equal(description.action.type, 'startWorkflow');
         const runs = async (count: number) =>
           eventually(async () => {
@@ -120,7 +161,19 @@ describe('reconciliation and backfill', function () {
       const temporal = temporalBinary();
       const address = ['--address', stack.config.temporal.address!];
       const task = stack.asana.createTask(stack.project.gid, { name: 'Started by an operator' });
-      const start = await run(temporal, ['workflow', 'start', ...address, '--type', 'reconcileProjectWorkflow', '--task-queue', stack.config.temporal.taskQueue, '--workflow-id', `op-${randomUUID()}`, '--input', JSON.stringify({ projectGid: stack.project.gid, mode: 'full' })]);
+      const start = await run(temporal, [
+        'workflow',
+        'start',
+        ...address,
+        '--type',
+        'reconcileProjectWorkflow',
+        '--task-queue',
+        stack.config.temporal.taskQueue,
+        '--workflow-id',
+        `op-${randomUUID()}`,
+        '--input',
+        JSON.stringify({ projectGid: stack.project.gid, mode: 'full' }),
+      ]);
       assert.equal(start.code, 0, start.stderr);
       await eventually(() => assert.ok(rowFor(task.gid)));
 
@@ -130,7 +183,19 @@ describe('reconciliation and backfill', function () {
         const trigger = await run(temporal, ['schedule', 'trigger', ...address, '--schedule-id', id]);
         assert.equal(trigger.code, 0, trigger.stderr);
         const now = Date.now();
-        const backfill = await run(temporal, ['schedule', 'backfill', ...address, '--schedule-id', id, '--start-time', new Date(now - 3 * 86_400_000).toISOString(), '--end-time', new Date(now).toISOString(), '--overlap-policy', 'BufferAll']);
+        const backfill = await run(temporal, [
+          'schedule',
+          'backfill',
+          ...address,
+          '--schedule-id',
+          id,
+          '--start-time',
+          new Date(now - 3 * 86_400_000).toISOString(),
+          '--end-time',
+          new Date(now).toISOString(),
+          '--overlap-policy',
+          'BufferAll',
+        ]);
         assert.equal(backfill.code, 0, backfill.stderr);
         const handle = stack.client.schedule.getHandle(id);
         // one trigger plus one run per missed day (24 h interval over three days)
@@ -139,7 +204,9 @@ describe('reconciliation and backfill', function () {
           assert.ok(info.numActionsTaken >= 3 && info.runningActions.length === 0, JSON.stringify(info.numActionsTaken));
           return info.recentActions;
         }, 30_000);
-        const results = await Promise.all(actions.map((a) => stack.client.workflow.getHandle(a.action.workflow.workflowId, a.action.workflow.firstExecutionRunId).result()));
+        const results = await Promise.all(
+          actions.map((a) => stack.client.workflow.getHandle(a.action.workflow.workflowId, a.action.workflow.firstExecutionRunId).result()),
+        );
         assert.ok(results.length >= 3);
       } finally {
         await stack.client.schedule.getHandle(id).delete();
@@ -156,7 +223,9 @@ describe('reconciliation and backfill', function () {
       assert.equal(result.code, 0, result.stderr);
       assert.match(result.stdout, /^Started full backfill of project \d+: workflow asana-backfill-\d+-\d+$/m);
       // other runs may sync the new task first, so the split between created and unchanged may vary; the sum may not
-      const summary = /^Done in [\d.]+ s \(full\): seen (\d+) · created (\d+) · updated 0 · unchanged (\d+) · deleted 0$/m.exec(result.stdout);
+      const summary = /^Done in [\d.]+ s \(full\): seen (\d+) · created (\d+) · updated 0 · unchanged (\d+) · deleted 0$/m.exec(
+        result.stdout,
+      );
       assert.ok(summary, result.stdout);
       const [seen, created, unchanged] = summary.slice(1).map(Number);
       assert.equal(seen, stack.asana.tasks.size);
@@ -173,18 +242,36 @@ describe('reconciliation and backfill', function () {
     before(async () => (stack = await startStack({ env: { ASANA_DELETED_TASKS: 'delete' } })));
     after(() => stack.stop());
 
-    const notFoundOnce = (gid: string) => stack.asana.inject({ status: 404, match: new RegExp(`^GET /api/1\\.0/tasks/${gid}$`), times: 1, body: { errors: [{ message: `task: Unknown object: ${gid}` }] } });
+    const notFoundOnce = (gid: string) =>
+      stack.asana.inject({
+        status: 404,
+        match: new RegExp(`^GET /api/1\\.0/tasks/${gid}$`),
+        times: 1,
+        body: { errors: [{ message: `task: Unknown object: ${gid}` }] },
+      });
 
     it('keeps the row of a task when Asana answers one transient 404 to its sync', async () => {
       const task = stack.asana.createTask(stack.project.gid, { name: 'Still here' });
-      const first = await signalTask(stack.client, stack.config.temporal.taskQueue, { taskGid: task.gid, action: 'added', projectGid: stack.project.gid });
+      const first = await signalTask(stack.client, stack.config.temporal.taskQueue, {
+        taskGid: task.gid,
+        action: 'added',
+        projectGid: stack.project.gid,
+      });
       await first.result();
       notFoundOnce(task.gid);
       const since = Date.now();
-      const second = await signalTask(stack.client, stack.config.temporal.taskQueue, { taskGid: task.gid, action: 'changed', projectGid: stack.project.gid });
+      const second = await signalTask(stack.client, stack.config.temporal.taskQueue, {
+        taskGid: task.gid,
+        action: 'changed',
+        projectGid: stack.project.gid,
+      });
       const result = (await second.result()) as SyncTaskResult;
       assert.equal(result.status, 'synced');
-      assert.equal(stack.asana.requests.filter((r) => r.at >= since && r.path === `/api/1.0/tasks/${task.gid}` && r.status === 404).length, 1, 'the 404 was served');
+      assert.equal(
+        stack.asana.requests.filter((r) => r.at >= since && r.path === `/api/1.0/tasks/${task.gid}` && r.status === 404).length,
+        1,
+        'the 404 was served',
+      );
       assert.ok(stack.rows().some((r) => r['Task ID'] === task.gid));
     });
 
@@ -198,7 +285,12 @@ describe('reconciliation and backfill', function () {
       const webhooks = [...stack.asana.webhooks.keys()];
       for (const gid of webhooks) stack.asana.webhooks.delete(gid); // from here on, Asana tells us nothing
       const quiet = stack.asana.createTask(stack.project.gid, { name: 'Deleted later (missed)' });
-      const reconcile = () => stack.client.workflow.execute(reconcileProjectWorkflow, { workflowId: `test-reconcile-${randomUUID()}`, taskQueue: stack.config.temporal.taskQueue, args: [{ projectGid: stack.project.gid, mode: 'full' }] });
+      const reconcile = () =>
+        stack.client.workflow.execute(reconcileProjectWorkflow, {
+          workflowId: `test-reconcile-${randomUUID()}`,
+          taskQueue: stack.config.temporal.taskQueue,
+          args: [{ projectGid: stack.project.gid, mode: 'full' }],
+        });
       await reconcile();
       assert.ok(stack.rows().some((r) => r['Task ID'] === quiet.gid));
       stack.asana.deleteTask(quiet.gid);
@@ -210,14 +302,25 @@ describe('reconciliation and backfill', function () {
     it('never deletes a row whose task still exists outside the project', async () => {
       const other = stack.asana.addProject('Other');
       const elsewhere = stack.asana.createTask(other.gid, { name: 'In another synced project' });
-      await stack.airtable.records(BASE_ID, TABLE); // the table exists
       const table = [...stack.airtable.bases.get(BASE_ID)!.values()][0];
-      table.records.set('recOTHERPROJECT01', { id: 'recOTHERPROJECT01', createdTime: new Date().toISOString(), fields: { 'Task ID': elsewhere.gid, Name: elsewhere.name } });
+      table.records.set('recOTHERPROJECT01', {
+        id: 'recOTHERPROJECT01',
+        createdTime: new Date().toISOString(),
+        fields: { 'Task ID': elsewhere.gid, Name: elsewhere.name },
+      });
       notFoundOnce(elsewhere.gid); // one 404 proves nothing: Asana's can be transient
-      const result = await stack.client.workflow.execute(reconcileProjectWorkflow, { workflowId: `test-reconcile-${randomUUID()}`, taskQueue: stack.config.temporal.taskQueue, args: [{ projectGid: stack.project.gid, mode: 'full' }] });
+      const result = await stack.client.workflow.execute(reconcileProjectWorkflow, {
+        workflowId: `test-reconcile-${randomUUID()}`,
+        taskQueue: stack.config.temporal.taskQueue,
+        args: [{ projectGid: stack.project.gid, mode: 'full' }],
+      });
       assert.equal(result.deleted, 0);
       assert.ok(table.records.has('recOTHERPROJECT01'));
-      assert.equal(stack.asana.requests.filter((r) => r.path === `/api/1.0/tasks/${elsewhere.gid}` && r.status === 404).length, 1, 'the 404 was served');
+      assert.equal(
+        stack.asana.requests.filter((r) => r.path === `/api/1.0/tasks/${elsewhere.gid}` && r.status === 404).length,
+        1,
+        'the 404 was served',
+      );
     });
   });
 
@@ -229,14 +332,33 @@ describe('reconciliation and backfill', function () {
     it('backfills 1,000 tasks into an empty table: exact rows, no duplicates, no 429, progress on the way', async () => {
       const users = Array.from({ length: 5 }, (_, i) => stack.asana.addUser(`Person ${i}`));
       const tasks = Array.from({ length: 1000 }, (_, i) =>
-        stack.asana.createTask(stack.project.gid, { name: `Task ${i} — “${i % 7}”`, assignee: i % 3 === 0 ? null : users[i % 5].gid, due_on: i % 4 === 0 ? null : `2027-01-${String((i % 28) + 1).padStart(2, '0')}`, notes: i % 2 ? `Line 1\nLine ${i}` : '' }),
+        stack.asana.createTask(stack.project.gid, {
+          name: `Task ${i} — “${i % 7}”`,
+          assignee: i % 3 === 0 ? null : users[i % 5].gid,
+          due_on: i % 4 === 0 ? null : `2027-01-${String((i % 28) + 1).padStart(2, '0')}`,
+          notes: i % 2 ? `Line 1\nLine ${i}` : '',
+        }),
       );
-      const handle = await stack.client.workflow.start(reconcileProjectWorkflow, { workflowId: `test-backfill-${randomUUID()}`, taskQueue: stack.config.temporal.taskQueue, args: [{ projectGid: stack.project.gid, mode: 'full' }] });
+      const handle = await stack.client.workflow.start(reconcileProjectWorkflow, {
+        workflowId: `test-backfill-${randomUUID()}`,
+        taskQueue: stack.config.temporal.taskQueue,
+        args: [{ projectGid: stack.project.gid, mode: 'full' }],
+      });
       const seenMidway: ReconcileProgress[] = [];
-      const poll = setInterval(() => void handle.query(progressQuery).then((p) => seenMidway.push(p), () => undefined), 500);
+      const poll = setInterval(
+        () =>
+          void handle.query(progressQuery).then(
+            (p) => seenMidway.push(p),
+            () => undefined,
+          ),
+        500,
+      );
       const result = await handle.result().finally(() => clearInterval(poll));
       assert.equal(result.created, 1000);
-      assert.ok(seenMidway.some((p) => p.phase === 'running' && p.seen > 0 && p.seen < 1000), `progress seen: ${JSON.stringify(seenMidway.slice(0, 3))}`);
+      assert.ok(
+        seenMidway.some((p) => p.phase === 'running' && p.seen > 0 && p.seen < 1000),
+        `progress seen: ${JSON.stringify(seenMidway.slice(0, 3))}`,
+      );
       const rows = stack.rows();
       assert.equal(rows.length, 1000);
       assert.equal(new Set(rows.map((r) => r['Task ID'])).size, 1000);

@@ -38,7 +38,14 @@ describe('the sync workflow, with stub activities', function () {
         // SDK renews it), and a signal then reaches the workflow while its sync runs, as it does
         // while a burst's rows wait for Airtable. (A signal sent during a shorter sync makes the
         // server refuse the task's completion, and the retried task sees both events at once.)
-        const handle = await client.workflow.signalWithStart(syncTaskWorkflow, { workflowId: `stub-${randomUUID()}`, taskQueue, workflowTaskTimeout: '2 seconds', args: [{ taskGid: '1', projectGid: '2' }], signal: taskEventSignal, signalArgs: [first] });
+        const handle = await client.workflow.signalWithStart(syncTaskWorkflow, {
+          workflowId: `stub-${randomUUID()}`,
+          taskQueue,
+          workflowTaskTimeout: '2 seconds',
+          args: [{ taskGid: '1', projectGid: '2' }],
+          signal: taskEventSignal,
+          signalArgs: [first],
+        });
         await eventually(() => assert.equal(asked.length, 1));
         await handle.signal(taskEventSignal, second);
         await new Promise((resolve) => setTimeout(resolve, 2_500));

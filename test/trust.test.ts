@@ -29,10 +29,15 @@ describe('trust: only Asana can talk to the webhook', function () {
   });
   after(() => stack.stop());
 
-  const handshake = (url: string, secret = randomBytes(32).toString('hex')) => axios.post(url, '', { headers: { 'x-hook-secret': secret }, validateStatus: () => true });
+  const handshake = (url: string, secret = randomBytes(32).toString('hex')) =>
+    axios.post(url, '', { headers: { 'x-hook-secret': secret }, validateStatus: () => true });
   const deliver = (url: string, secret: string, events: unknown[] = []) => {
     const body = JSON.stringify({ events });
-    return axios.post(url, body, { headers: { 'content-type': 'application/json', 'x-hook-signature': signDelivery(secret, body) }, validateStatus: () => true, transformRequest: (d: unknown) => d });
+    return axios.post(url, body, {
+      headers: { 'content-type': 'application/json', 'x-hook-signature': signDelivery(secret, body) },
+      validateStatus: () => true,
+      transformRequest: (d: unknown) => d,
+    });
   };
   const stateOnDisk = async () => {
     const list = (dir: string) => readdir(path.join(stack.config.dataDir, dir)).catch(() => []);
@@ -68,7 +73,13 @@ describe('trust: only Asana can talk to the webhook', function () {
   it('writes no row for a task Asana says is in no synced project, and the run says why', async () => {
     const other = stack.asana.addProject('Private');
     const task = stack.asana.createTask(other.gid, { name: 'CONFIDENTIAL salary review', notes: 'private notes of project 2' });
-    const event: AsanaEvent = { user: null, created_at: new Date().toISOString(), action: 'added', resource: { gid: task.gid, resource_type: 'task', resource_subtype: 'default_task' }, parent: { gid: stack.project.gid, resource_type: 'project' } };
+    const event: AsanaEvent = {
+      user: null,
+      created_at: new Date().toISOString(),
+      action: 'added',
+      resource: { gid: task.gid, resource_type: 'task', resource_subtype: 'default_task' },
+      parent: { gid: stack.project.gid, resource_type: 'project' },
+    };
     assert.equal(await stack.asana.deliver(hook.gid, [event]), 200, 'a validly signed delivery is taken');
     const handle = stack.client.workflow.getHandle(taskWorkflowId(task.gid));
     const result = (await eventually(() => handle.result())) as SyncTaskResult;
@@ -77,13 +88,14 @@ describe('trust: only Asana can talk to the webhook', function () {
     assert.ok(!stack.rows().some((r) => r['Task ID'] === task.gid));
   });
 
-  it('cannot hijack a registration: handshakes polled during `webhooks create` are refused, and the stored secret is Asana\'s', async () => {
+  it("cannot hijack a registration: handshakes polled during `webhooks create` are refused, and the stored secret is Asana's", async () => {
     const guessed = [`${stack.webhook.url}/webhooks/asana/${stack.project.gid}`, hook.target];
     let polling = true;
     const attacker = (async () => {
       const statuses = new Set<number>();
       while (polling) {
-        for (const url of [...guessed, webhookUrl(stack.webhook.url, stack.project.gid, randomToken())]) statuses.add((await handshake(url)).status);
+        for (const url of [...guessed, webhookUrl(stack.webhook.url, stack.project.gid, randomToken())])
+          statuses.add((await handshake(url)).status);
       }
       return statuses;
     })();
@@ -114,7 +126,10 @@ describe('trust: only Asana can talk to the webhook', function () {
     await writeFile(path.join(stack.config.dataDir, 'webhook-secrets', token), '', { mode: 0o600 });
     const url = webhookUrl(stack.webhook.url, stack.project.gid, token);
     assert.equal((await deliver(url, '')).status, 404);
-    await writeFile(path.join(stack.config.dataDir, 'webhook-secrets', token), JSON.stringify({ projectGid: stack.project.gid, secret: '' }));
+    await writeFile(
+      path.join(stack.config.dataDir, 'webhook-secrets', token),
+      JSON.stringify({ projectGid: stack.project.gid, secret: '' }),
+    );
     assert.equal((await deliver(url, '')).status, 404);
     await secrets.delete(token);
   });
@@ -122,20 +137,38 @@ describe('trust: only Asana can talk to the webhook', function () {
   it('answers every malformed path and header with a 4xx', async () => {
     const raw = (rawPath: string, headers: Record<string, string> = {}) =>
       new Promise<number>((resolve, reject) => {
-        const req = request(`${stack.webhook.url}/`, { method: 'POST', path: rawPath, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
-          res.resume();
-          resolve(res.statusCode!);
-        });
+        const req = request(
+          `${stack.webhook.url}/`,
+          { method: 'POST', path: rawPath, headers: { 'content-type': 'application/json', ...headers } },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode!);
+          },
+        );
         req.on('error', reject);
         req.end('{"events":[]}');
       });
     const token = tokenOf(hook.target)!;
-    const paths = ['/webhooks/asana/%E0%A4%A', '/webhooks/asana/%', `/webhooks/asana/${stack.project.gid}/%`, `/webhooks/asana/${stack.project.gid}/${token}%`, '/%', '/healthz%', `/webhooks/asana/%31${stack.project.gid.slice(1)}/${token}`];
+    const paths = [
+      '/webhooks/asana/%E0%A4%A',
+      '/webhooks/asana/%',
+      `/webhooks/asana/${stack.project.gid}/%`,
+      `/webhooks/asana/${stack.project.gid}/${token}%`,
+      '/%',
+      '/healthz%',
+      `/webhooks/asana/%31${stack.project.gid.slice(1)}/${token}`,
+    ];
     for (const p of paths) {
       const status = await raw(p);
       assert.ok(status >= 400 && status < 500, `${p} → ${status}`);
     }
-    const headerCases: Record<string, string>[] = [{ 'x-hook-secret': 'short' }, { 'x-hook-secret': 'é'.repeat(20) }, { 'x-hook-signature': 'zz' }, { 'content-length': 'abc' }, { 'x-request-id': 'x'.repeat(5000) }];
+    const headerCases: Record<string, string>[] = [
+      { 'x-hook-secret': 'short' },
+      { 'x-hook-secret': 'é'.repeat(20) },
+      { 'x-hook-signature': 'zz' },
+      { 'content-length': 'abc' },
+      { 'x-request-id': 'x'.repeat(5000) },
+    ];
     for (const headers of headerCases) {
       const status = await raw(new URL(hook.target).pathname, headers);
       assert.ok(status >= 400 && status < 500, `${JSON.stringify(headers).slice(0, 60)} → ${status}`);
@@ -155,7 +188,14 @@ describe('trust: the webhook app on a DATA_DIR of its own', () => {
     lines = [];
     secrets = new SecretStore(dir);
     const log = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
-    const app = createWebhookApp({ secrets, projects: new Set(['123']), log, metrics: new WebhookMetrics(), ready: () => true, enqueue: () => undefined });
+    const app = createWebhookApp({
+      secrets,
+      projects: new Set(['123']),
+      log,
+      metrics: new WebhookMetrics(),
+      ready: () => true,
+      enqueue: () => undefined,
+    });
     server = app.listen(0);
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
@@ -170,8 +210,15 @@ describe('trust: the webhook app on a DATA_DIR of its own', () => {
     const url = webhookUrl(base, '123', token);
     assert.equal((await axios.post(url, '', { headers: { 'x-hook-secret': secret } })).status, 200);
     const body = JSON.stringify({ events: [{ action: 'added', resource: { gid: '42', resource_type: 'task' } }] });
-    assert.equal((await axios.post(url, body, { headers: { 'content-type': 'application/json', 'x-hook-signature': signDelivery(secret, body) } })).status, 200);
-    assert.ok(lines.some((l) => l.includes('/webhooks/asana/123/<token>')), lines.join(''));
+    assert.equal(
+      (await axios.post(url, body, { headers: { 'content-type': 'application/json', 'x-hook-signature': signDelivery(secret, body) } }))
+        .status,
+      200,
+    );
+    assert.ok(
+      lines.some((l) => l.includes('/webhooks/asana/123/<token>')),
+      lines.join(''),
+    );
     for (const line of lines) {
       assert.ok(!line.includes(token), `token in ${line}`);
       assert.ok(!line.includes(secret), `secret in ${line}`);
@@ -180,8 +227,14 @@ describe('trust: the webhook app on a DATA_DIR of its own', () => {
 
   it('answers 503, and logs why, when the secrets under DATA_DIR cannot be read', async () => {
     await writeFile(path.join(dir, 'webhook-secrets'), 'a file where the folder should be');
-    const response = await axios.post(webhookUrl(base, '123', 'a'.repeat(64)), '{"events":[]}', { headers: { 'content-type': 'application/json' }, validateStatus: () => true });
+    const response = await axios.post(webhookUrl(base, '123', 'a'.repeat(64)), '{"events":[]}', {
+      headers: { 'content-type': 'application/json' },
+      validateStatus: () => true,
+    });
     assert.equal(response.status, 503);
-    assert.ok(lines.some((l) => l.includes('cannot read or write the webhook secrets') && l.includes('ENOTDIR')), lines.join(''));
+    assert.ok(
+      lines.some((l) => l.includes('cannot read or write the webhook secrets') && l.includes('ENOTDIR')),
+      lines.join(''),
+    );
   });
 });

@@ -12,7 +12,8 @@ async function replay(fixture: string): Promise<void> {
 }
 
 describe('workflow versioning', () => {
-  it('replays a sync recorded when syncs were activity tasks (before the sync-as-local-activity patch)', () => replay('sync-task-as-activity-task.history.json')); // commit f01b6ad
+  it('replays a sync recorded when syncs were activity tasks (before the sync-as-local-activity patch)', () =>
+    replay('sync-task-as-activity-task.history.json')); // commit f01b6ad
 
   it('replays a sync and a full reconcile recorded before runs carried summaries and current details', async () => {
     await replay('sync-task-local-activity.history.json'); // commit f072cb3

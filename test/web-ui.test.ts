@@ -49,11 +49,14 @@ describe('Web UI: what an operator sees', function () {
     assert.match((await currentDetails(stack, taskWorkflowId(taskGid))) ?? '', /\*\*Launch brief «spring»\*\*: row up to date/);
   });
 
-  it('names the project in the summaries of scheduled and CLI reconciles, and shows a reconcile\'s progress', async () => {
+  it("names the project in the summaries of scheduled and CLI reconciles, and shows a reconcile's progress", async () => {
     const label = `"Campaigns" (${stack.project.gid})`;
     await ensureSchedules(stack.client, stack.config, { [stack.project.gid]: label });
     const scheduled = await stack.client.schedule.getHandle(scheduleId(stack.project.gid, 'full')).describe();
-    assert.equal(scheduled.action.type === 'startWorkflow' ? scheduled.action.staticSummary : undefined, `Full reconcile of project ${label}`);
+    assert.equal(
+      scheduled.action.type === 'startWorkflow' ? scheduled.action.staticSummary : undefined,
+      `Full reconcile of project ${label}`,
+    );
 
     const backfill = await runEntry('cli/main.ts', ['backfill', '--project', stack.project.gid], {
       ASANA_ACCESS_TOKEN: stack.asana.token,
@@ -64,7 +67,10 @@ describe('Web UI: what an operator sees', function () {
     assert.equal(backfill.code, 0, backfill.stderr);
     const workflowId = /workflow (asana-backfill-\S+)/.exec(backfill.stdout)![1];
     assert.equal(await (await stack.client.workflow.getHandle(workflowId).describe()).staticSummary(), `Full backfill of project ${label}`);
-    assert.match((await currentDetails(stack, workflowId)) ?? '', /^Done: seen \d+ · created \d+ · updated \d+ · unchanged \d+ · deleted 0$/);
+    assert.match(
+      (await currentDetails(stack, workflowId)) ?? '',
+      /^Done: seen \d+ · created \d+ · updated \d+ · unchanged \d+ · deleted 0$/,
+    );
   });
 
   it("shows a task's run, found by AsanaTaskGid, with its summary and details, in a real browser", async function () {
@@ -72,20 +78,37 @@ describe('Web UI: what an operator sees', function () {
       console.log(`      no Chromium at ${CHROMIUM} (apt-get install chromium; .ci/run installs it): skipped`);
       this.skip();
     }
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update'] });
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update'],
+    });
     try {
       const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
       await page.goto(`${server.uiUrl}/namespaces/default/workflows?query=${encodeURIComponent(`AsanaTaskGid="${taskGid}"`)}`);
       await page.getByRole('link', { name: taskWorkflowId(taskGid) }).click();
       await page.getByRole('tab', { name: 'User Metadata' }).click();
       // The UI renders summaries and details (Temporal markdown) in frames of their own.
-      const shown = async () => (await Promise.all(page.frames().map((frame) => frame.locator('body').innerText().catch(() => '')))).join('\n');
-      await eventually(async () => {
-        const text = await shown();
-        assert.ok(text.includes(`Sync of Asana task ${taskGid} (project ${stack.project.gid})`), text);
-        assert.ok(text.includes('Launch brief «spring»: row up to date'), text);
-        assert.ok(text.includes('Read the task from Asana and upsert its row'), text);
-      }, 30_000, 250);
+      const shown = async () =>
+        (
+          await Promise.all(
+            page.frames().map((frame) =>
+              frame
+                .locator('body')
+                .innerText()
+                .catch(() => ''),
+            ),
+          )
+        ).join('\n');
+      await eventually(
+        async () => {
+          const text = await shown();
+          assert.ok(text.includes(`Sync of Asana task ${taskGid} (project ${stack.project.gid})`), text);
+          assert.ok(text.includes('Launch brief «spring»: row up to date'), text);
+          assert.ok(text.includes('Read the task from Asana and upsert its row'), text);
+        },
+        30_000,
+        250,
+      );
       const screenshot = readEnv().WEB_UI_SCREENSHOT ?? path.join(mkdtempSync(path.join(tmpdir(), 'web-ui-')), 'web-ui.png');
       await page.screenshot({ path: screenshot });
     } finally {

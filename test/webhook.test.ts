@@ -25,7 +25,6 @@ const taskEvent = (gid: string, action = 'added', resource_type = 'task', resour
   parent: null,
 });
 
-
 describe('webhook: secure and robust', function () {
   let stack: Stack;
   let secret: string;
@@ -41,9 +40,16 @@ describe('webhook: secure and robust', function () {
 
   type Headers = Record<string, string>;
   const post = (body: string | Buffer, headers: Headers = {}, target = url) =>
-    axios.post(target, body, { headers: { 'content-type': 'application/json', ...headers }, validateStatus: () => true, maxBodyLength: Infinity, transformRequest: (d: unknown) => d });
-  const signed = (body: string | Buffer, headers: Headers = {}) => post(body, { 'x-hook-signature': signDelivery(secret, body), ...headers });
-  const assertNoWorkflow = (gid: string) => assert.rejects(stack.client.workflow.getHandle(taskWorkflowId(gid)).describe(), WorkflowNotFoundError);
+    axios.post(target, body, {
+      headers: { 'content-type': 'application/json', ...headers },
+      validateStatus: () => true,
+      maxBodyLength: Infinity,
+      transformRequest: (d: unknown) => d,
+    });
+  const signed = (body: string | Buffer, headers: Headers = {}) =>
+    post(body, { 'x-hook-signature': signDelivery(secret, body), ...headers });
+  const assertNoWorkflow = (gid: string) =>
+    assert.rejects(stack.client.workflow.getHandle(taskWorkflowId(gid)).describe(), WorkflowNotFoundError);
 
   describe('the bad-input matrix: the right status, and nothing started', () => {
     const gid = '555000111222';
@@ -52,8 +58,17 @@ describe('webhook: secure and robust', function () {
       ['no signature', () => post(good), 401],
       ['a wrong signature', () => post(good, { 'x-hook-signature': signDelivery('forged', good) }), 401],
       ['a signature of other bytes', () => post(good, { 'x-hook-signature': signDelivery(secret, good + ' ') }), 401],
-      ['an unregistered webhook URL', () => post(good, { 'x-hook-signature': signDelivery(secret, good) }, webhookUrl(stack.webhook.url, stack.project.gid, 'a'.repeat(64))), 404],
-      ['a URL of the form before tokens', () => post(good, { 'x-hook-signature': signDelivery(secret, good) }, `${stack.webhook.url}/webhooks/asana/${stack.project.gid}`), 404],
+      [
+        'an unregistered webhook URL',
+        () =>
+          post(good, { 'x-hook-signature': signDelivery(secret, good) }, webhookUrl(stack.webhook.url, stack.project.gid, 'a'.repeat(64))),
+        404,
+      ],
+      [
+        'a URL of the form before tokens',
+        () => post(good, { 'x-hook-signature': signDelivery(secret, good) }, `${stack.webhook.url}/webhooks/asana/${stack.project.gid}`),
+        404,
+      ],
       ['malformed JSON', () => signed('{"events": [', {}), 400],
       ['JSON of the wrong shape', () => signed(JSON.stringify({ events: [{ action: 'added', resource: { gid } }] })), 400],
       ['a body over 1 MiB', () => signed(Buffer.alloc(MAX_BODY_BYTES + 1, 'a')), 413],
@@ -94,7 +109,7 @@ describe('webhook: secure and robust', function () {
     await assertNoWorkflow('779');
   });
 
-  it('skips a task gid too long to be Asana\'s (a workflow id Temporal would refuse), and keeps taking deliveries', async () => {
+  it("skips a task gid too long to be Asana's (a workflow id Temporal would refuse), and keeps taking deliveries", async () => {
     const skippedBefore = stack.webhook.counts.events_skipped;
     assert.equal((await signed(JSON.stringify({ events: [taskEvent('1'.repeat(1100))] }))).status, 200);
     assert.equal(stack.webhook.counts.events_skipped - skippedBefore, 1);
@@ -120,7 +135,12 @@ describe('webhook: secure and robust', function () {
         case 0:
           return randomBytes(randomInt(0, 200)).toString('latin1');
         case 1:
-          return JSON.stringify({ events: Array.from({ length: randomInt(0, 4) }, () => ({ action: randomBytes(3).toString('hex'), resource: randomInt(2) ? { gid: String(randomInt(1e9)), resource_type: 'story' } : null })) });
+          return JSON.stringify({
+            events: Array.from({ length: randomInt(0, 4) }, () => ({
+              action: randomBytes(3).toString('hex'),
+              resource: randomInt(2) ? { gid: String(randomInt(1e9)), resource_type: 'story' } : null,
+            })),
+          });
         case 2:
           return JSON.stringify(randomInt(2) ? [] : { events: 'nope' });
         case 3:
@@ -131,7 +151,13 @@ describe('webhook: secure and robust', function () {
           return '\u0000\uffff' + randomBytes(8).toString('base64');
       }
     };
-    const headerSets = (body: string): Headers[] => [{}, { 'x-hook-signature': randomBytes(32).toString('hex') }, { 'x-hook-signature': signDelivery(secret, body) }, { 'x-hook-signature': 'zz', 'content-type': 'application/x-www-form-urlencoded' }, { 'x-hook-secret': randomInt(2) ? 'short' : randomBytes(32).toString('hex') }];
+    const headerSets = (body: string): Headers[] => [
+      {},
+      { 'x-hook-signature': randomBytes(32).toString('hex') },
+      { 'x-hook-signature': signDelivery(secret, body) },
+      { 'x-hook-signature': 'zz', 'content-type': 'application/x-www-form-urlencoded' },
+      { 'x-hook-secret': randomInt(2) ? 'short' : randomBytes(32).toString('hex') },
+    ];
     let sent = 0;
     while (sent < 3000 && Date.now() < deadline) {
       const batch = Array.from({ length: 50 }, () => {
@@ -161,7 +187,7 @@ describe('webhook: secure and robust', function () {
     assert.equal((await signed(body)).status, 200);
   });
 
-  it('answers a request whose body never comes with 408 within Asana\'s 10 s, and closes it', async function () {
+  it("answers a request whose body never comes with 408 within Asana's 10 s, and closes it", async function () {
     this.timeout(20_000);
     const started = Date.now();
     const answer = await new Promise<string>((resolve, reject) => {
@@ -191,7 +217,16 @@ describe('webhook: secure and robust', function () {
     const port = await freePort();
     const dbFilename = path.join(dir, 'temporal.db');
     let server: DevServer | undefined = await startDevServer({ port, dbFilename });
-    const webhook = await startWebhookServer({ ...stack.config, asana: { ...stack.config.asana, projectGids: ['31337'] }, port: 0, dataDir: dir, temporal: { ...stack.config.temporal, address: `127.0.0.1:${port}` } }, createLogger('silent', 'test'));
+    const webhook = await startWebhookServer(
+      {
+        ...stack.config,
+        asana: { ...stack.config.asana, projectGids: ['31337'] },
+        port: 0,
+        dataDir: dir,
+        temporal: { ...stack.config.temporal, address: `127.0.0.1:${port}` },
+      },
+      createLogger('silent', 'test'),
+    );
     try {
       const target = webhookUrl(webhook.url, '31337', await new SecretStore(dir).openRegistration('31337', 60_000));
       const ownSecret = randomBytes(32).toString('hex');
@@ -200,7 +235,10 @@ describe('webhook: secure and robust', function () {
       await server.stop();
       server = undefined;
       // the webhook notices within a probe's interval, and says so
-      await eventually(async () => assert.equal((await axios.get(`${webhook.url}/healthz`, { validateStatus: () => true })).status, 503), 5_000);
+      await eventually(
+        async () => assert.equal((await axios.get(`${webhook.url}/healthz`, { validateStatus: () => true })).status, 503),
+        5_000,
+      );
 
       const body = JSON.stringify({ events: [taskEvent('8080808080')] });
       const headers = { 'x-hook-signature': signDelivery(ownSecret, body) };

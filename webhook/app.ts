@@ -95,7 +95,16 @@ function requestLog(log: Logger, counts: OutcomeCounts, metrics: WebhookMetrics)
     }
     if (state.outcome) counts[state.outcome] += 1;
     if (ctx.path !== '/metrics' && ctx.path !== '/healthz') metrics.request(state.outcome ?? 'other', (performance.now() - started) / 1000);
-    state.log.info({ method: ctx.method, path: loggedPath(ctx.path), status: ctx.status, outcome: state.outcome, ms: Math.round(performance.now() - started) }, 'request');
+    state.log.info(
+      {
+        method: ctx.method,
+        path: loggedPath(ctx.path),
+        status: ctx.status,
+        outcome: state.outcome,
+        ms: Math.round(performance.now() - started),
+      },
+      'request',
+    );
   };
 }
 
@@ -205,7 +214,8 @@ function verifiedDelivery() {
     const state = ctx.state as State;
     if (state.secret === undefined) return reply(ctx, 404, 'unknown_resource', 'no webhook is registered at this URL');
     const type = ctx.get('content-type');
-    if (type && !/^application\/(.+\+)?json\b/i.test(type)) return reply(ctx, 415, 'unsupported_media_type', 'deliveries must be application/json');
+    if (type && !/^application\/(.+\+)?json\b/i.test(type))
+      return reply(ctx, 415, 'unsupported_media_type', 'deliveries must be application/json');
     if (!signatureMatches(state.secret, state.body, ctx.get('x-hook-signature') || undefined)) {
       state.log.warn({ projectGid: state.projectGid }, 'delivery with a missing or wrong signature');
       return reply(ctx, 401, 'bad_signature', 'missing or invalid X-Hook-Signature');
@@ -229,7 +239,10 @@ function dispatchEvents(deps: WebhookDeps, counts: OutcomeCounts) {
     counts.events_skipped += skipped;
     for (const event of events) deps.metrics.event(event.resource.resource_type, event.action, causesSync(event));
     try {
-      if (byTask.size > 0) deps.enqueue([...byTask].map(([taskGid, change]) => ({ projectGid: state.projectGid, taskGid, receivedAt: state.receivedAt, ...change })));
+      if (byTask.size > 0)
+        deps.enqueue(
+          [...byTask].map(([taskGid, change]) => ({ projectGid: state.projectGid, taskGid, receivedAt: state.receivedAt, ...change })),
+        );
     } catch (err) {
       state.log.warn({ err: (err as Error).message, tasks: byTask.size }, 'Temporal did not take the delivery; Asana will retry');
       return reply(ctx, 503, 'temporal_unavailable', 'temporarily unavailable; retry later');

@@ -45,7 +45,13 @@ export function parseDelivery(body: Buffer): AsanaWebhookEvent[] {
   }
   if (!isObject(parsed) || !Array.isArray(parsed.events)) throw new DeliveryError('body must be an object with an "events" array');
   parsed.events.forEach((event: unknown, i: number) => {
-    if (!isObject(event) || typeof event.action !== 'string' || !isObject(event.resource) || typeof event.resource.gid !== 'string' || typeof event.resource.resource_type !== 'string') {
+    if (
+      !isObject(event) ||
+      typeof event.action !== 'string' ||
+      !isObject(event.resource) ||
+      typeof event.resource.gid !== 'string' ||
+      typeof event.resource.resource_type !== 'string'
+    ) {
       throw new DeliveryError(`events[${i}] must have an "action" and a "resource" with "gid" and "resource_type"`);
     }
   });

@@ -29,7 +29,10 @@ export function signalTask(client: Client, taskQueue: string, { taskGid, project
     signal: taskEventSignal,
     signalArgs: [event],
     staticSummary: `Sync of Asana task ${taskGid}${projectGid ? ` (project ${projectGid})` : ''}`,
-    typedSearchAttributes: [{ key: ASANA_TASK_GID, value: taskGid }, ...(projectGid ? [{ key: ASANA_PROJECT_GID, value: projectGid }] : [])],
+    typedSearchAttributes: [
+      { key: ASANA_TASK_GID, value: taskGid },
+      ...(projectGid ? [{ key: ASANA_PROJECT_GID, value: projectGid }] : []),
+    ],
   });
 }
 
@@ -59,7 +62,8 @@ export function temporalForward(connected: () => Client | undefined, taskQueue: 
       await within(SIGNAL_DEADLINE_MS, call, 'Temporal', inFlight);
     } catch (err) {
       const code = grpcCode(err);
-      if (code !== undefined && UNFIXABLE_CODES.has(code)) throw new Unforwardable(`Temporal refused task ${taskGid} (gRPC code ${code}): ${(err as Error).message}`);
+      if (code !== undefined && UNFIXABLE_CODES.has(code))
+        throw new Unforwardable(`Temporal refused task ${taskGid} (gRPC code ${code}): ${(err as Error).message}`);
       throw err;
     }
   };

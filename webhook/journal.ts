@@ -172,7 +172,11 @@ export class Journal {
    */
   append(entries: JournalEntry[]): void {
     if (!this.accepting) {
-      const why = this.closed ? 'shutting down' : this.failures > 0 ? 'Temporal is not taking events' : `${this.backlog} events already wait for Temporal`;
+      const why = this.closed
+        ? 'shutting down'
+        : this.failures > 0
+          ? 'Temporal is not taking events'
+          : `${this.backlog} events already wait for Temporal`;
       throw new JournalRefusal(why);
     }
     if (entries.length === 0) return;
@@ -262,7 +266,11 @@ export class Journal {
             this.done(item.segment);
           },
           (err: unknown) => {
-            if (err instanceof Unforwardable && this.refusedInARow + 1 < REFUSALS_MEANING_OUTAGE && this.setAside('refused_by_temporal', [JSON.stringify(item.entry)], err.message)) {
+            if (
+              err instanceof Unforwardable &&
+              this.refusedInARow + 1 < REFUSALS_MEANING_OUTAGE &&
+              this.setAside('refused_by_temporal', [JSON.stringify(item.entry)], err.message)
+            ) {
               this.refusedInARow += 1;
               this.done(item.segment);
               return;
@@ -270,7 +278,8 @@ export class Journal {
             this.queue.unshift(item);
             this.failures += 1;
             const pause = Math.min(this.options.retryMs * 2 ** (this.failures - 1), this.options.maxRetryMs);
-            if (this.failures === 1) this.log.warn({ err: (err as Error).message }, 'Temporal did not take journaled events; refusing deliveries until it does');
+            if (this.failures === 1)
+              this.log.warn({ err: (err as Error).message }, 'Temporal did not take journaled events; refusing deliveries until it does');
             this.retryTimer ??= setTimeout(() => {
               this.retryTimer = undefined;
               this.pump();
@@ -304,7 +313,10 @@ export class Journal {
       writeSync(fd, lines.map((line) => `${JSON.stringify({ at, reason, detail, line })}\n`).join(''));
       fsyncSync(fd);
     } catch (err) {
-      this.log.error({ err: (err as Error).message, reason, detail, lines }, 'could not keep journal entries aside; they stay in the journal');
+      this.log.error(
+        { err: (err as Error).message, reason, detail, lines },
+        'could not keep journal entries aside; they stay in the journal',
+      );
       return false;
     } finally {
       if (fd !== undefined) closeSync(fd);
@@ -347,7 +359,9 @@ export class Journal {
       }
       // Set aside once: the segment is rewritten without them, so a later restart does not again.
       if (unreadable.length > 0 && this.setAside('unreadable', unreadable, `segment ${item.name}`)) {
-        await rewrite(segment.file, readable).catch((err: Error) => this.log.error({ err: err.message, name: item.name }, 'could not rewrite a journal segment'));
+        await rewrite(segment.file, readable).catch((err: Error) =>
+          this.log.error({ err: err.message, name: item.name }, 'could not rewrite a journal segment'),
+        );
       }
       if (segment.pending === 0) await unlink(segment.file).catch(() => undefined);
     }
@@ -373,12 +387,17 @@ function parseLine(line: string): JournalEntry[] | undefined {
   }
   if (typeof value !== 'object' || value === null) return undefined;
   const { projectGid, taskGid, action, receivedAt, changedAt, tasks } = value as Record<string, unknown>;
-  if (typeof projectGid !== 'string' || !isGid(projectGid) || typeof receivedAt !== 'number' || !Number.isFinite(receivedAt)) return undefined;
+  if (typeof projectGid !== 'string' || !isGid(projectGid) || typeof receivedAt !== 'number' || !Number.isFinite(receivedAt))
+    return undefined;
   // A time that does not parse is left out: the sync then falls back to the receipt time.
   const time = isoTime(changedAt);
   const event = (gid: unknown, act: unknown): JournalEntry | undefined =>
-    typeof gid === 'string' && isGid(gid) && typeof act === 'string' && TASK_ACTIONS.has(act) ? { projectGid, taskGid: gid, action: act, receivedAt, ...(time ? { changedAt: time } : {}) } : undefined;
+    typeof gid === 'string' && isGid(gid) && typeof act === 'string' && TASK_ACTIONS.has(act)
+      ? { projectGid, taskGid: gid, action: act, receivedAt, ...(time ? { changedAt: time } : {}) }
+      : undefined;
   // A line of a version that journaled a whole delivery: {"projectGid","tasks":[[gid,[actions]]],"receivedAt"}.
-  const events = Array.isArray(tasks) ? tasks.map((t: unknown) => (Array.isArray(t) && Array.isArray(t[1]) ? event(t[0], t[1][t[1].length - 1]) : undefined)) : [event(taskGid, action)];
+  const events = Array.isArray(tasks)
+    ? tasks.map((t: unknown) => (Array.isArray(t) && Array.isArray(t[1]) ? event(t[0], t[1][t[1].length - 1]) : undefined))
+    : [event(taskGid, action)];
   return events.every((e) => e !== undefined) ? events : undefined;
 }

@@ -5,7 +5,21 @@ import { TASK_ACTIONS } from './delivery';
 import type { SetAsideReason } from './journal';
 
 /** Label values come from these sets, never from the request as sent: anything else is 'other'. */
-const RESOURCE_TYPES = new Set(['task', 'subtask', 'story', 'section', 'project', 'attachment', 'tag', 'custom_field', 'team', 'user', 'workspace', 'portfolio', 'goal']);
+const RESOURCE_TYPES = new Set([
+  'task',
+  'subtask',
+  'story',
+  'section',
+  'project',
+  'attachment',
+  'tag',
+  'custom_field',
+  'team',
+  'user',
+  'workspace',
+  'portfolio',
+  'goal',
+]);
 
 function known(values: ReadonlySet<string>, value: string): string {
   return values.has(value) ? value : 'other';
@@ -13,10 +27,29 @@ function known(values: ReadonlySet<string>, value: string): string {
 
 export class WebhookMetrics {
   readonly registry = new Registry();
-  private readonly requests = new Counter({ name: 'webhook_requests_total', help: 'Webhook requests by outcome', labelNames: ['outcome'], registers: [this.registry] });
-  private readonly events = new Counter({ name: 'webhook_events_total', help: 'Delivered events by resource type, action and whether they caused a sync (false: skipped, such as a section move or a change of a field no column uses)', labelNames: ['resource_type', 'action', 'synced'], registers: [this.registry] });
-  private readonly setAsides = new Counter({ name: 'webhook_journal_set_aside_total', help: 'Journal entries set aside in journal-rejected.jsonl instead of forwarded, by reason', labelNames: ['reason'], registers: [this.registry] });
-  private readonly signals = new Counter({ name: 'webhook_workflow_signals_total', help: 'Task workflows started or signalled (signalWithStart)', registers: [this.registry] });
+  private readonly requests = new Counter({
+    name: 'webhook_requests_total',
+    help: 'Webhook requests by outcome',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+  private readonly events = new Counter({
+    name: 'webhook_events_total',
+    help: 'Delivered events by resource type, action and whether they caused a sync (false: skipped, such as a section move or a change of a field no column uses)',
+    labelNames: ['resource_type', 'action', 'synced'],
+    registers: [this.registry],
+  });
+  private readonly setAsides = new Counter({
+    name: 'webhook_journal_set_aside_total',
+    help: 'Journal entries set aside in journal-rejected.jsonl instead of forwarded, by reason',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  private readonly signals = new Counter({
+    name: 'webhook_workflow_signals_total',
+    help: 'Task workflows started or signalled (signalWithStart)',
+    registers: [this.registry],
+  });
   private readonly latency = new Histogram({
     name: 'webhook_request_duration_seconds',
     help: 'Time to answer a webhook request, by outcome',

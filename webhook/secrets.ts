@@ -84,7 +84,8 @@ export class SecretStore {
   async get(token: string): Promise<WebhookSecret | undefined> {
     if (!SecretStore.isToken(token)) return undefined;
     const stored = parse(readIfExists(path.join(this.secretsDir, token)));
-    if (!stored || typeof stored.projectGid !== 'string' || typeof stored.secret !== 'string' || !SecretStore.isSecret(stored.secret)) return undefined;
+    if (!stored || typeof stored.projectGid !== 'string' || typeof stored.secret !== 'string' || !SecretStore.isSecret(stored.secret))
+      return undefined;
     return { token, projectGid: stored.projectGid, secret: stored.secret };
   }
 
@@ -150,12 +151,16 @@ export class SecretStore {
   /** Expired or damaged registrations, and temp files of writes a crash interrupted (they may hold a secret). */
   private async removeLeftovers(now: number): Promise<void> {
     for (const name of await listDir(this.registrationsDir)) {
-      if (SecretStore.isToken(name) && ((await this.registration(name))?.expiresAt ?? 0) <= now) await removeFile(path.join(this.registrationsDir, name));
+      if (SecretStore.isToken(name) && ((await this.registration(name))?.expiresAt ?? 0) <= now)
+        await removeFile(path.join(this.registrationsDir, name));
     }
     for (const dir of [this.registrationsDir, this.secretsDir]) {
       for (const name of (await listDir(dir)).filter((n) => n.endsWith('.tmp'))) {
         const file = path.join(dir, name);
-        const modified = await stat(file).then((s) => s.mtimeMs, () => now);
+        const modified = await stat(file).then(
+          (s) => s.mtimeMs,
+          () => now,
+        );
         if (now - modified > STALE_TEMP_MS) await removeFile(file);
       }
     }

@@ -34,7 +34,9 @@ export async function startWebhookServer(config: Config, log: Logger, client?: C
         const client = await connectNativeClient(config.temporal);
         // Signals carry the search attributes: without them Temporal refuses every event, so the
         // webhook registers them too (the worker may not have started yet).
-        await ensureSearchAttributes(client.connection, config.temporal.namespace).catch((err: Error) => log.warn({ err: err.message }, 'could not check the search attributes; the worker registers them'));
+        await ensureSearchAttributes(client.connection, config.temporal.namespace).catch((err: Error) =>
+          log.warn({ err: err.message }, 'could not check the search attributes; the worker registers them'),
+        );
         connected = client;
         log.info('connected to Temporal');
       } catch (err) {
@@ -79,7 +81,10 @@ export async function startWebhookServer(config: Config, log: Logger, client?: C
   const secrets = new SecretStore(config.dataDir);
   const legacy = await secrets.legacyProjects();
   if (legacy.length > 0) {
-    log.warn({ projects: legacy }, 'webhooks registered before webhook URLs carried a token are refused: re-create them (`webhooks create`, then `webhooks delete` the old one; docs/security.md)');
+    log.warn(
+      { projects: legacy },
+      'webhooks registered before webhook URLs carried a token are refused: re-create them (`webhooks create`, then `webhooks delete` the old one; docs/security.md)',
+    );
   }
   const projects = new Set(config.asana.projectGids);
   if (projects.size === 0) log.error('ASANA_PROJECT_GIDS is empty: every handshake and delivery is refused');
@@ -99,7 +104,10 @@ export async function startWebhookServer(config: Config, log: Logger, client?: C
   );
   // Asana gives up on a delivery after 10 s: a request still incomplete after 8 (a stalled body,
   // headers sent a byte at a time) gets 408 and its connection closed, checked every second.
-  const server = createServer({ requestTimeout: 8_000, headersTimeout: 5_000, connectionsCheckingInterval: 1_000 }, app.callback());
+  const handle = app.callback();
+  const server = createServer({ requestTimeout: 8_000, headersTimeout: 5_000, connectionsCheckingInterval: 1_000 }, (req, res) => {
+    void handle(req, res); // Koa answers every error itself
+  });
   await new Promise<void>((resolve) => server.listen(config.port, resolve));
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;

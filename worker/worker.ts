@@ -55,11 +55,15 @@ async function assertTableReady(config: Config, log: Logger): Promise<void> {
     check = await checkTable(config.airtable);
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) throw new ConfigError([`Airtable refused AIRTABLE_TOKEN (401): ${err.message}`]);
-    log.warn({ err: (err as Error).message }, 'cannot check the Airtable table through the Meta API (needs schema.bases:read); starting anyway');
+    log.warn(
+      { err: (err as Error).message },
+      'cannot check the Airtable table through the Meta API (needs schema.bases:read); starting anyway',
+    );
     return;
   }
   const where = `table "${config.airtable.tableName}" in base ${config.airtable.baseId}`;
-  if (check.status === 'missing') throw new ConfigError([`the Airtable ${where} does not exist: create it with \`npm run cli -- airtable setup\``]);
+  if (check.status === 'missing')
+    throw new ConfigError([`the Airtable ${where} does not exist: create it with \`npm run cli -- airtable setup\``]);
   if (check.status === 'wrong') throw new ConfigError(check.problems.map((p) => `Airtable ${where}: ${p}`));
 }
 

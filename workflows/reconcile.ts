@@ -1,4 +1,12 @@
-import { ApplicationFailure, defineQuery, defineSignal, proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  defineQuery,
+  defineSignal,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
 import type { RetryPolicy } from '@temporalio/common';
 import type { Activities } from '../activities';
 import type { ReconcileCounts } from '../activities/reconcile';
@@ -34,12 +42,24 @@ export const progressQuery = defineQuery<ReconcileProgress>('progress');
 export const reconcileProgressSignal = defineSignal<[ReconcileCounts]>('reconcileProgress');
 
 const retry: RetryPolicy = { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' };
-const { reconcileProject } = proxyActivities<Activities>({ startToCloseTimeout: '2 hours', heartbeatTimeout: '2 minutes', retry, summary: 'Compare the project with "Asana Tasks" and fix what differs' });
-const { lastWatermark } = proxyActivities<Activities>({ startToCloseTimeout: '1 minute', retry, summary: "Find where the project's last reconcile ended" });
+const { reconcileProject } = proxyActivities<Activities>({
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '2 minutes',
+  retry,
+  summary: 'Compare the project with "Asana Tasks" and fix what differs',
+});
+const { lastWatermark } = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry,
+  summary: "Find where the project's last reconcile ended",
+});
 
 /** A reconcile's counts in one line, as the CLI prints them and the Web UI shows them. */
 export function describeCounts(p: ReconcileCounts): string {
-  return `seen ${p.seen} · created ${p.created} · updated ${p.updated} · unchanged ${p.unchanged} · deleted ${p.deleted}` + (p.duplicatesRemoved ? ` · duplicates removed ${p.duplicatesRemoved}` : '');
+  return (
+    `seen ${p.seen} · created ${p.created} · updated ${p.updated} · unchanged ${p.unchanged} · deleted ${p.deleted}` +
+    (p.duplicatesRemoved ? ` · duplicates removed ${p.duplicatesRemoved}` : '')
+  );
 }
 
 /** The run's progress as the Web UI shows it (current details). */
@@ -52,8 +72,10 @@ function validate(input: unknown): ReconcileInput {
   const problems: string[] = [];
   if (typeof projectGid !== 'string' || !/^\d+$/.test(projectGid)) problems.push('projectGid must be a numeric Asana gid string');
   if (mode !== 'incremental' && mode !== 'full') problems.push('mode must be "incremental" or "full"');
-  if (since !== undefined && (typeof since !== 'string' || Number.isNaN(Date.parse(since)))) problems.push('since must be an ISO date-time');
-  if (problems.length > 0) throw ApplicationFailure.nonRetryable(`Invalid input ${JSON.stringify(input)}: ${problems.join('; ')}`, 'InvalidInput');
+  if (since !== undefined && (typeof since !== 'string' || Number.isNaN(Date.parse(since))))
+    problems.push('since must be an ISO date-time');
+  if (problems.length > 0)
+    throw ApplicationFailure.nonRetryable(`Invalid input ${JSON.stringify(input)}: ${problems.join('; ')}`, 'InvalidInput');
   return { projectGid: projectGid as string, mode: mode as ReconcileInput['mode'], since };
 }
 

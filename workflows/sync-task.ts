@@ -1,4 +1,16 @@
-import { continueAsNew, defineSignal, patched, proxyActivities, proxyLocalActivities, setCurrentDetails, setHandler, upsertMemo, workflowInfo, type LocalActivityOptions, type RetryPolicy } from '@temporalio/workflow';
+import {
+  continueAsNew,
+  defineSignal,
+  patched,
+  proxyActivities,
+  proxyLocalActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertMemo,
+  workflowInfo,
+  type LocalActivityOptions,
+  type RetryPolicy,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { Freshness } from '../activities/asana-client';
 import { escapeMarkdown } from '../lib/markdown';
@@ -55,8 +67,14 @@ const localOptions: LocalActivityOptions = {
   localRetryThreshold: 0,
 };
 const local = {
-  syncTaskRow: proxyLocalActivities<Activities>({ ...localOptions, summary: 'Read the task from Asana and upsert its row in "Asana Tasks"' }).syncTaskRow,
-  handleDeletedTask: proxyLocalActivities<Activities>({ ...localOptions, summary: 'Apply ASANA_DELETED_TASKS to the row of a task Asana no longer has' }).handleDeletedTask,
+  syncTaskRow: proxyLocalActivities<Activities>({
+    ...localOptions,
+    summary: 'Read the task from Asana and upsert its row in "Asana Tasks"',
+  }).syncTaskRow,
+  handleDeletedTask: proxyLocalActivities<Activities>({
+    ...localOptions,
+    summary: 'Apply ASANA_DELETED_TASKS to the row of a task Asana no longer has',
+  }).handleDeletedTask,
 };
 
 /**
@@ -82,7 +100,8 @@ export async function syncTaskWorkflow(input: SyncTaskInput): Promise<SyncTaskRe
   let readRequired = false;
   setHandler(taskEventSignal, (event) => {
     pending = true;
-    if (event.changedAt !== undefined) changedAt = changedAt === undefined || Date.parse(event.changedAt) > Date.parse(changedAt) ? event.changedAt : changedAt;
+    if (event.changedAt !== undefined)
+      changedAt = changedAt === undefined || Date.parse(event.changedAt) > Date.parse(changedAt) ? event.changedAt : changedAt;
     else if (event.receivedAt !== undefined) notBefore = Math.max(notBefore ?? 0, event.receivedAt);
     else readRequired = true;
   });
@@ -92,7 +111,12 @@ export async function syncTaskWorkflow(input: SyncTaskInput): Promise<SyncTaskRe
   let shown: string | undefined; // the modified_at of the task as the last sync read and wrote it
   // Events, all timed by Asana, of changes the last sync's read already showed (Asana sends
   // several for one change, a delivery apart): no sync needed. Runs of earlier versions have no `shown`.
-  const alreadyShown = () => shown !== undefined && changedAt !== undefined && notBefore === undefined && !readRequired && Date.parse(changedAt) <= Date.parse(shown);
+  const alreadyShown = () =>
+    shown !== undefined &&
+    changedAt !== undefined &&
+    notBefore === undefined &&
+    !readRequired &&
+    Date.parse(changedAt) <= Date.parse(shown);
   while (pending) {
     if (workflowInfo().continueAsNewSuggested) await continueAsNew<typeof syncTaskWorkflow>(input);
     pending = false;

@@ -1,7 +1,11 @@
 import { proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 
-const { warmUp } = proxyLocalActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 1 }, summary: 'Open the connections to Asana and Airtable' });
+const { warmUp } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { maximumAttempts: 1 },
+  summary: 'Open the connections to Asana and Airtable',
+});
 
 /**
  * Run once by each worker as it starts: the first workflow task, the loaded workflow code and the

@@ -39,11 +39,20 @@ export class AsanaSpec {
     if (!exchange.path.startsWith(API_ROOT) || operation === undefined) return [`${name}: no such operation in Asana's spec`];
     const body = exchange.body.length > 0 ? (JSON.parse(exchange.body.toString('utf8')) as unknown) : undefined;
     const request = this.api.validateRequest(
-      { method: exchange.method, path: exchange.path.slice(API_ROOT.length), query: exchange.query, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body },
+      {
+        method: exchange.method,
+        path: exchange.path.slice(API_ROOT.length),
+        query: exchange.query,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body,
+      },
       operation,
     );
     const answer = this.api.validateResponse(exchange.answer, operation, exchange.status);
-    const lines = [...describe(`${name} (${operation.operationId}) request`, request.errors), ...describe(`${name} → ${exchange.status}`, answer.errors)];
+    const lines = [
+      ...describe(`${name} (${operation.operationId}) request`, request.errors),
+      ...describe(`${name} → ${exchange.status}`, answer.errors),
+    ];
     // A list's items come with the fields opt_fields asked for: check each as the full record.
     if (operation.operationId === 'getTasks' && exchange.status === 200) {
       for (const task of (exchange.answer as { data: unknown[] }).data) lines.push(...this.task(task, name));

@@ -18,7 +18,9 @@ function processEnv(env: Record<string, string>): Record<string, string> {
 
 export function run(file: string, args: string[], env: Record<string, string> = {}, timeoutMs?: number, cwd = REPO): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(file, args, { env: processEnv(env), cwd, timeout: timeoutMs }, (err, stdout, stderr) => resolve({ code: err ? Number(err.code) : 0, stdout, stderr }));
+    execFile(file, args, { env: processEnv(env), cwd, timeout: timeoutMs }, (err, stdout, stderr) =>
+      resolve({ code: err ? Number(err.code) : 0, stdout, stderr }),
+    );
   });
 }
 

@@ -77,7 +77,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   // Connections of our own: they reconnect when a dedicated server restarts.
   const client = new Client({ connection: await Connection.connect({ address: server.address }) });
   const nativeConnection = await NativeConnection.connect({ address: server.address });
-  const worker = options.inProcessWorker === false ? undefined : await createSyncWorker({ config, connection: nativeConnection, client, workflowBundle: await workflowBundle() });
+  const worker =
+    options.inProcessWorker === false
+      ? undefined
+      : await createSyncWorker({ config, connection: nativeConnection, client, workflowBundle: await workflowBundle() });
   const running = worker?.run();
   const webhook = await startWebhookServer(config, log, client);
   const spawned: ChildProcess[] = [];

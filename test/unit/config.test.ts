@@ -35,16 +35,26 @@ describe('config', () => {
   });
 
   it('lists every problem at once', () => {
-    assert.deepEqual(problems({ AIRTABLE_BASE_ID: 'base1', PORT: 'eighty', ASANA_BASE_URL: 'ftp://x', TEMPORAL_ADDRESS: 'nohost', ASANA_PROJECT_GIDS: '12,abc', ASANA_DELETED_TASKS: 'purge' }), [
-      'ASANA_PROJECT_GIDS must be numeric Asana gids, got "abc"',
-      'AIRTABLE_BASE_ID must look like "appXXXXXXXXXXXXXX" (app + 14 letters or digits), got "base1"',
-      'PORT must be a port number, got "eighty"',
-      'TEMPORAL_ADDRESS must be host:port, got "nohost"',
-      'ASANA_ACCESS_TOKEN is required',
-      'ASANA_BASE_URL must be an http(s) URL, got "ftp://x"',
-      'AIRTABLE_TOKEN is required',
-      'ASANA_DELETED_TASKS must be one of keep, delete, got "purge"',
-    ]);
+    assert.deepEqual(
+      problems({
+        AIRTABLE_BASE_ID: 'base1',
+        PORT: 'eighty',
+        ASANA_BASE_URL: 'ftp://x',
+        TEMPORAL_ADDRESS: 'nohost',
+        ASANA_PROJECT_GIDS: '12,abc',
+        ASANA_DELETED_TASKS: 'purge',
+      }),
+      [
+        'ASANA_PROJECT_GIDS must be numeric Asana gids, got "abc"',
+        'AIRTABLE_BASE_ID must look like "appXXXXXXXXXXXXXX" (app + 14 letters or digits), got "base1"',
+        'PORT must be a port number, got "eighty"',
+        'TEMPORAL_ADDRESS must be host:port, got "nohost"',
+        'ASANA_ACCESS_TOKEN is required',
+        'ASANA_BASE_URL must be an http(s) URL, got "ftp://x"',
+        'AIRTABLE_TOKEN is required',
+        'ASANA_DELETED_TASKS must be one of keep, delete, got "purge"',
+      ],
+    );
   });
 
   it('asks only for the credentials an entry point needs', () => {

@@ -3,7 +3,10 @@ import { DeliveryError, parseDelivery, signatureMatches, taskEvents } from '../.
 import { signDelivery } from '../../sandbox/asana';
 import { WebhookMetrics } from '../../webhook/metrics';
 
-const event = (gid: string, action = 'added', resource_type = 'task', resource_subtype = 'default_task') => ({ action, resource: { gid, resource_type, resource_subtype } });
+const event = (gid: string, action = 'added', resource_type = 'task', resource_subtype = 'default_task') => ({
+  action,
+  resource: { gid, resource_type, resource_subtype },
+});
 
 describe('webhook deliveries', () => {
   it('verifies the HMAC-SHA256 signature over the raw bytes', () => {
@@ -18,15 +21,40 @@ describe('webhook deliveries', () => {
   });
 
   it('refuses bodies that are not JSON or not the delivery shape', () => {
-    for (const bad of ['not json', '[]', '{"events":{}}', '{"events":[{"action":"added"}]}', '{"events":[{"action":1,"resource":{"gid":"1","resource_type":"task"}}]}']) {
+    for (const bad of [
+      'not json',
+      '[]',
+      '{"events":{}}',
+      '{"events":[{"action":"added"}]}',
+      '{"events":[{"action":1,"resource":{"gid":"1","resource_type":"task"}}]}',
+    ]) {
       assert.throws(() => parseDelivery(Buffer.from(bad)), DeliveryError, bad);
     }
   });
 
   it('keeps every task event, grouped by task, and skips the rest', () => {
-    const events = parseDelivery(Buffer.from(JSON.stringify({ events: [event('1'), event('2', 'changed'), event('1', 'changed'), event('9', 'added', 'story'), event('3', 'added', 'task', 'section'), event('4', 'exploded')] })));
+    const events = parseDelivery(
+      Buffer.from(
+        JSON.stringify({
+          events: [
+            event('1'),
+            event('2', 'changed'),
+            event('1', 'changed'),
+            event('9', 'added', 'story'),
+            event('3', 'added', 'task', 'section'),
+            event('4', 'exploded'),
+          ],
+        }),
+      ),
+    );
     const { byTask, skipped } = taskEvents(events);
-    assert.deepEqual([...byTask], [['1', { action: 'changed' }], ['2', { action: 'changed' }]]);
+    assert.deepEqual(
+      [...byTask],
+      [
+        ['1', { action: 'changed' }],
+        ['2', { action: 'changed' }],
+      ],
+    );
     assert.equal(skipped, 3);
   });
 
@@ -55,7 +83,10 @@ describe('webhook delivery metrics and grouping under hostile input', () => {
     for (let i = 0; i < 500; i += 1) metrics.event(`type-${i}`, `action-${i}`, false);
     metrics.event('task', 'added', true);
     const series = (await metrics.registry.getSingleMetric('webhook_events_total')!.get()).values.map((v) => v.labels);
-    assert.deepEqual(series, [{ resource_type: 'other', action: 'other', synced: 'false' }, { resource_type: 'task', action: 'added', synced: 'true' }]);
+    assert.deepEqual(series, [
+      { resource_type: 'other', action: 'other', synced: 'false' },
+      { resource_type: 'task', action: 'added', synced: 'true' },
+    ]);
   });
 
   it('groups thousands of events of one task in linear time', () => {
@@ -75,7 +106,10 @@ describe('webhook delivery metrics and grouping under hostile input', () => {
 
 describe('events that cannot change a row', () => {
   const withParent = (action: string, parentType: string) => ({ ...event('5', action), parent: { gid: '9', resource_type: parentType } });
-  const changed = (field?: string) => ({ ...event('5', 'changed'), ...(field === undefined ? {} : { change: { field, action: 'changed' } }) });
+  const changed = (field?: string) => ({
+    ...event('5', 'changed'),
+    ...(field === undefined ? {} : { change: { field, action: 'changed' } }),
+  });
 
   it('skips a section move and a change of a field no column uses; syncs the rest, and whatever does not say', () => {
     const skippedOf = (e: object) => taskEvents([e as ReturnType<typeof event>]).skipped;

@@ -18,7 +18,7 @@ describe('sandbox: filterByFormula', () => {
 
   it('rejects what it cannot parse', () => {
     assert.throws(() => compileFormula("{Task ID = '1'"), FormulaError);
-    assert.throws(() => compileFormula("SQRT({x})"), FormulaError);
+    assert.throws(() => compileFormula('SQRT({x})'), FormulaError);
     assert.throws(() => compileFormula("{x} = '1' junk"), FormulaError);
   });
 });

@@ -66,7 +66,10 @@ describe('webhook journal', () => {
     const temporal = fakeTemporal();
     const journal = await Journal.open(dir, temporal.forward, log);
     const journalDir = await realpath(path.join(dir, 'journal'));
-    const openSegments = async () => (await Promise.all((await readdir('/proc/self/fd')).map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')))).filter((target) => target.startsWith(journalDir));
+    const openSegments = async () =>
+      (await Promise.all((await readdir('/proc/self/fd')).map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')))).filter((target) =>
+        target.startsWith(journalDir),
+      );
     for (let i = 0; i < 300; i += 1) {
       journal.append(delivery(String(i)));
       if (i % 7 === 0) await new Promise((resolve) => setImmediate(resolve)); // lets forwards and syncs interleave
@@ -124,7 +127,12 @@ describe('webhook journal', () => {
     const gids = Array.from({ length: 30 }, (_, i) => String(i + 1));
     for (const gid of gids) temporal.state.refused.add(gid);
     const setAside: number[] = [];
-    const journal = await Journal.open(dir, temporal.forward, log, { concurrency: 1, retryMs: 20, maxRetryMs: 20, onSetAside: (_reason, count) => setAside.push(count) });
+    const journal = await Journal.open(dir, temporal.forward, log, {
+      concurrency: 1,
+      retryMs: 20,
+      maxRetryMs: 20,
+      onSetAside: (_reason, count) => setAside.push(count),
+    });
     journal.append(delivery(...gids));
     await eventually(() => assert.equal(journal.accepting, false));
     assert.equal(setAside.length, 9);
@@ -140,7 +148,8 @@ describe('webhook journal', () => {
     const temporal = fakeTemporal();
     temporal.state.hang = true;
     const setAside: number[] = [];
-    for (let start = 0; start < 2; start += 1) await (await Journal.open(dir, temporal.forward, log, { onSetAside: (_reason, count) => setAside.push(count) })).close();
+    for (let start = 0; start < 2; start += 1)
+      await (await Journal.open(dir, temporal.forward, log, { onSetAside: (_reason, count) => setAside.push(count) })).close();
     assert.deepEqual(setAside, [1]);
     assert.equal(await readFile(path.join(dir, 'journal', '000000000001.jsonl'), 'utf8'), `${JSON.stringify(entry('1'))}\n`);
   });
@@ -156,7 +165,10 @@ describe('webhook journal', () => {
     journal.append(delivery('4'));
     await eventually(() => assert.ok(temporal.taken.includes('4')));
     assert.deepEqual(setAside, ['refused_by_temporal:1']);
-    const [kept] = (await readFile(path.join(dir, 'journal-rejected.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { reason: string; line: string });
+    const [kept] = (await readFile(path.join(dir, 'journal-rejected.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { reason: string; line: string });
     assert.equal(kept.reason, 'refused_by_temporal');
     assert.deepEqual(JSON.parse(kept.line), entry('2'));
     await eventually(async () => assert.deepEqual(await files(), []));
@@ -179,11 +191,16 @@ describe('webhook journal', () => {
     const journal = await Journal.open(dir, temporal.forward, log, { onSetAside: (reason, count) => setAside.push(`${reason}:${count}`) });
     await eventually(() => assert.deepEqual([...temporal.taken].sort(), ['1', '3']));
     assert.deepEqual(setAside, ['unreadable:4']);
-    const kept = (await readFile(path.join(dir, 'journal-rejected.jsonl'), 'utf8')).trim().split('\n').map((l) => (JSON.parse(l) as { line: string }).line);
+    const kept = (await readFile(path.join(dir, 'journal-rejected.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { line: string }).line);
     assert.deepEqual(kept, [lines[1], lines[2], lines[3], lines[5]]);
     journal.append(delivery('4'));
     await eventually(() => assert.ok(temporal.taken.includes('4')));
-    await eventually(async () => assert.deepEqual(await files(), ['000000000004.jsonl'], 'the folder is left alone, and new segments are numbered after it'));
+    await eventually(async () =>
+      assert.deepEqual(await files(), ['000000000004.jsonl'], 'the folder is left alone, and new segments are numbered after it'),
+    );
     await journal.close();
   });
 
@@ -198,7 +215,11 @@ describe('webhook journal', () => {
     const forwarded: JournalEntry[] = [];
     const journal = await Journal.open(dir, async (e) => void forwarded.push(e), log);
     await eventually(() => assert.equal(forwarded.length, 3));
-    assert.deepEqual(Object.fromEntries(forwarded.map((e) => [e.taskGid, e.changedAt])), { '1': '2026-11-29T10:00:00.000Z', '2': undefined, '3': undefined });
+    assert.deepEqual(Object.fromEntries(forwarded.map((e) => [e.taskGid, e.changedAt])), {
+      '1': '2026-11-29T10:00:00.000Z',
+      '2': undefined,
+      '3': undefined,
+    });
     await journal.close();
   });
 

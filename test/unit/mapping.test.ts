@@ -2,15 +2,35 @@ import assert from 'node:assert/strict';
 import { escapeMarkdown } from '../../lib/markdown';
 import { dueDateOf, inSyncedProject, rowAsRead, rowsEqual, toTaskRow, type AsanaTask } from '../../activities/mapping';
 
-const task = (over: Partial<AsanaTask> = {}): AsanaTask => ({ gid: '42', name: 'Brief', notes: 'Two pages', assignee: { gid: '7', name: 'Ana' }, due_on: '2026-12-01', due_at: null, ...over });
+const task = (over: Partial<AsanaTask> = {}): AsanaTask => ({
+  gid: '42',
+  name: 'Brief',
+  notes: 'Two pages',
+  assignee: { gid: '7', name: 'Ana' },
+  due_on: '2026-12-01',
+  due_at: null,
+  ...over,
+});
 
 describe('mapping: Asana task → "Asana Tasks" row', () => {
   it('maps every column', () => {
-    assert.deepEqual(toTaskRow(task()), { 'Task ID': '42', Name: 'Brief', Assignee: 'Ana', 'Due Date': '2026-12-01', Description: 'Two pages' });
+    assert.deepEqual(toTaskRow(task()), {
+      'Task ID': '42',
+      Name: 'Brief',
+      Assignee: 'Ana',
+      'Due Date': '2026-12-01',
+      Description: 'Two pages',
+    });
   });
 
   it('writes empty cells for no assignee, no due date and no notes, so a change can clear them', () => {
-    assert.deepEqual(toTaskRow(task({ assignee: null, due_on: null, notes: null })), { 'Task ID': '42', Name: 'Brief', Assignee: '', 'Due Date': null, Description: '' });
+    assert.deepEqual(toTaskRow(task({ assignee: null, due_on: null, notes: null })), {
+      'Task ID': '42',
+      Name: 'Brief',
+      Assignee: '',
+      'Due Date': null,
+      Description: '',
+    });
   });
 
   it('takes an assignee name resolved separately over a missing one', () => {
@@ -45,6 +65,9 @@ describe('mapping: Asana task → "Asana Tasks" row', () => {
 describe('markdown for the Web UI', () => {
   it('escapes what markdown would render, so a name shows as written', () => {
     assert.equal(escapeMarkdown('Launch brief «spring»'), 'Launch brief «spring»');
-    assert.equal(escapeMarkdown('[click](https://evil.example) ![x](y) **b** _i_'), '\\[click\\]\\(https://evil\\.example\\) \\!\\[x\\]\\(y\\) \\*\\*b\\*\\* \\_i\\_');
+    assert.equal(
+      escapeMarkdown('[click](https://evil.example) ![x](y) **b** _i_'),
+      '\\[click\\]\\(https://evil\\.example\\) \\!\\[x\\]\\(y\\) \\*\\*b\\*\\* \\_i\\_',
+    );
   });
 });
