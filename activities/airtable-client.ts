@@ -12,7 +12,7 @@ import type { AirtableConfig } from '../config';
 import { ApiError, retryingServerErrors } from '../lib/api-error';
 import { BurstGauge } from '../lib/burst';
 import { Pacer, type Release } from '../lib/pacer';
-import { FIELD, type TaskRow } from './mapping';
+import { columnNames, rowTaskId, TASK_ID, type TaskRow } from '../lib/columns';
 
 export const MAX_RECORDS_PER_REQUEST = 10;
 const PAGE_SIZE = 100;
@@ -93,13 +93,13 @@ export class AirtableClient {
    */
   async upsert(rows: TaskRow[], { asOf }: { asOf?: string } = {}): Promise<void> {
     const pending = rows.map((row) => ({ row, fingerprint: fingerprint(row, asOf) }));
-    const due = asOf === undefined ? pending : pending.filter((p) => !this.wroteLately(p.row[FIELD.taskId], p.fingerprint));
+    const due = asOf === undefined ? pending : pending.filter((p) => !this.wroteLately(rowTaskId(p.row), p.fingerprint));
     await Promise.all(
       due
         .map(
           ({ row, fingerprint }) =>
             new Promise<void>((resolve, reject) => {
-              const taskGid = row[FIELD.taskId];
+              const taskGid = rowTaskId(row);
               this.written.delete(taskGid);
               const writing = this.writing.get(taskGid);
               this.writing.set(taskGid, { rows: (writing?.rows ?? 0) + 1, overlapped: writing !== undefined });
@@ -146,9 +146,9 @@ export class AirtableClient {
   /** One request for a batch, in the paced slot already taken. */
   private async write(batch: PendingRow[], slot: Release): Promise<void> {
     // Two rows of one task in a request would be refused; the later one is the fresher.
-    const byTask = new Map(batch.map((p) => [p.row[FIELD.taskId], p]));
+    const byTask = new Map(batch.map((p) => [rowTaskId(p.row), p]));
     const settle = (taskGid: string, error?: unknown) => {
-      const rows = batch.filter((p) => p.row[FIELD.taskId] === taskGid);
+      const rows = batch.filter((p) => rowTaskId(p.row) === taskGid);
       const writing = this.writing.get(taskGid) ?? { rows: rows.length, overlapped: true };
       writing.rows -= rows.length;
       if (writing.rows <= 0) {
@@ -200,14 +200,14 @@ export class AirtableClient {
     const request = () =>
       upsert(
         rows.map((row) => ({ fields: row as unknown as FieldSet })),
-        { performUpsert: { fieldsToMergeOn: [FIELD.taskId] } },
+        { performUpsert: { fieldsToMergeOn: [TASK_ID] } },
       );
     return retryingServerErrors((attempt) => (attempt === 0 && slot ? this.unpaced(request).finally(slot) : this.call(request)));
   }
 
   /** Opens the connection with one paced request for one cell. */
   async warmUp(): Promise<void> {
-    await this.call(() => this.table.select({ maxRecords: 1, fields: [FIELD.taskId] }).firstPage());
+    await this.call(() => this.table.select({ maxRecords: 1, fields: [TASK_ID] }).firstPage());
   }
 
   /** Every row of the table (our five columns), 100 a request. */
@@ -219,7 +219,7 @@ export class AirtableClient {
   async findByTaskIds(taskGids: string[]): Promise<StoredRow[]> {
     const rows: StoredRow[] = [];
     for (let i = 0; i < taskGids.length; i += PAGE_SIZE) {
-      const terms = taskGids.slice(i, i + PAGE_SIZE).map((gid) => `{${FIELD.taskId}} = ${formulaString(gid)}`);
+      const terms = taskGids.slice(i, i + PAGE_SIZE).map((gid) => `{${TASK_ID}} = ${formulaString(gid)}`);
       rows.push(...(await this.list({ filterByFormula: terms.length === 1 ? terms[0] : `OR(${terms.join(', ')})` })));
     }
     return rows;
@@ -227,7 +227,7 @@ export class AirtableClient {
 
   /** Deletes these rows; a task whose row is deleted is written in full when it next syncs. */
   async delete(rows: StoredRow[]): Promise<void> {
-    for (const row of rows) this.written.delete(String(row.fields[FIELD.taskId]));
+    for (const row of rows) this.written.delete(String(row.fields[TASK_ID]));
     for (let i = 0; i < rows.length; i += MAX_RECORDS_PER_REQUEST) {
       await this.call(() => this.table.destroy(rows.slice(i, i + MAX_RECORDS_PER_REQUEST).map((r) => r.recordId)));
     }
@@ -236,7 +236,7 @@ export class AirtableClient {
   /** Pages through a query, each page's request in a paced slot of its own; `onPage` hears of each page. */
   private async list(params: { filterByFormula?: string }, onPage?: (rowsSoFar: number) => void): Promise<StoredRow[]> {
     const rows: StoredRow[] = [];
-    const query = this.table.select({ ...params, pageSize: PAGE_SIZE, fields: Object.values(FIELD) });
+    const query = this.table.select({ ...params, pageSize: PAGE_SIZE, fields: columnNames() });
     let slot = await this.pacer.acquire();
     try {
       await this.unpaced(

@@ -7,9 +7,10 @@ import type { AsanaConfig } from '../config';
 import { AsanaApi, type Page } from '../lib/asana-api';
 import { ApiError } from '../lib/api-error';
 import { BurstGauge } from '../lib/burst';
-import { TASK_OPT_FIELDS, type AsanaTask } from './mapping';
+import type { AsanaTask } from '../lib/asana-task';
+import { taskOptFields } from '../lib/columns';
 
-const OPT_FIELDS = TASK_OPT_FIELDS.join(',');
+const OPT_FIELDS = taskOptFields().join(',');
 /** Fetches arriving within this window share a request. */
 const BATCH_WINDOW_MS = 20;
 /**

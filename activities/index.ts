@@ -7,7 +7,7 @@ import type { DeletedTaskPolicy } from '../config';
 import type { AirtableClient } from './airtable-client';
 import type { AsanaClient, Freshness } from './asana-client';
 import { classified } from './failures';
-import { inSyncedProject } from './mapping';
+import { inSyncedProject } from '../lib/asana-task';
 import { reconcilePass, taskRowOf, type ReconcileCounts, type ReconcilePassInput, type ReconcilePassResult } from './reconcile';
 
 export interface ActivityDeps {

@@ -9,7 +9,8 @@ import type { DeletedTaskPolicy } from '../config';
 import { ApiError, retrying } from '../lib/api-error';
 import type { AirtableClient, StoredRow } from './airtable-client';
 import { GONE_RECHECK_MS, type AsanaClient } from './asana-client';
-import { FIELD, rowsEqual, toTaskRow, type AsanaTask, type TaskRow } from './mapping';
+import type { AsanaTask } from '../lib/asana-task';
+import { rowsEqual, rowTaskId, TASK_ID, toTaskRow, type TaskRow } from '../lib/columns';
 
 export interface ReconcileCounts {
   seen: number;
@@ -61,13 +62,13 @@ function retryingInPlace<T>(request: () => Promise<T>): Promise<T> {
 export async function taskRowOf(asana: AsanaClient, task: AsanaTask): Promise<TaskRow> {
   const assignee = task.assignee;
   const name = assignee && !assignee.name ? await asana.getUserName(assignee.gid) : (assignee?.name ?? null);
-  return toTaskRow(task, name);
+  return toTaskRow({ ...task, assignee: assignee && { ...assignee, name } });
 }
 
 function byTaskId(rows: StoredRow[]): Map<string, StoredRow[]> {
   const grouped = new Map<string, StoredRow[]>();
   for (const row of rows) {
-    const taskGid = row.fields[FIELD.taskId];
+    const taskGid = row.fields[TASK_ID];
     if (typeof taskGid !== 'string') continue; // a row someone added by hand, not ours
     grouped.set(taskGid, [...(grouped.get(taskGid) ?? []), row]);
   }
@@ -130,10 +131,10 @@ export async function reconcilePass(deps: ReconcileDeps, input: ReconcilePassInp
   const writing: Promise<void>[] = [];
   for await (const tasks of taskPages(asana, input, allTasks)) {
     const rows = await Promise.all(tasks.map((task) => retryingInPlace(() => taskRowOf(asana, task))));
-    const existing = stored ?? byTaskId(await retryingInPlace(() => airtable.findByTaskIds(rows.map((r) => r[FIELD.taskId]))));
+    const existing = stored ?? byTaskId(await retryingInPlace(() => airtable.findByTaskIds(rows.map(rowTaskId))));
     const writes: TaskRow[] = [];
     for (const row of rows) {
-      const taskGid = row[FIELD.taskId];
+      const taskGid = rowTaskId(row);
       if (seen.has(taskGid)) continue;
       seen.add(taskGid);
       const current = existing.get(taskGid)?.[0];

@@ -1,6 +1,6 @@
 /** Bursts of Asana activity against a table, measured until every row is exact: what the bench scenarios share. */
 import { randomUUID } from 'node:crypto';
-import { toTaskRow } from '../activities/mapping';
+import { toTaskRow } from '../lib/columns';
 import type { AirtableSandbox } from '../sandbox/airtable';
 import type { AsanaSandbox, SandboxTask } from '../sandbox/asana';
 
@@ -48,7 +48,7 @@ async function measured(
   const expected = new Map(
     tasks.map((t) => [
       t.gid,
-      toTaskRow({ ...t, assignee: t.assignee ? { gid: t.assignee } : null }, t.assignee ? asana.users.get(t.assignee)!.name : null),
+      toTaskRow({ ...t, assignee: t.assignee ? { gid: t.assignee, name: asana.users.get(t.assignee)!.name } : null }),
     ]),
   );
   const rowsByTask = () => {

@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { readEnv } from '../config';
-import { toTaskRow } from '../activities/mapping';
+import { rowAsRead, toTaskRow } from '../lib/columns';
 import { burst, sleep, TABLE, until, type BurstOutcome } from './burst';
 import { burstGoals, deliveryMatrix, floorMs, meetsGoals } from './matrix';
 import { startDevServer } from '../lib/dev-server';
@@ -323,9 +323,7 @@ runMain(async () => {
       airtable.seed(
         SERVICE_BASE,
         TABLE,
-        bigTasks.map((t) =>
-          Object.fromEntries(Object.entries(toTaskRow({ ...t, assignee: null })).filter(([, v]) => v !== '' && v !== null)),
-        ),
+        bigTasks.map((t) => rowAsRead(toTaskRow({ ...t, assignee: null }))),
       );
       await sleep(31_000); // a clean rate-limit window
       const reconcile = async () => {

@@ -1,6 +1,7 @@
 /** `airtable setup`: checks "Asana Tasks" through the Meta API and creates it when missing. */
 import type { Config } from '../config';
 import { checkTable, createTable } from '../lib/airtable-schema';
+import { tableFields } from '../lib/columns';
 import { UsageError, type Output } from './errors';
 
 export async function airtableSetup(config: Config, output: Output, args: string[]): Promise<number> {
@@ -13,7 +14,8 @@ export async function airtableSetup(config: Config, output: Output, args: string
   }
   if (check.status === 'missing') {
     const tableId = await createTable(config.airtable);
-    output.out(`Created the ${where} (${tableId}) with Task ID, Name, Assignee, Due Date (ISO date) and Description (long text).`);
+    const fields = tableFields().map((f) => `${f.name} (${f.type})`);
+    output.out(`Created the ${where} (${tableId}) with ${fields.join(', ')}.`);
     return 0;
   }
   output.err(`The ${where} needs changes in Airtable:\n${check.problems.map((p) => `  - ${p}`).join('\n')}`);

@@ -5,23 +5,7 @@
 import axios from 'axios';
 import type { AirtableConfig } from '../config';
 import { ApiError } from './api-error';
-import { FIELD } from '../activities/mapping';
-
-interface FieldSpec {
-  name: string;
-  /** Types a row can be written to; the first is what setup creates. */
-  types: string[];
-  options?: Record<string, unknown>;
-}
-
-/** Task ID first: it becomes the primary field, and upserts merge on it. */
-export const TABLE_FIELDS: FieldSpec[] = [
-  { name: FIELD.taskId, types: ['singleLineText'] },
-  { name: FIELD.name, types: ['singleLineText', 'multilineText'] },
-  { name: FIELD.assignee, types: ['singleLineText', 'multilineText'] },
-  { name: FIELD.dueDate, types: ['date'], options: { dateFormat: { name: 'iso' } } },
-  { name: FIELD.description, types: ['multilineText', 'richText', 'singleLineText'] },
-];
+import { DEFAULT_COLUMNS, tableFields, type Column } from './columns';
 
 interface MetaTable {
   id: string;
@@ -53,19 +37,19 @@ function meta(config: AirtableConfig) {
   };
 }
 
-export async function checkTable(config: AirtableConfig): Promise<TableCheck> {
+export async function checkTable(config: AirtableConfig, columns: readonly Column[] = DEFAULT_COLUMNS): Promise<TableCheck> {
   const table = (await meta(config).tables()).find((t) => t.name === config.tableName || t.id === config.tableName);
   if (!table) return { status: 'missing' };
   const problems: string[] = [];
-  for (const spec of TABLE_FIELDS) {
+  for (const spec of columns) {
     const field = table.fields.find((f) => f.name === spec.name);
     if (!field) problems.push(`field "${spec.name}" is missing (want ${spec.types[0]})`);
-    else if (!spec.types.includes(field.type)) problems.push(`field "${spec.name}" is ${field.type}; want ${spec.types.join(' or ')}`);
+    else if (!(spec.types as readonly string[]).includes(field.type))
+      problems.push(`field "${spec.name}" is ${field.type}; want ${spec.types.join(' or ')}`);
   }
   return problems.length === 0 ? { status: 'ok', tableId: table.id } : { status: 'wrong', problems };
 }
 
-export async function createTable(config: AirtableConfig): Promise<string> {
-  const fields = TABLE_FIELDS.map((f) => ({ name: f.name, type: f.types[0], ...(f.options ? { options: f.options } : {}) }));
-  return (await meta(config).createTable({ name: config.tableName, fields })).id;
+export async function createTable(config: AirtableConfig, columns: readonly Column[] = DEFAULT_COLUMNS): Promise<string> {
+  return (await meta(config).createTable({ name: config.tableName, fields: tableFields(columns) })).id;
 }

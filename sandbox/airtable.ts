@@ -6,14 +6,13 @@
  * envelopes, and the rate limit: 5 requests per second per base, then a 30 s lock-out.
  */
 import { randomBytes } from 'node:crypto';
+import { tableFields, type AirtableFieldType } from '../lib/columns';
 import { compileFormula, formulaMatches, FormulaError, type Formula } from './formula';
 import { EmulatorServer, pageToken, parseJson, Router, SlidingWindow, type Request, type Response } from './http';
 
-export type FieldType = 'singleLineText' | 'multilineText' | 'richText' | 'date' | 'number' | 'checkbox' | 'email' | 'url';
-
 export interface FieldSpec {
   name: string;
-  type: FieldType;
+  type: AirtableFieldType;
   options?: Record<string, unknown>;
 }
 
@@ -39,15 +38,6 @@ export interface AirtableSandboxOptions {
 }
 
 export const MAX_RECORDS_PER_REQUEST = 10;
-
-/** The "Asana Tasks" table as the service expects it. */
-export const ASANA_TASKS_FIELDS: FieldSpec[] = [
-  { name: 'Task ID', type: 'singleLineText' },
-  { name: 'Name', type: 'singleLineText' },
-  { name: 'Assignee', type: 'singleLineText' },
-  { name: 'Due Date', type: 'date', options: { dateFormat: { name: 'iso' } } },
-  { name: 'Description', type: 'multilineText' },
-];
 
 function error(status: number, type: string, message: string): Response {
   return { status, body: { error: { type, message } } };
@@ -103,7 +93,7 @@ export class AirtableSandbox extends EmulatorServer {
     return baseId;
   }
 
-  createTable(baseId: string, name: string, fields: FieldSpec[] = ASANA_TASKS_FIELDS): string {
+  createTable(baseId: string, name: string, fields: FieldSpec[] = tableFields()): string {
     const base = this.bases.get(baseId) ?? this.bases.set(baseId, new Map()).get(baseId)!;
     const table: Table = { id: id('tbl'), name, fields: fields.map((f) => ({ ...f, id: id('fld') })), records: new Map() };
     base.set(table.id, table);
@@ -430,7 +420,7 @@ function stored(fields: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(fields).filter(([, v]) => !isEmpty(v)));
 }
 
-function valueFits(type: FieldType, value: unknown): boolean {
+function valueFits(type: AirtableFieldType, value: unknown): boolean {
   if (value === null) return true;
   switch (type) {
     case 'date':

@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../config';
+import { columnNames } from '../lib/columns';
 import { AsanaApi } from '../lib/asana-api';
 import { startDevServer } from '../lib/dev-server';
 import { createLogger } from '../lib/logger';
@@ -67,7 +68,7 @@ runMain(async () => {
     await new Promise((r) => setTimeout(r, 100));
 
   const rows = airtable.records(BASE_ID, 'Asana Tasks').map((r) => r.fields);
-  const columns = ['Task ID', 'Name', 'Assignee', 'Due Date', 'Description'];
+  const columns = columnNames();
   console.log(`\n"Asana Tasks" in the Airtable emulator (${rows.length} rows):\n`);
   console.log(
     formatTable(

@@ -1,7 +1,7 @@
 /** What the Airtable client sends for rows it has written before, against the Airtable emulator over loopback. */
 import assert from 'node:assert/strict';
 import { AirtableClient } from '../activities/airtable-client';
-import type { TaskRow } from '../activities/mapping';
+import type { TaskRow } from '../lib/columns';
 import { AirtableSandbox } from '../sandbox/airtable';
 
 describe('writing rows to Airtable', () => {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { rowAsRead, toTaskRow } from '../activities/mapping';
+import { rowAsRead, toTaskRow } from '../lib/columns';
 import { SERVER_ERROR_RETRY_DELAYS_MS } from '../lib/api-error';
 import { startDevServer, type DevServer } from '../lib/dev-server';
 import { createLogger } from '../lib/logger';

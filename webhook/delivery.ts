@@ -1,6 +1,6 @@
 /** Pure parsing of Asana deliveries: shape checks and picking the task events we sync. */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { ROW_SOURCE_FIELDS } from '../activities/mapping';
+import { rowChangeFields } from '../lib/columns';
 import { isGid } from '../lib/gid';
 
 export interface AsanaWebhookEvent {
@@ -12,6 +12,8 @@ export interface AsanaWebhookEvent {
   created_at?: string;
 }
 
+const ROW_CHANGE_FIELDS = rowChangeFields();
+
 /**
  * Whether an event may change the task's row. A task added to or removed from a section (Asana
  * sends it beside the project's own event), and a change of a field no column uses, cannot; an
@@ -20,7 +22,7 @@ export interface AsanaWebhookEvent {
 export function mayChangeRow(event: AsanaWebhookEvent): boolean {
   if ((event.action === 'added' || event.action === 'removed') && event.parent?.resource_type === 'section') return false;
   const field = event.action === 'changed' ? event.change?.field : undefined;
-  return typeof field !== 'string' || ROW_SOURCE_FIELDS.has(field);
+  return typeof field !== 'string' || ROW_CHANGE_FIELDS.has(field);
 }
 
 /** Task subtypes that become rows; others (and non-task resources) are skipped, not errors. */

@@ -1,10 +1,10 @@
 /**
- * Every operator command the README marks runnable (`<!-- runnable -->` before its block) runs as
- * written, placeholders filled in, against the test's Temporal server and emulators, and does what
- * the README says it does. A documented command that is broken, or one with no check here, fails.
+ * Every operator command the docs (README.md and docs/*.md) mark runnable (`<!-- runnable -->` before its
+ * block) runs as written, placeholders filled in, against the test's Temporal server and emulators, and
+ * does what the docs say it does. A documented command that is broken, or one with no check here, fails.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { sandboxEnv } from '../sandbox/env';
@@ -16,16 +16,24 @@ import { taskWorkflowId } from '../workflows/search-attributes';
 import { run, type Run } from './support/processes';
 import { BASE_ID, eventually, startStack, type Stack } from './support/stack';
 
-const README = path.join(__dirname, '..', 'README.md');
+const ROOT = path.join(__dirname, '..');
+/** The markdown files whose runnable blocks run, in a fixed order: README.md, then docs/*.md sorted by name. */
+const DOCS = [
+  path.join(ROOT, 'README.md'),
+  ...readdirSync(path.join(ROOT, 'docs'))
+    .filter((name) => name.endsWith('.md'))
+    .sort()
+    .map((name) => path.join(ROOT, 'docs', name)),
+];
 
-/** The commands of the README's runnable blocks, in order: continuation lines joined, comments and blank lines dropped. */
-function runnableCommands(markdown: string): string[] {
-  const lines = markdown.split('\n');
+/** The commands of a document's runnable blocks, in order: continuation lines joined, comments and blank lines dropped. */
+function runnableCommands(file: string): string[] {
+  const lines = readFileSync(file, 'utf8').split('\n');
   const commands: string[] = [];
   for (let i = 0; i < lines.length; i += 1) {
     if (lines[i].trim() !== '<!-- runnable -->') continue;
     const indent = lines[i].length - lines[i].trimStart().length;
-    assert.match(lines[i + 1].trim(), /^```sh$/, `README line ${i + 2}: a runnable block is a \`\`\`sh block`);
+    assert.match(lines[i + 1].trim(), /^```sh$/, `${path.relative(ROOT, file)} line ${i + 2}: a runnable block is a \`\`\`sh block`);
     let command = '';
     for (i += 2; lines[i].trim() !== '```'; i += 1) {
       const line = lines[i].slice(indent);
@@ -52,7 +60,7 @@ interface Check {
   command: RegExp;
   /** Runs before the command (what the command needs in place). */
   before?: (ctx: Context) => Promise<void>;
-  /** Asserts what the README promises the command does. */
+  /** Asserts what the docs promise the command does. */
   after: (result: Run, ctx: Context) => Promise<void>;
 }
 
@@ -66,7 +74,15 @@ async function scheduleIdle(ctx: Context, command: string): Promise<void> {
 }
 
 async function scheduleActed(command: string, ctx: Context): Promise<void> {
-  await eventually(async () => assert.ok((await schedule(ctx, scheduleIdIn(command))).info.numActionsTaken > Number(ctx.values.actionsBefore), `${command}: no new action`), 30_000, 200);
+  await eventually(
+    async () =>
+      assert.ok(
+        (await schedule(ctx, scheduleIdIn(command))).info.numActionsTaken > Number(ctx.values.actionsBefore),
+        `${command}: no new action`,
+      ),
+    30_000,
+    200,
+  );
 }
 
 const rowsOfProject = (ctx: Context) => {
@@ -105,7 +121,13 @@ const checks: Check[] = [
   {
     command: /^temporal workflow list --query /,
     before: async (ctx) => {
-      await (await signalTask(ctx.client, 'asana-airtable', { taskGid: ctx.values['task gid'], action: 'added', projectGid: ctx.stack.project.gid })).result();
+      await (
+        await signalTask(ctx.client, 'asana-airtable', {
+          taskGid: ctx.values['task gid'],
+          action: 'added',
+          projectGid: ctx.stack.project.gid,
+        })
+      ).result();
       await eventually(async () => {
         for await (const found of ctx.client.workflow.list({ query: `AsanaTaskGid="${ctx.values['task gid']}"` })) return found;
         throw new Error('not visible yet');
@@ -135,7 +157,11 @@ const checks: Check[] = [
       assert.ok(summary.seen > 0);
     },
   },
-  { command: /^(temporal|tctl) schedule (trigger|backfill) /, before: (ctx) => scheduleIdle(ctx, ctx.values.command), after: (_r, ctx) => scheduleActed(ctx.values.command, ctx) },
+  {
+    command: /^(temporal|tctl) schedule (trigger|backfill) /,
+    before: (ctx) => scheduleIdle(ctx, ctx.values.command),
+    after: (_r, ctx) => scheduleActed(ctx.values.command, ctx),
+  },
   {
     command: /^temporal schedule toggle .* --pause /,
     after: async (_result, ctx) => assert.equal((await schedule(ctx, scheduleIdIn(ctx.values.command))).state.paused, true),
@@ -152,12 +178,12 @@ const checks: Check[] = [
   },
 ];
 
-describe('README: every runnable operator command', function () {
+describe('docs: every runnable operator command', function () {
   this.timeout(300_000);
   let stack: Stack;
   let env: Record<string, string>;
   const ctx = {} as Context;
-  const commands = runnableCommands(readFileSync(README, 'utf8'));
+  const commands = DOCS.flatMap(runnableCommands);
   const tctl = tctlExecutable();
 
   before(async () => {
@@ -195,7 +221,7 @@ describe('README: every runnable operator command', function () {
         return ctx.values[name];
       });
       const check = checks.find((c) => c.command.test(command));
-      assert.ok(check, 'a runnable README command with no check in test/readme-commands.test.ts');
+      assert.ok(check, 'a runnable command in the docs with no check in test/docs-commands.test.ts');
       ctx.values.command = command;
       await check.before?.(ctx);
       const result = await run('bash', ['-c', command], env, 180_000);

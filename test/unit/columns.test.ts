@@ -1,6 +1,17 @@
 import assert from 'node:assert/strict';
 import { escapeMarkdown } from '../../lib/markdown';
-import { dueDateOf, inSyncedProject, rowAsRead, rowsEqual, toTaskRow, type AsanaTask } from '../../activities/mapping';
+import { inSyncedProject, type AsanaTask } from '../../lib/asana-task';
+import {
+  DEFAULT_COLUMNS,
+  dueDateOf,
+  rowAsRead,
+  rowChangeFields,
+  rowsEqual,
+  tableFields,
+  taskOptFields,
+  toTaskRow,
+  type Column,
+} from '../../lib/columns';
 
 const task = (over: Partial<AsanaTask> = {}): AsanaTask => ({
   gid: '42',
@@ -12,7 +23,7 @@ const task = (over: Partial<AsanaTask> = {}): AsanaTask => ({
   ...over,
 });
 
-describe('mapping: Asana task → "Asana Tasks" row', () => {
+describe('columns: Asana task → "Asana Tasks" row', () => {
   it('maps every column', () => {
     assert.deepEqual(toTaskRow(task()), {
       'Task ID': '42',
@@ -33,8 +44,31 @@ describe('mapping: Asana task → "Asana Tasks" row', () => {
     });
   });
 
-  it('takes an assignee name resolved separately over a missing one', () => {
-    assert.equal(toTaskRow(task({ assignee: { gid: '7' } }), 'Bo').Assignee, 'Bo');
+  it('reads only the fields the columns and the sync need', () => {
+    assert.deepEqual(taskOptFields(), ['name', 'assignee.name', 'due_on', 'due_at', 'notes', 'modified_at', 'memberships.project']);
+  });
+
+  it('syncs on changes of the fields a column reads, or of the project membership, and no others', () => {
+    const fields = rowChangeFields();
+    for (const field of ['name', 'notes', 'assignee', 'due_on', 'due_at', 'memberships']) assert.ok(fields.has(field), field);
+    for (const field of ['completed', 'tags', 'liked', 'custom_fields']) assert.equal(fields.has(field), false, field);
+  });
+
+  it('adds a column with one entry: the row, the opt_fields, the table setup and the comparison follow', () => {
+    const link: Column = {
+      name: 'Link',
+      types: ['url'],
+      optFields: ['permalink_url'],
+      changeFields: [],
+      value: (t) => (t as AsanaTask & { permalink_url?: string }).permalink_url ?? null,
+    };
+    const columns = [...DEFAULT_COLUMNS, link];
+    const row = toTaskRow({ ...task(), permalink_url: 'https://app.asana.com/0/1/42' } as AsanaTask, columns);
+    assert.equal(row.Link, 'https://app.asana.com/0/1/42');
+    assert.ok(taskOptFields(columns).includes('permalink_url'));
+    assert.deepEqual(tableFields(columns).at(-1), { name: 'Link', type: 'url' });
+    assert.equal(rowsEqual(row, rowAsRead(toTaskRow(task(), columns)), columns), false, 'a stored row without it is out of date');
+    assert.equal(rowsEqual(row, { ...rowAsRead(row) }, columns), true);
   });
 
   it('uses due_on, else the UTC date of due_at', () => {
