@@ -252,6 +252,12 @@ export class AsanaClient {
     return user?.name ?? null;
   }
 
+  /** The task with its assignee's name, asked for only when opt_fields did not bring it. */
+  async withAssigneeName(task: AsanaTask): Promise<AsanaTask> {
+    const { assignee } = task;
+    return assignee && !assignee.name ? { ...task, assignee: { ...assignee, name: await this.getUserName(assignee.gid) } } : task;
+  }
+
   /** One page of a project's tasks (all, or those modified since a time), full enough to map. */
   listProjectTasks(projectGid: string, options: { modifiedSince?: string; offset?: string } = {}): Promise<Page<AsanaTask>> {
     return this.api.page<AsanaTask>('/tasks', {

@@ -8,7 +8,8 @@ import type { AirtableClient } from './airtable-client';
 import type { AsanaClient, Freshness } from './asana-client';
 import { classified } from './failures';
 import { inSyncedProject } from '../lib/asana-task';
-import { reconcilePass, taskRowOf, type ReconcileCounts, type ReconcilePassInput, type ReconcilePassResult } from './reconcile';
+import { toTaskRow } from '../lib/columns';
+import { reconcilePass, type ReconcileCounts, type ReconcilePassInput, type ReconcilePassResult } from './reconcile';
 
 export interface ActivityDeps {
   asana: AsanaClient;
@@ -48,7 +49,7 @@ export function createActivities({ asana, airtable, deletedTasks, syncedProjects
         if (task === null) return null;
         if (!inSyncedProject(task, syncedProjects))
           return { skipped: `task ${taskGid} is in none of the synced projects (ASANA_PROJECT_GIDS); no row written` };
-        await airtable.upsert([await taskRowOf(asana, task)], { asOf: task.modified_at });
+        await airtable.upsert([toTaskRow(await asana.withAssigneeName(task))], { asOf: task.modified_at });
         return { name: task.name, modifiedAt: task.modified_at };
       });
     },

@@ -21,9 +21,12 @@ export interface ReconcileCounts {
   duplicatesRemoved: number;
 }
 
+/** Full: every task and every row; incremental: the tasks changed since a time. */
+export type ReconcileMode = 'incremental' | 'full';
+
 export interface ReconcilePassInput {
   projectGid: string;
-  mode: 'incremental' | 'full';
+  mode: ReconcileMode;
   /** Incremental: tasks modified at or after this ISO time. */
   since?: string;
 }
@@ -58,13 +61,6 @@ function retryingInPlace<T>(request: () => Promise<T>): Promise<T> {
   });
 }
 
-/** The task's row, asking for the assignee's name only when opt_fields did not bring it. */
-export async function taskRowOf(asana: AsanaClient, task: AsanaTask): Promise<TaskRow> {
-  const assignee = task.assignee;
-  const name = assignee && !assignee.name ? await asana.getUserName(assignee.gid) : (assignee?.name ?? null);
-  return toTaskRow({ ...task, assignee: assignee && { ...assignee, name } });
-}
-
 function byTaskId(rows: StoredRow[]): Map<string, StoredRow[]> {
   const grouped = new Map<string, StoredRow[]>();
   for (const row of rows) {
@@ -88,50 +84,49 @@ async function removeDuplicates(airtable: AirtableClient, stored: Map<string, St
   return extras.length;
 }
 
-/** The project's tasks a page at a time: listed lazily (incremental), or all at once (full). */
-async function* taskPages(asana: AsanaClient, input: ReconcilePassInput, all?: AsanaTask[]): AsyncGenerator<AsanaTask[]> {
-  if (all) {
-    for (let i = 0; i < all.length; i += 100) yield all.slice(i, i + 100);
-    return;
-  }
+const PAGE_TASKS = 100;
+
+/** The project's tasks (those modified since `since`, when given) a page at a time, as Asana lists them. */
+async function* listedPages(asana: AsanaClient, projectGid: string, since?: string): AsyncGenerator<AsanaTask[]> {
   let offset: string | undefined;
   do {
-    const page = await retryingInPlace(() => asana.listProjectTasks(input.projectGid, { modifiedSince: input.since, offset }));
+    const page = await retryingInPlace(() => asana.listProjectTasks(projectGid, { modifiedSince: since, offset }));
     yield page.data;
     offset = page.nextOffset;
   } while (offset);
 }
 
+async function* pagesOf(tasks: AsanaTask[]): AsyncGenerator<AsanaTask[]> {
+  for (let i = 0; i < tasks.length; i += PAGE_TASKS) yield tasks.slice(i, i + PAGE_TASKS);
+}
+
 async function allProjectTasks(asana: AsanaClient, projectGid: string, onPage: () => void): Promise<AsanaTask[]> {
   const tasks: AsanaTask[] = [];
-  for await (const page of taskPages(asana, { projectGid, mode: 'incremental' })) {
+  for await (const page of listedPages(asana, projectGid)) {
     tasks.push(...page);
     onPage();
   }
   return tasks;
 }
 
-export async function reconcilePass(deps: ReconcileDeps, input: ReconcilePassInput, now = Date.now()): Promise<ReconcilePassResult> {
+/**
+ * Writes the row of each listed task whose stored row differs or is missing, counting as it goes;
+ * `storedFor` gives the stored rows of a page's tasks. Returns the tasks seen.
+ */
+async function writeChangedRows(
+  deps: ReconcileDeps,
+  counts: ReconcileCounts,
+  pages: AsyncIterable<AsanaTask[]>,
+  storedFor: (rows: TaskRow[]) => Promise<Map<string, StoredRow[]>>,
+): Promise<Set<string>> {
   const { asana, airtable } = deps;
-  const watermark = new Date(now - WATERMARK_MARGIN_MS).toISOString();
-  const counts = zeroCounts();
-  // A full pass reads the whole table once, while it lists the project (the two APIs' limits are
-  // separate, so they run side by side); an incremental one reads just the rows of each page's tasks.
-  // Each page read reports (and so heartbeats): a table of 100,000 rows takes minutes to read.
-  const reportReading = () => deps.report({ ...counts });
-  const [storedRows, allTasks] =
-    input.mode === 'full'
-      ? await Promise.all([retryingInPlace(() => airtable.allRows(reportReading)), allProjectTasks(asana, input.projectGid, reportReading)])
-      : [];
-  const stored = storedRows && byTaskId(storedRows);
-  if (stored) counts.duplicatesRemoved = await removeDuplicates(airtable, stored);
   const seen = new Set<string>();
   // Keep the write queue fed across page boundaries: the next page's rows are read while this
   // page's writes wait for their slots.
   const writing: Promise<void>[] = [];
-  for await (const tasks of taskPages(asana, input, allTasks)) {
-    const rows = await Promise.all(tasks.map((task) => retryingInPlace(() => taskRowOf(asana, task))));
-    const existing = stored ?? byTaskId(await retryingInPlace(() => airtable.findByTaskIds(rows.map(rowTaskId))));
+  for await (const tasks of pages) {
+    const rows = await Promise.all(tasks.map((task) => retryingInPlace(async () => toTaskRow(await asana.withAssigneeName(task)))));
+    const existing = await storedFor(rows);
     const writes: TaskRow[] = [];
     for (const row of rows) {
       const taskGid = rowTaskId(row);
@@ -154,25 +149,61 @@ export async function reconcilePass(deps: ReconcileDeps, input: ReconcilePassInp
     deps.report({ ...counts });
   }
   await Promise.all(writing);
+  return seen;
+}
 
-  if (stored && deps.deletedTasks === 'delete') {
-    // Rows of tasks not in the project: delete those whose task Asana no longer has, on a second
-    // 404 (one can be transient). Rows of tasks that still exist (in another synced project, or
-    // moved) are left alone. Every look reports, so a table of many such rows keeps heartbeating.
-    const missing: string[] = [];
-    for (const taskGid of stored.keys()) {
-      deps.report({ ...counts });
-      if (!seen.has(taskGid) && (await retryingInPlace(() => asana.getTask(taskGid))) === null) missing.push(taskGid);
-    }
-    if (missing.length > 0) await new Promise((resolve) => setTimeout(resolve, GONE_RECHECK_MS));
-    for (const taskGid of missing) {
-      deps.report({ ...counts });
-      if ((await retryingInPlace(() => asana.getTask(taskGid))) !== null) continue;
-      const rows = stored.get(taskGid)!;
-      await retryingInPlace(() => airtable.delete(rows));
-      counts.deleted += rows.length;
-    }
+/**
+ * Rows of tasks not in the project: deletes those whose task Asana no longer has, on a second 404
+ * (one can be transient). Rows of tasks that still exist (in another synced project, or moved)
+ * are left alone. Every look reports, so a table of many such rows keeps heartbeating.
+ */
+async function deleteRowsOfGoneTasks(
+  deps: ReconcileDeps,
+  counts: ReconcileCounts,
+  stored: Map<string, StoredRow[]>,
+  seen: Set<string>,
+): Promise<void> {
+  const { asana, airtable } = deps;
+  const missing: string[] = [];
+  for (const taskGid of stored.keys()) {
     deps.report({ ...counts });
+    if (!seen.has(taskGid) && (await retryingInPlace(() => asana.getTask(taskGid))) === null) missing.push(taskGid);
+  }
+  if (missing.length > 0) await new Promise((resolve) => setTimeout(resolve, GONE_RECHECK_MS));
+  for (const taskGid of missing) {
+    deps.report({ ...counts });
+    if ((await retryingInPlace(() => asana.getTask(taskGid))) !== null) continue;
+    const rows = stored.get(taskGid)!;
+    await retryingInPlace(() => airtable.delete(rows));
+    counts.deleted += rows.length;
+  }
+  deps.report({ ...counts });
+}
+
+/**
+ * A full pass reads the whole table once, while it lists the project (the two APIs' limits are
+ * separate, so they run side by side), then also removes duplicates and, by policy, rows of
+ * deleted tasks; an incremental one lists the tasks changed since `since` and reads just the rows
+ * of each page's tasks. Each page read reports (and so heartbeats): a table of 100,000 rows takes
+ * minutes to read.
+ */
+export async function reconcilePass(deps: ReconcileDeps, input: ReconcilePassInput, now = Date.now()): Promise<ReconcilePassResult> {
+  const { asana, airtable } = deps;
+  const watermark = new Date(now - WATERMARK_MARGIN_MS).toISOString();
+  const counts = zeroCounts();
+  if (input.mode === 'full') {
+    const reportReading = () => deps.report({ ...counts });
+    const [storedRows, allTasks] = await Promise.all([
+      retryingInPlace(() => airtable.allRows(reportReading)),
+      allProjectTasks(asana, input.projectGid, reportReading),
+    ]);
+    const stored = byTaskId(storedRows);
+    counts.duplicatesRemoved = await removeDuplicates(airtable, stored);
+    const seen = await writeChangedRows(deps, counts, pagesOf(allTasks), () => Promise.resolve(stored));
+    if (deps.deletedTasks === 'delete') await deleteRowsOfGoneTasks(deps, counts, stored, seen);
+  } else {
+    const storedFor = async (rows: TaskRow[]) => byTaskId(await retryingInPlace(() => airtable.findByTaskIds(rows.map(rowTaskId))));
+    await writeChangedRows(deps, counts, listedPages(asana, input.projectGid, input.since), storedFor);
   }
   return { ...counts, watermark };
 }

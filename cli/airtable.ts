@@ -2,7 +2,8 @@
 import type { Config } from '../config';
 import { checkTable, createTable } from '../lib/airtable-schema';
 import { tableFields } from '../lib/columns';
-import { UsageError, type Output } from './errors';
+import { UsageError } from './errors';
+import type { Output } from './output';
 
 export async function airtableSetup(config: Config, output: Output, args: string[]): Promise<number> {
   if (args.length > 0) throw new UsageError(`airtable setup takes no arguments, got "${args.join(' ')}"`);

@@ -1,12 +1,13 @@
-/** `backfill --project <gid> [--since <iso>] [--full]`: a reconciliation on demand, with live progress and a summary. */
+/** `backfill --project <gid> [--since <iso>]`: a reconciliation on demand (full unless --since), with live progress and a summary. */
 import { parseArgs } from 'node:util';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import type { Config } from '../config';
 import { isGid } from '../lib/gid';
-import { progressQuery, reconcileProjectWorkflow, type ReconcileInput, type ReconcileProgress } from '../workflows';
+import { progressQuery, type ReconcileInput, type ReconcileProgress } from '../workflows';
+import { startBackfill } from '../workflows/client';
 import { describeCounts } from '../workflows/reconcile';
-import { ASANA_PROJECT_GID } from '../workflows/search-attributes';
-import { UsageError, type Output } from './errors';
+import { UsageError } from './errors';
+import type { Output } from './output';
 
 const POLL_MS = 500;
 
@@ -31,32 +32,26 @@ function bar(p: ReconcileProgress): string {
 export async function backfill(ctx: BackfillContext, args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { project: { type: 'string' }, since: { type: 'string' }, full: { type: 'boolean', default: false } },
+    options: { project: { type: 'string' }, since: { type: 'string' } },
   });
   if (values.project === undefined || !isGid(values.project)) throw new UsageError('--project <gid> is required (a numeric Asana gid)');
-  if (values.since !== undefined && (values.full || Number.isNaN(Date.parse(values.since)))) {
-    throw new UsageError('--since takes an ISO date-time (e.g. 2026-11-01T00:00:00Z) and does not go with --full');
+  if (values.since !== undefined && Number.isNaN(Date.parse(values.since))) {
+    throw new UsageError('--since takes an ISO date-time (e.g. 2026-11-01T00:00:00Z)');
   }
   const input: ReconcileInput = values.since
     ? { projectGid: values.project, mode: 'incremental', since: new Date(values.since).toISOString() }
     : { projectGid: values.project, mode: 'full' };
-  const workflowId = `asana-backfill-${values.project}-${Date.now()}`;
   const client = await ctx.connect();
   try {
-    return await follow(ctx, client, workflowId, input);
+    return await follow(ctx, client, input);
   } finally {
     await client.connection.close();
   }
 }
 
-async function follow(ctx: BackfillContext, client: Client, workflowId: string, input: ReconcileInput): Promise<number> {
-  const handle = await client.workflow.start(reconcileProjectWorkflow, {
-    workflowId,
-    taskQueue: ctx.config.temporal.taskQueue,
-    args: [input],
-    typedSearchAttributes: [{ key: ASANA_PROJECT_GID, value: input.projectGid }],
-    staticSummary: `${input.mode === 'full' ? 'Full' : 'Incremental'} backfill of project ${await ctx.projectLabel(input.projectGid)}`,
-  });
+async function follow(ctx: BackfillContext, client: Client, input: ReconcileInput): Promise<number> {
+  const handle = await startBackfill(client, ctx.config.temporal.taskQueue, input, await ctx.projectLabel(input.projectGid));
+  const { workflowId } = handle;
   ctx.output.out(`Started ${input.mode} backfill of project ${input.projectGid}: workflow ${workflowId}`);
 
   const started = Date.now();

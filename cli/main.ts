@@ -3,8 +3,9 @@
 import { ConfigError, loadConfig } from '../config';
 import { ApiError } from '../lib/api-error';
 import { AsanaApi } from '../lib/asana-api';
-import { SecretStore } from '../webhook/secrets';
-import { RegistrationError, UsageError, type Output } from './errors';
+import { SecretStore } from '../lib/webhook-secrets';
+import { RegistrationError, UsageError } from './errors';
+import type { Output } from './output';
 import { WEBHOOK_COMMANDS } from './webhooks';
 import { airtableSetup } from './airtable';
 import { backfill } from './backfill';
@@ -16,7 +17,7 @@ const USAGE = `Usage: npm run cli -- <command>
   webhooks create --project <gid> [--public-url <url>] [--filter task:added ...]
   webhooks list [--project <gid>] [--json]
   webhooks delete <webhookGid> | --project <gid>
-  backfill --project <gid> [--since <iso> | --full]   (full when --since is not given)
+  backfill --project <gid> [--since <iso>]   (full when --since is not given)
   airtable setup                                       check "Asana Tasks"; create it when missing
   sync --task <gid> [--project <gid>]                  sync one task now (retries a failed one)
 `;

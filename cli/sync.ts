@@ -3,9 +3,10 @@ import { parseArgs } from 'node:util';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import type { Config } from '../config';
 import { isGid } from '../lib/gid';
-import { signalTask } from '../webhook/dispatch';
+import { signalTask } from '../workflows/client';
 import type { SyncTaskResult } from '../workflows';
-import { UsageError, type Output } from './errors';
+import { UsageError } from './errors';
+import type { Output } from './output';
 
 export async function syncCommand(config: Config, connect: () => Promise<Client>, output: Output, args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { task: { type: 'string' }, project: { type: 'string' } } });

@@ -3,8 +3,10 @@ import { parseArgs } from 'node:util';
 import type { Config } from '../config';
 import { isGid } from '../lib/gid';
 import type { AsanaApi } from '../lib/asana-api';
-import { SecretStore, tokenOf, webhookUrl } from '../webhook/secrets';
-import { formatTable, RegistrationError, UsageError, type Output } from './errors';
+import { SecretStore, tokenOf, webhookUrl } from '../lib/webhook-secrets';
+import { formatTable } from '../lib/text-table';
+import { RegistrationError, UsageError } from './errors';
+import type { Output } from './output';
 
 export const DEFAULT_ACTIONS = ['added', 'changed', 'removed', 'deleted', 'undeleted'];
 /** How long a registration's URL accepts its one handshake. */

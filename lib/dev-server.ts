@@ -3,7 +3,7 @@
  * cluster is configured, from the CLI that lib/temporal-cli.ts finds or builds.
  */
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
+import { SEARCH_ATTRIBUTES } from './search-attributes';
 import { temporalExecutable } from './temporal-cli';
 
 export interface DevServer {
@@ -23,16 +23,14 @@ export interface DevServerOptions {
 }
 
 /**
- * Dynamic config for the one-host dev server, where Temporal shares the cores with the service:
+ * Dynamic config for the one-host dev server, where Temporal shares the cores with the service
+ * (BENCHMARKS.md has what each saves):
  * - eager activities: the worker that schedules an activity gets it in the same round trip,
- *   instead of through the matching service (a call and a write less per activity; syncs are
- *   local activities now, so this serves reconciliation passes);
+ *   instead of through the matching service (a call and a write less per reconciliation pass);
  * - the search attributes come with the server's start (below), so its cache need not be
  *   reloaded on every read, as the dev server otherwise does for attributes registered later;
  * - one task-queue partition: partitions spread matching over hosts; on one host they only
  *   add forwarding between them.
- * A burst of 1,000 syncs took 28.6 s of the server's CPU without them, 22 to 24 s with them,
- * when syncs were still activity tasks.
  */
 const DEV_SERVER_DYNAMIC_CONFIG = {
   'system.enableActivityEagerExecution': true,

@@ -3,8 +3,8 @@
  * them, and holds every caller back while the API has locked us out.
  *
  * The API counts a request when it arrives, somewhere between our grant and its answer; a busy
- * event loop can stretch that gap, so spacing grants alone would let arrivals bunch up (seen
- * here: a 429, and Airtable's 30 s lock-out, in a burst on a loaded machine). So a request may
+ * event loop can stretch that gap, so spacing grants alone would let arrivals bunch up into a 429
+ * (and Airtable's 30 s lock-out) on a loaded machine. So a request may
  * start only a full window after the answer to the request `perWindow` grants before it: no
  * window can then hold more than `perWindow` arrivals, however late each one was sent. Grants
  * are also spaced evenly, each measured from the moment the previous one was actually granted.

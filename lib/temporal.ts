@@ -5,7 +5,7 @@ import { temporal } from '@temporalio/proto';
 import { NativeConnection, Runtime, type LogLevel, type LogMetadata } from '@temporalio/worker';
 import { DEFAULT_TEMPORAL_ADDRESS, type TemporalConfig } from '../config';
 import type { Logger } from './logger';
-import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
+import { SEARCH_ATTRIBUTES } from './search-attributes';
 
 export const temporalAddress = (config: TemporalConfig): string => config.address ?? DEFAULT_TEMPORAL_ADDRESS;
 
@@ -33,8 +33,8 @@ export async function connectNative(config: TemporalConfig): Promise<NativeConne
 }
 
 /**
- * A client on the native connection: the webhook's, so that signalling Temporal (through grpc-js,
- * a fifth of its JavaScript thread at 200 deliveries/s) does not hold up answering Asana.
+ * A client on the native connection: the webhook's, so that signalling Temporal runs on Rust
+ * threads rather than through grpc-js on the JavaScript thread that answers Asana.
  */
 export async function connectNativeClient(config: TemporalConfig): Promise<Client> {
   return new Client({ connection: await connectNative(config), namespace: config.namespace });

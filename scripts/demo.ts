@@ -13,13 +13,13 @@ import { AsanaApi } from '../lib/asana-api';
 import { startDevServer } from '../lib/dev-server';
 import { createLogger } from '../lib/logger';
 import { runMain, shutdownSignal } from '../lib/main';
-import { formatTable } from '../cli/errors';
+import { formatTable } from '../lib/text-table';
 import { WEBHOOK_COMMANDS } from '../cli/webhooks';
 import { AirtableSandbox } from '../sandbox/airtable';
 import { AsanaSandbox } from '../sandbox/asana';
 import { sandboxEnv } from '../sandbox/env';
 import { startWebhookServer } from '../webhook/server';
-import { SecretStore } from '../webhook/secrets';
+import { SecretStore } from '../lib/webhook-secrets';
 import { installRuntime } from '../lib/temporal';
 import { startSyncWorker } from '../worker/worker';
 

@@ -1,4 +1,4 @@
-/** Issue 6: the table is checked and created through the Meta API; the worker refuses to start on a wrong one. */
+/** The table is checked and created through the Meta API; the worker refuses to start on a wrong one. */
 import assert from 'node:assert/strict';
 import { AirtableSandbox } from '../sandbox/airtable';
 import { runEntry } from './support/processes';

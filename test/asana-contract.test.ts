@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { WEBHOOK_COMMANDS } from '../cli/webhooks';
 import { AsanaApi } from '../lib/asana-api';
-import { SecretStore } from '../webhook/secrets';
+import { SecretStore } from '../lib/webhook-secrets';
 import { reconcileProjectWorkflow } from '../workflows';
 import { AsanaSpec } from './support/asana-spec';
 import { eventually, startStack, type Stack } from './support/stack';

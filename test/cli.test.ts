@@ -4,7 +4,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import axios from 'axios';
 import { signDelivery } from '../sandbox/asana';
-import { SecretStore, tokenOf } from '../webhook/secrets';
+import { SecretStore, tokenOf } from '../lib/webhook-secrets';
 import { runEntry } from './support/processes';
 import { eventually, startStack, type Stack } from './support/stack';
 

@@ -10,9 +10,7 @@ import type { Client } from '@temporalio/client';
 import { sandboxEnv } from '../sandbox/env';
 import { tctlExecutable, temporalExecutable } from '../lib/temporal-cli';
 import { readEnv } from '../config';
-import { signalTask } from '../webhook/dispatch';
-import { ensureSchedules } from '../worker/schedules';
-import { taskWorkflowId } from '../workflows/search-attributes';
+import { ensureSchedules, signalTask, taskWorkflowId } from '../workflows/client';
 import { run, type Run } from './support/processes';
 import { BASE_ID, eventually, startStack, type Stack } from './support/stack';
 

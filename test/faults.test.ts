@@ -1,5 +1,5 @@
 /**
- * Issue 7: at-least-once deliveries become exactly one correct row per task, whatever fails.
+ * At-least-once deliveries become exactly one correct row per task, whatever fails.
  * Each scenario ends the same way: every task has exactly one row with its current data, none is
  * lost, and no workflow is left running.
  */
@@ -16,7 +16,7 @@ import { createLogger } from '../lib/logger';
 import { startWebhookServer } from '../webhook/server';
 import type { AsanaEvent, SandboxTask } from '../sandbox/asana';
 import type { SyncTaskResult } from '../workflows';
-import { taskWorkflowId } from '../workflows/search-attributes';
+import { taskWorkflowId } from '../workflows/client';
 import { freePort } from './support/ports';
 import { runEntry } from './support/processes';
 import { eventually, startStack, type Stack } from './support/stack';

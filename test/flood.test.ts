@@ -9,7 +9,7 @@ import axios from 'axios';
 import { startDevServer, type DevServer } from '../lib/dev-server';
 import { floodDelivery, signDelivery } from '../sandbox/asana';
 import { MAX_BODY_BYTES } from '../webhook/app';
-import { SecretStore, webhookUrl } from '../webhook/secrets';
+import { SecretStore, webhookUrl } from '../lib/webhook-secrets';
 import { freePort } from './support/ports';
 import { spawnEntry } from './support/processes';
 import { eventually } from './support/stack';

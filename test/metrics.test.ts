@@ -1,4 +1,4 @@
-/** Issue 6: Prometheus metrics, scraped as Prometheus would. */
+/** Prometheus metrics, scraped as Prometheus would. */
 import assert from 'node:assert/strict';
 import axios from 'axios';
 import { sandboxEnv } from '../sandbox/env';

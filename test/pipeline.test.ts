@@ -1,11 +1,11 @@
-/** Issue 2: a webhook delivery becomes exactly one correct row, on a real Temporal server. */
+/** A webhook delivery becomes exactly one correct row, on a real Temporal server. */
 import assert from 'node:assert/strict';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import axios from 'axios';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { signDelivery, type AsanaEvent } from '../sandbox/asana';
-import { taskWorkflowId } from '../workflows/search-attributes';
+import { taskWorkflowId } from '../workflows/client';
 import { eventually, startStack, type Stack } from './support/stack';
 
 describe('pipeline: Asana webhook → Temporal → Airtable row', function () {

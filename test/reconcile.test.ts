@@ -1,10 +1,9 @@
-/** Issue 4: reconciliation and backfill make the table right whatever the webhooks missed. */
+/** Reconciliation and backfill make the table right whatever the webhooks missed. */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
 import { temporalExecutable } from '../lib/temporal-cli';
-import { ensureSchedules, scheduleId } from '../worker/schedules';
-import { signalTask } from '../webhook/dispatch';
+import { ensureSchedules, scheduleId, signalTask } from '../workflows/client';
 import {
   progressQuery,
   reconcileProjectWorkflow,

@@ -11,9 +11,9 @@ import pino from 'pino';
 import { signDelivery, type AsanaEvent } from '../sandbox/asana';
 import { createWebhookApp } from '../webhook/app';
 import { WebhookMetrics } from '../webhook/metrics';
-import { SecretStore, tokenOf, webhookUrl } from '../webhook/secrets';
+import { SecretStore, tokenOf, webhookUrl } from '../lib/webhook-secrets';
 import type { SyncTaskResult } from '../workflows';
-import { taskWorkflowId } from '../workflows/search-attributes';
+import { taskWorkflowId } from '../workflows/client';
 import { eventually, startStack, type Stack } from './support/stack';
 
 describe('trust: only Asana can talk to the webhook', function () {

@@ -12,8 +12,8 @@ import { startDevServer, type DevServer } from '../lib/dev-server';
 import { createLogger } from '../lib/logger';
 import { startWebhookServer } from '../webhook/server';
 import { MAX_BODY_BYTES } from '../webhook/app';
-import { SecretStore, tokenOf, webhookUrl } from '../webhook/secrets';
-import { taskWorkflowId } from '../workflows/search-attributes';
+import { SecretStore, tokenOf, webhookUrl } from '../lib/webhook-secrets';
+import { taskWorkflowId } from '../workflows/client';
 import { freePort } from './support/ports';
 import { eventually, startStack, type Stack } from './support/stack';
 

@@ -1,7 +1,6 @@
 /** Hands journaled task events to Temporal: one workflow per task, started or signalled in one call. */
 import type { Client } from '@temporalio/client';
-import { syncTaskWorkflow, taskEventSignal, type TaskEvent } from '../workflows';
-import { ASANA_PROJECT_GID, ASANA_TASK_GID, taskWorkflowId } from '../workflows/search-attributes';
+import { signalTask } from '../workflows/client';
 import { within } from '../lib/within';
 import { Unforwardable, type Forward } from './journal';
 
@@ -13,28 +12,6 @@ export const SIGNAL_DEADLINE_MS = 8_000;
  * namespace not active) among them, counts as Temporal being unavailable and stops intake.
  */
 const UNFIXABLE_CODES = new Set([3, 11]);
-
-/** One event for a task: which, in which project, and when (see TaskEvent). */
-export interface TaskSignal extends TaskEvent {
-  taskGid: string;
-  projectGid?: string;
-}
-
-/** Starts the task's workflow, or signals the running one: what a webhook event does, for one task. */
-export function signalTask(client: Client, taskQueue: string, { taskGid, projectGid, ...event }: TaskSignal) {
-  return client.workflow.signalWithStart(syncTaskWorkflow, {
-    workflowId: taskWorkflowId(taskGid),
-    taskQueue,
-    args: [{ taskGid, projectGid }],
-    signal: taskEventSignal,
-    signalArgs: [event],
-    staticSummary: `Sync of Asana task ${taskGid}${projectGid ? ` (project ${projectGid})` : ''}`,
-    typedSearchAttributes: [
-      { key: ASANA_TASK_GID, value: taskGid },
-      ...(projectGid ? [{ key: ASANA_PROJECT_GID, value: projectGid }] : []),
-    ],
-  });
-}
 
 /** The gRPC status code of a failed call, wherever the SDK's wrapping put it. */
 function grpcCode(err: unknown): number | undefined {

@@ -8,8 +8,8 @@
  *
  * Durability: the write reaches the kernel before the answer, so a crash, kill or restart of the
  * webhook loses nothing. The fdatasync follows in the background, right away, one at a time
- * (writes made meanwhile share the next one), because on a busy disk it took up to 40 ms and held
- * every answer behind it. Only a crash of the machine in that millisecond window can lose an
+ * (writes made meanwhile share the next one), because on a busy disk it takes tens of
+ * milliseconds and would hold every answer behind it. Only a crash of the machine in that millisecond window can lose an
  * acknowledged delivery, and the reconcile schedule catches what any webhook missed.
  *
  * Deliveries are refused (the caller answers 503, and Asana keeps them) while Temporal is not

@@ -13,7 +13,7 @@ import { within } from '../lib/within';
 import { temporalForward } from './dispatch';
 import { Journal, JournalRefusal } from './journal';
 import { WebhookMetrics } from './metrics';
-import { SecretStore } from './secrets';
+import { SecretStore } from '../lib/webhook-secrets';
 
 export interface WebhookServer {
   url: string;

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
@@ -11,9 +10,9 @@ import { AirtableClient } from '../activities/airtable-client';
 import { AsanaClient } from '../activities/asana-client';
 import type { Logger } from '../lib/logger';
 import { connect, connectNative, ensureSearchAttributes } from '../lib/temporal';
-import { reconcileProgressSignal, warmUpWorkflow } from '../workflows';
+import { reconcileProgressSignal } from '../workflows';
+import { ensureSchedules, warmUp } from '../workflows/client';
 import { bundleInChildProcess } from './bundle';
-import { ensureSchedules } from './schedules';
 import { findLastWatermark } from './watermarks';
 
 export interface SyncWorkerOptions {
@@ -67,16 +66,11 @@ async function assertTableReady(config: Config, log: Logger): Promise<void> {
   if (check.status === 'wrong') throw new ConfigError(check.problems.map((p) => `Airtable ${where}: ${p}`));
 }
 
-/** Runs warmUpWorkflow on this worker's task queue; a failure is logged and costs only a slower first sync. */
-async function warmUp(client: Client, config: Config, log: Logger): Promise<void> {
+/** Warms this worker up (see warmUp); a failure is logged and costs only a slower first sync. */
+async function warmUpLogged(client: Client, config: Config, log: Logger): Promise<void> {
   const started = Date.now();
   try {
-    await client.workflow.execute(warmUpWorkflow, {
-      workflowId: `warm-up-${config.temporal.taskQueue}-${randomUUID()}`,
-      taskQueue: config.temporal.taskQueue,
-      workflowExecutionTimeout: '1 minute',
-      staticSummary: 'Warm-up of a worker that has just started',
-    });
+    await warmUp(client, config.temporal.taskQueue);
     log.info({ ms: Date.now() - started }, 'warmed up');
   } catch (err) {
     log.warn({ err: (err as Error).message }, 'warm-up did not complete; the first sync opens the connections instead');
@@ -99,6 +93,6 @@ export async function startSyncWorker(config: Config, log: Logger): Promise<{ wo
   await rm(workflowBundle.codePath, { force: true }); // loaded by now
   log.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'worker running');
   const running = worker.run().finally(() => connection.close());
-  void warmUp(client, config, log); // deliberately not awaited: the worker already serves tasks meanwhile
+  void warmUpLogged(client, config, log); // deliberately not awaited: the worker already serves tasks meanwhile
   return { worker, running };
 }

@@ -9,19 +9,22 @@ import {
 } from '@temporalio/workflow';
 import type { RetryPolicy } from '@temporalio/common';
 import type { Activities } from '../activities';
-import type { ReconcileCounts } from '../activities/reconcile';
-import { ASANA_PROJECT_GID } from './search-attributes';
+import type { ReconcileCounts, ReconcileMode } from '../activities/reconcile';
+
+export type { ReconcileMode };
+import { isGid } from '../lib/gid';
+import { ASANA_PROJECT_GID } from '../lib/search-attributes';
 
 export interface ReconcileInput {
   projectGid: string;
-  mode: 'incremental' | 'full';
+  mode: ReconcileMode;
   /** Incremental only: start here instead of where the previous successful run ended. */
   since?: string;
 }
 
 export interface ReconcileResult extends ReconcileCounts {
   /** The mode that ran: an incremental run with no watermark yet runs as full. */
-  mode: 'incremental' | 'full';
+  mode: ReconcileMode;
   since?: string;
   /** Every change before this time is in the table (when `continuous`). */
   watermark: string;
@@ -70,13 +73,13 @@ function describeProgress(progress: ReconcileProgress): string {
 function validate(input: unknown): ReconcileInput {
   const { projectGid, mode, since } = (input ?? {}) as Partial<ReconcileInput>;
   const problems: string[] = [];
-  if (typeof projectGid !== 'string' || !/^\d+$/.test(projectGid)) problems.push('projectGid must be a numeric Asana gid string');
+  if (typeof projectGid !== 'string' || !isGid(projectGid)) problems.push('projectGid must be a numeric Asana gid string');
   if (mode !== 'incremental' && mode !== 'full') problems.push('mode must be "incremental" or "full"');
   if (since !== undefined && (typeof since !== 'string' || Number.isNaN(Date.parse(since))))
     problems.push('since must be an ISO date-time');
   if (problems.length > 0)
     throw ApplicationFailure.nonRetryable(`Invalid input ${JSON.stringify(input)}: ${problems.join('; ')}`, 'InvalidInput');
-  return { projectGid: projectGid as string, mode: mode as ReconcileInput['mode'], since };
+  return { projectGid: projectGid as string, mode: mode as ReconcileMode, since };
 }
 
 /**

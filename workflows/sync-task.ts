@@ -50,8 +50,8 @@ const retry: RetryPolicy = { initialInterval: '1 second', backoffCoefficient: 2,
 
 /**
  * Local activities: the worker runs them inside the workflow task that schedules them, so a sync
- * costs the server one workflow task instead of two plus an activity task. That is what bounds a
- * burst on a small host (the server's CPU for 1,000 syncs fell from 22-24 s to 13-16 s). If the
+ * costs the server one workflow task instead of two plus an activity task, the server's CPU being
+ * what bounds a burst on a small host. If the
  * worker dies mid-sync, the workflow task times out (10 s) and another worker runs the sync again;
  * the upsert is idempotent, so a re-run cannot add a row. While a sync runs longer than the
  * workflow task's timeout (a queue of rows, Airtable's 30 s lock-out), the SDK keeps it alive.

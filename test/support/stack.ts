@@ -14,7 +14,7 @@ import type { DevServer } from '../../lib/dev-server';
 import { AsanaApi } from '../../lib/asana-api';
 import { createLogger } from '../../lib/logger';
 import { registerWebhook } from '../../cli/webhooks';
-import { SecretStore } from '../../webhook/secrets';
+import { SecretStore } from '../../lib/webhook-secrets';
 import { createSyncWorker } from '../../worker/worker';
 import { startWebhookServer, type WebhookServer } from '../../webhook/server';
 import { AsanaSandbox, type AsanaSandboxOptions, type SandboxProject } from '../../sandbox/asana';

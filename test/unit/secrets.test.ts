@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { SecretStore, tokenOf, webhookUrl } from '../../webhook/secrets';
+import { SecretStore, tokenOf, webhookUrl } from '../../lib/webhook-secrets';
 
 describe('webhook secret store', () => {
   let dir: string;

@@ -1,0 +1,114 @@
+/**
+ * The one place workflows are started from (the webhook, the worker, the CLI, the bench and the
+ * tests use it): their ids, the search attributes and summaries they start with, signalWithStart
+ * for a task event, reconciliation starts and schedules. Client side: not part of the workflow
+ * bundle.
+ */
+import { randomUUID } from 'node:crypto';
+import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
+import type { Config } from '../config';
+import { ASANA_PROJECT_GID, ASANA_TASK_GID } from '../lib/search-attributes';
+import {
+  reconcileProjectWorkflow,
+  syncTaskWorkflow,
+  taskEventSignal,
+  warmUpWorkflow,
+  type ReconcileInput,
+  type ReconcileMode,
+  type TaskEvent,
+} from '.';
+
+export const taskWorkflowId = (taskGid: string): string => `asana-task-${taskGid}`;
+
+export const scheduleId = (projectGid: string, mode: ReconcileMode): string =>
+  mode === 'incremental' ? `asana-reconcile-${projectGid}` : `asana-reconcile-full-${projectGid}`;
+
+const reconcileSummary = (kind: string, input: Pick<ReconcileInput, 'mode'>, projectLabel: string): string =>
+  `${input.mode === 'full' ? 'Full' : 'Incremental'} ${kind} of project ${projectLabel}`;
+
+/** One event for a task: which, in which project, and when (see TaskEvent). */
+export interface TaskSignal extends TaskEvent {
+  taskGid: string;
+  projectGid?: string;
+}
+
+/** Starts the task's workflow, or signals the running one: what a webhook event does, for one task. */
+export function signalTask(client: Client, taskQueue: string, { taskGid, projectGid, ...event }: TaskSignal) {
+  return client.workflow.signalWithStart(syncTaskWorkflow, {
+    workflowId: taskWorkflowId(taskGid),
+    taskQueue,
+    args: [{ taskGid, projectGid }],
+    signal: taskEventSignal,
+    signalArgs: [event],
+    staticSummary: `Sync of Asana task ${taskGid}${projectGid ? ` (project ${projectGid})` : ''}`,
+    typedSearchAttributes: [
+      { key: ASANA_TASK_GID, value: taskGid },
+      ...(projectGid ? [{ key: ASANA_PROJECT_GID, value: projectGid }] : []),
+    ],
+  });
+}
+
+/** Starts a reconciliation on demand (a backfill), under an id of its own beside the scheduled runs'. */
+export function startBackfill(client: Client, taskQueue: string, input: ReconcileInput, projectLabel: string) {
+  return client.workflow.start(reconcileProjectWorkflow, {
+    workflowId: `asana-backfill-${input.projectGid}-${Date.now()}`,
+    taskQueue,
+    args: [input],
+    typedSearchAttributes: [{ key: ASANA_PROJECT_GID, value: input.projectGid }],
+    staticSummary: reconcileSummary('backfill', input, projectLabel),
+  });
+}
+
+/** Runs warmUpWorkflow on the task queue, so a worker's first connections are not paid by a user's task. */
+export function warmUp(client: Client, taskQueue: string) {
+  return client.workflow.execute(warmUpWorkflow, {
+    workflowId: `warm-up-${taskQueue}-${randomUUID()}`,
+    taskQueue,
+    workflowExecutionTimeout: '1 minute',
+    staticSummary: 'Warm-up of a worker that has just started',
+  });
+}
+
+/**
+ * A project's reconciliation schedule. Overlap SKIP: a run still going makes the next one
+ * unnecessary, since each incremental run starts where the last successful one ended; the
+ * catch-up window is short for the same reason.
+ */
+function scheduleOptions(config: Config, projectGid: string, mode: ReconcileMode, projectLabel: string) {
+  const id = scheduleId(projectGid, mode);
+  return {
+    scheduleId: id,
+    spec: { intervals: [{ every: mode === 'incremental' ? config.reconcile.interval : config.reconcile.fullInterval }] },
+    action: {
+      type: 'startWorkflow' as const,
+      workflowType: reconcileProjectWorkflow,
+      workflowId: id,
+      taskQueue: config.temporal.taskQueue,
+      args: [{ projectGid, mode }] as [ReconcileInput],
+      typedSearchAttributes: [{ key: ASANA_PROJECT_GID, value: projectGid }],
+      staticSummary: reconcileSummary('reconcile', { mode }, projectLabel),
+    },
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 minute' },
+  } satisfies ScheduleOptions;
+}
+
+/**
+ * Creates each project's two schedules (incremental and full), or brings existing ones to the
+ * configured spec (keeping pause state). `projectLabels` names the projects in the runs' summaries.
+ */
+export async function ensureSchedules(client: Client, config: Config, projectLabels: Record<string, string> = {}): Promise<string[]> {
+  const ids: string[] = [];
+  for (const projectGid of config.asana.projectGids) {
+    for (const mode of ['incremental', 'full'] as const) {
+      const options = scheduleOptions(config, projectGid, mode, projectLabels[projectGid] ?? projectGid);
+      try {
+        await client.schedule.create(options);
+      } catch (err) {
+        if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+        await client.schedule.getHandle(options.scheduleId).update((previous) => ({ ...options, state: previous.state }));
+      }
+      ids.push(options.scheduleId);
+    }
+  }
+  return ids;
+}
