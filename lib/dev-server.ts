@@ -20,6 +20,8 @@ export interface DevServerOptions {
   /** Web UI port; no UI when absent. */
   uiPort?: number;
   namespace?: string;
+  /** Dynamic config beside the defaults below (a test's lower limits, say). */
+  dynamicConfig?: Record<string, unknown>;
 }
 
 /**
@@ -50,7 +52,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       namespace: options.namespace,
       searchAttributes: SEARCH_ATTRIBUTES,
       log: { format: 'json', level: 'error' },
-      extraArgs: Object.entries(DEV_SERVER_DYNAMIC_CONFIG).flatMap(([key, value]) => [
+      extraArgs: Object.entries({ ...DEV_SERVER_DYNAMIC_CONFIG, ...options.dynamicConfig }).flatMap(([key, value]) => [
         '--dynamic-config-value',
         `${key}=${JSON.stringify(value)}`,
       ]),
