@@ -46,10 +46,7 @@ async function measured(
   const started = Date.now();
   const tasks = await act();
   const expected = new Map(
-    tasks.map((t) => [
-      t.gid,
-      toTaskRow({ ...t, assignee: t.assignee ? { gid: t.assignee, name: asana.users.get(t.assignee)!.name } : null }),
-    ]),
+    tasks.map((t) => [t.gid, toTaskRow({ ...t, assignee: t.assignee ? { gid: t.assignee, name: asana.user(t.assignee)!.name } : null })]),
   );
   const rowsByTask = () => {
     const byTask = new Map<string, Record<string, unknown>[]>();

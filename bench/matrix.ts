@@ -87,7 +87,7 @@ export async function deliveryMatrix(
   await ctx.quiet();
   await sleep(1000);
   asana.configure({ deliveryBatchSize: 100, listOrder: 'project' });
-  const lastTasks = [...asana.tasks.values()].filter((t) => t.projects.includes(projectGid)).slice(-count);
+  const lastTasks = asana.taskList(projectGid).slice(-count);
   record({
     pattern: `${count} changes of two fields each (2 events/task), 100/delivery`,
     outcome: await changeBurst(asana, airtable, baseId, lastTasks, 120_000),

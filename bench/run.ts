@@ -300,8 +300,8 @@ runMain(async () => {
         unweighted: senderUnweighted,
       } = await measureAcks({
         url: hook.target,
-        secret: asana.webhooks.get(hookGid)!.secret,
-        taskGids: [...asana.tasks.values()].filter((t) => t.projects.includes(project.gid)).map((t) => t.gid),
+        secret: asana.webhook(hookGid)!.secret,
+        taskGids: asana.taskList(project.gid).map((t) => t.gid),
         count: size.acks,
         perSecond: 200,
       });

@@ -16,7 +16,6 @@ export async function syncCommand(config: Config, connect: () => Promise<Client>
   try {
     const handle = await signalTask(client, config.temporal.taskQueue, {
       taskGid: values.task,
-      action: 'manual',
       projectGid: values.project,
     });
     const result = (await handle.result()) as SyncTaskResult;

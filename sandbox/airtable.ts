@@ -60,7 +60,7 @@ interface RecordInput {
 
 export class AirtableSandbox extends EmulatorServer {
   readonly token: string;
-  readonly bases = new Map<string, Map<string, Table>>();
+  private readonly bases = new Map<string, Map<string, Table>>();
   rateLimited = 0;
   private readonly windows = new Map<string, SlidingWindow>();
   private readonly lockedUntil = new Map<string, number>();
@@ -100,18 +100,29 @@ export class AirtableSandbox extends EmulatorServer {
     return table.id;
   }
 
-  /** The records of a table, fields as stored (empty values are never stored). */
+  /** Copies of the records of a table, fields as stored (empty values are never stored). */
   records(baseId: string, tableName: string): AirtableRecord[] {
-    const table = this.table(baseId, tableName);
-    if (!table) throw new Error(`no table ${tableName} in ${baseId}`);
-    return [...table.records.values()];
+    return [...this.mustFind(baseId, tableName).records.values()].map((r) => this.read(r));
+  }
+
+  /** The table's fields as its schema has them, in order: what `airtable setup` created. */
+  tableSchema(baseId: string, tableName: string): FieldSpec[] {
+    return this.mustFind(baseId, tableName).fields.map(({ name, type, options }) => ({
+      name,
+      type,
+      ...(options ? { options: structuredClone(options) } : {}),
+    }));
   }
 
   /** Adds records directly, as a person typing into the table would (no request, no limit). */
   seed(baseId: string, tableName: string, fieldsList: Record<string, unknown>[]): void {
-    const table = this.table(baseId, tableName);
-    if (!table) throw new Error(`no table ${tableName} in ${baseId}`);
+    const table = this.mustFind(baseId, tableName);
     for (const fields of fieldsList) this.insert(table, fields);
+  }
+
+  /** Adds one record as a person would, at a given createdTime (a duplicate older or newer than the service's row); a copy of it. */
+  addRecordByHand(baseId: string, tableName: string, fields: Record<string, unknown>, createdTime = new Date()): AirtableRecord {
+    return this.read(this.insert(this.mustFind(baseId, tableName), fields, createdTime));
   }
 
   /** Empties a table directly. */
@@ -153,6 +164,12 @@ export class AirtableSandbox extends EmulatorServer {
       'RATE_LIMIT_REACHED',
       'You have made too many requests in a single second. Please wait 30 seconds before trying again.',
     );
+  }
+
+  private mustFind(baseId: string, tableName: string): Table {
+    const table = this.table(baseId, tableName);
+    if (!table) throw new Error(`no table ${tableName} in ${baseId}`);
+    return table;
   }
 
   private table(baseId: string, nameOrId: string): Table | undefined {
@@ -384,8 +401,8 @@ export class AirtableSandbox extends EmulatorServer {
     return undefined;
   }
 
-  private insert(table: Table, fields: Record<string, unknown>): AirtableRecord {
-    const record = { id: id('rec'), createdTime: new Date().toISOString(), fields: stored(fields) };
+  private insert(table: Table, fields: Record<string, unknown>, createdTime = new Date()): AirtableRecord {
+    const record = { id: id('rec'), createdTime: createdTime.toISOString(), fields: stored(fields) };
     table.records.set(record.id, record);
     return record;
   }

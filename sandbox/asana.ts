@@ -59,7 +59,8 @@ export interface AsanaEvent {
   change?: { field: string; action: string } | null;
 }
 
-interface Webhook {
+/** A webhook as Asana holds it, its secret included. */
+export interface SandboxWebhook {
   gid: string;
   resource: string;
   target: string;
@@ -70,6 +71,9 @@ interface Webhook {
   last_success_at: string | null;
   last_failure_at: string | null;
   last_failure_content: string;
+}
+
+interface Webhook extends SandboxWebhook {
   pending: AsanaEvent[];
   flushTimer?: NodeJS.Timeout;
 }
@@ -147,10 +151,10 @@ export function floodDelivery(firstGid: number, maxBytes: number): string {
 
 export class AsanaSandbox extends EmulatorServer {
   readonly token: string;
-  readonly users = new Map<string, SandboxUser>();
-  readonly projects = new Map<string, SandboxProject>();
-  readonly tasks = new Map<string, SandboxTask>();
-  readonly webhooks = new Map<string, Webhook>();
+  private readonly users = new Map<string, SandboxUser>();
+  private readonly projects = new Map<string, SandboxProject>();
+  private readonly tasks = new Map<string, SandboxTask>();
+  private readonly webhooks = new Map<string, Webhook>();
   readonly deliveries: DeliveryRecord[] = [];
   /** Set to an array to record the events of every delivery sent. */
   deliveredEvents?: AsanaEvent[][];
@@ -256,17 +260,27 @@ export class AsanaSandbox extends EmulatorServer {
   }
 
   updateTask(gid: string, changes: TaskInput): SandboxTask {
-    const task = this.mustFind(gid);
-    Object.assign(task, changes, { modified_at: isoNow() });
-    if (changes.due_at && !changes.due_on) task.due_on = changes.due_at.slice(0, 10);
+    const task = this.change(gid, changes);
     for (const field of Object.keys(changes)) this.emit(task, 'changed', null, { field, action: 'changed' });
     return task;
+  }
+
+  /** Changes a task as `updateTask` does, but its events never reach a webhook: only a read of the task shows the change. */
+  editTaskSilently(gid: string, changes: TaskInput): SandboxTask {
+    return copyTask(this.change(gid, changes));
   }
 
   deleteTask(gid: string): void {
     const task = this.mustFind(gid);
     this.tasks.delete(gid);
     this.emit(task, 'deleted', null);
+  }
+
+  /** Asana drops a webhook without telling its owner: from now on nothing is delivered to it. */
+  dropWebhook(gid: string): void {
+    const webhook = this.webhooks.get(gid);
+    if (!webhook) throw new Error(`no webhook ${gid}`);
+    this.forget(webhook);
   }
 
   /** Sends a delivery to a webhook's target as Asana would (signed), bypassing the event queue. */
@@ -288,6 +302,36 @@ export class AsanaSandbox extends EmulatorServer {
     this.closed = true;
     for (const webhook of this.webhooks.values()) clearTimeout(webhook.flushTimer);
     await super.close();
+  }
+
+  // ---- inspection: copies of what Asana holds, for assertions ----
+
+  /** A task as Asana holds it now, or undefined once deleted: what a row should show. */
+  task(gid: string): SandboxTask | undefined {
+    const task = this.tasks.get(gid);
+    return task && copyTask(task);
+  }
+
+  /** The tasks Asana holds now (of one project, if given), oldest first. */
+  taskList(projectGid?: string): SandboxTask[] {
+    return [...this.tasks.values()].filter((t) => projectGid === undefined || t.projects.includes(projectGid)).map(copyTask);
+  }
+
+  /** A user by gid: the name a row's Assignee should show. */
+  user(gid: string): SandboxUser | undefined {
+    const user = this.users.get(gid);
+    return user && { ...user };
+  }
+
+  /** A webhook as Asana holds it, or undefined once deleted; with its secret, to sign deliveries as Asana would. */
+  webhook(gid: string): SandboxWebhook | undefined {
+    const webhook = this.webhooks.get(gid);
+    return webhook && copyWebhook(webhook);
+  }
+
+  /** The webhooks Asana holds now, oldest first, secrets included. */
+  webhookList(): SandboxWebhook[] {
+    return [...this.webhooks.values()].map(copyWebhook);
   }
 
   // ---- HTTP ----
@@ -445,9 +489,13 @@ export class AsanaSandbox extends EmulatorServer {
   private deleteWebhook(req: Request): Response {
     const webhook = this.webhooks.get(req.params.gid);
     if (!webhook) return errors(404, `webhook: Unknown object: ${req.params.gid}`);
+    this.forget(webhook);
+    return { status: 200, body: { data: {} } };
+  }
+
+  private forget(webhook: Webhook): void {
     clearTimeout(webhook.flushTimer);
     this.webhooks.delete(webhook.gid);
-    return { status: 200, body: { data: {} } };
   }
 
   // ---- rendering ----
@@ -642,6 +690,14 @@ export class AsanaSandbox extends EmulatorServer {
     }
   }
 
+  /** Applies changes to a task as Asana does (modified_at, due_on from due_at), with no event. */
+  private change(gid: string, changes: TaskInput): SandboxTask {
+    const task = this.mustFind(gid);
+    Object.assign(task, changes, { modified_at: isoNow() });
+    if (changes.due_at && !changes.due_on) task.due_on = changes.due_at.slice(0, 10);
+    return task;
+  }
+
   private mustFind(gid: string): SandboxTask {
     const task = this.tasks.get(gid);
     if (!task) throw new Error(`no task ${gid}`);
@@ -652,6 +708,14 @@ export class AsanaSandbox extends EmulatorServer {
     this.nextGid += 1n;
     return this.nextGid.toString();
   }
+}
+
+function copyTask(task: SandboxTask): SandboxTask {
+  return { ...task, projects: [...task.projects] };
+}
+
+function copyWebhook({ pending: _pending, flushTimer: _flushTimer, ...webhook }: Webhook): SandboxWebhook {
+  return { ...webhook, filters: structuredClone(webhook.filters) };
 }
 
 function filterPasses(filter: WebhookFilter, event: AsanaEvent): boolean {

@@ -45,9 +45,8 @@ describe('airtable setup and the worker start-up check', function () {
     const created = await run('cli/main.ts', ['airtable', 'setup']);
     assert.equal(created.code, 0, created.stderr);
     assert.match(created.stdout, /Created the table "Asana Tasks"/);
-    const [table] = [...airtable.bases.get(BASE)!.values()];
     assert.deepEqual(
-      table.fields.map((f) => [f.name, f.type]),
+      airtable.tableSchema(BASE, 'Asana Tasks').map((f) => [f.name, f.type]),
       [
         ['Task ID', 'singleLineText'],
         ['Name', 'singleLineText'],

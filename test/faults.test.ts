@@ -25,7 +25,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The row each task should have now, as Airtable returns it (empty cells omitted). */
 function expectedRow(stack: Stack, task: SandboxTask): Record<string, string> {
-  const assignee = task.assignee ? stack.asana.users.get(task.assignee) : undefined;
+  const assignee = task.assignee ? stack.asana.user(task.assignee) : undefined;
   return rowAsRead(toTaskRow({ ...task, assignee: assignee ? { gid: assignee.gid, name: assignee.name } : null }));
 }
 
@@ -37,7 +37,7 @@ function tableProblems(stack: Stack, tasks: SandboxTask[]): string[] {
   for (const task of tasks) {
     const found = rows.get(task.gid) ?? [];
     if (found.length !== 1) problems.push(`${task.gid}: ${found.length} rows`);
-    else if (JSON.stringify(found[0]) !== JSON.stringify(expectedRow(stack, stack.asana.tasks.get(task.gid)!)))
+    else if (JSON.stringify(found[0]) !== JSON.stringify(expectedRow(stack, stack.asana.task(task.gid)!)))
       problems.push(`${task.gid}: stale ${JSON.stringify(found[0])}`);
   }
   return problems;
@@ -154,7 +154,7 @@ describe('faults: exactly one correct row per task, whatever fails', function ()
       stack.webhook = await startWebhookServer({ ...stack.config, port }, createLogger('silent', 'test'), stack.client);
 
       // duplicates, and a `changed` that arrives before its `added`
-      const [hook] = [...stack.asana.webhooks.keys()];
+      const [hook] = stack.asana.webhookList().map((w) => w.gid);
       const event = (task: SandboxTask, action: AsanaEvent['action']): AsanaEvent => ({
         user: null,
         created_at: new Date().toISOString(),
@@ -208,7 +208,7 @@ describe('faults: exactly one correct row per task, whatever fails', function ()
       assert.equal((await handle.describe()).status.name, 'FAILED');
       assert.equal(stack.rows().filter((r) => r['Task ID'] === poison.gid).length, 0);
 
-      stack.asana.tasks.get(poison.gid)!.due_on = '2027-02-28'; // fixed in Asana (no event reaches us)
+      stack.asana.editTaskSilently(poison.gid, { due_on: '2027-02-28' }); // fixed in Asana (no event reaches us)
       const retry = await runEntry('cli/main.ts', ['sync', '--task', poison.gid, '--project', stack.project.gid], {
         TEMPORAL_ADDRESS: stack.config.temporal.address!,
         TEMPORAL_TASK_QUEUE: stack.config.temporal.taskQueue,

@@ -23,7 +23,7 @@ describe('pipeline: Asana webhook → Temporal → Airtable row', function () {
   const rowsFor = (gid: string) => stack.rows().filter((r) => r['Task ID'] === gid);
 
   it('completes the handshake and keeps the secret durably, readable only by us', async () => {
-    const hook = stack.asana.webhooks.get(webhookGid)!;
+    const hook = stack.asana.webhook(webhookGid)!;
     const file = path.join(stack.config.dataDir, 'webhook-secrets', target.split('/').pop()!);
     assert.equal((await stat(file)).mode & 0o777, 0o600);
     assert.equal(hook.active, true);

@@ -13,7 +13,7 @@ import {
   type SyncTaskResult,
 } from '../workflows';
 import { run, runEntry } from './support/processes';
-import { BASE_ID, eventually, startStack, type Stack } from './support/stack';
+import { BASE_ID, eventually, startStack, TABLE, type Stack } from './support/stack';
 
 function temporalBinary(): string {
   const executable = temporalExecutable();
@@ -72,7 +72,7 @@ describe('reconciliation and backfill', function () {
 
     it('updates only what changed since a given time, incrementally', async () => {
       const since = new Date().toISOString();
-      const [first] = [...stack.asana.tasks.values()];
+      const [first] = stack.asana.taskList();
       stack.asana.updateTask(first.gid, { name: 'Renamed offline' });
       const result = await reconcile({ mode: 'incremental', since });
       assert.equal(result.mode, 'incremental');
@@ -91,19 +91,12 @@ describe('reconciliation and backfill', function () {
     });
 
     it('merges duplicate rows of one task (added by hand) into the oldest', async () => {
-      const [task] = [...stack.asana.tasks.values()];
-      const table = stack.airtable.bases.get(BASE_ID)!;
-      const [tableState] = [...table.values()];
-      const copyId = 'recDUPLICATE00001';
-      tableState.records.set(copyId, {
-        id: copyId,
-        createdTime: new Date(Date.now() + 1000).toISOString(),
-        fields: { 'Task ID': task.gid, Name: 'stale copy' },
-      });
+      const [task] = stack.asana.taskList();
+      const copy = stack.airtable.addRecordByHand(BASE_ID, TABLE, { 'Task ID': task.gid, Name: 'stale copy' }, new Date(Date.now() + 1000));
       const result = await reconcile();
       assert.equal(result.duplicatesRemoved, 1);
       assert.equal(stack.rows().filter((r) => r['Task ID'] === task.gid).length, 1);
-      assert.ok(!tableState.records.has(copyId));
+      assert.ok(!stack.airtable.records(BASE_ID, TABLE).some((r) => r.id === copy.id));
     });
 
     it('fails fast, with a message, on input it cannot use', async () => {
@@ -227,7 +220,7 @@ describe('reconciliation and backfill', function () {
       );
       assert.ok(summary, result.stdout);
       const [seen, created, unchanged] = summary.slice(1).map(Number);
-      assert.equal(seen, stack.asana.tasks.size);
+      assert.equal(seen, stack.asana.taskList().length);
       assert.equal(created + unchanged, seen);
       assert.ok(rowFor(task.gid));
       const bad = await runEntry('cli/main.ts', ['backfill', '--project', stack.project.gid, '--since', 'yesterday']);
@@ -253,7 +246,6 @@ describe('reconciliation and backfill', function () {
       const task = stack.asana.createTask(stack.project.gid, { name: 'Still here' });
       const first = await signalTask(stack.client, stack.config.temporal.taskQueue, {
         taskGid: task.gid,
-        action: 'added',
         projectGid: stack.project.gid,
       });
       await first.result();
@@ -261,7 +253,6 @@ describe('reconciliation and backfill', function () {
       const since = Date.now();
       const second = await signalTask(stack.client, stack.config.temporal.taskQueue, {
         taskGid: task.gid,
-        action: 'changed',
         projectGid: stack.project.gid,
       });
       const result = (await second.result()) as SyncTaskResult;
@@ -281,8 +272,7 @@ describe('reconciliation and backfill', function () {
       stack.asana.deleteTask(byWebhook.gid);
       await eventually(() => assert.ok(!stack.rows().some((r) => r['Task ID'] === byWebhook.gid)));
 
-      const webhooks = [...stack.asana.webhooks.keys()];
-      for (const gid of webhooks) stack.asana.webhooks.delete(gid); // from here on, Asana tells us nothing
+      for (const { gid } of stack.asana.webhookList()) stack.asana.dropWebhook(gid); // from here on, Asana tells us nothing
       const quiet = stack.asana.createTask(stack.project.gid, { name: 'Deleted later (missed)' });
       const reconcile = () =>
         stack.client.workflow.execute(reconcileProjectWorkflow, {
@@ -301,12 +291,7 @@ describe('reconciliation and backfill', function () {
     it('never deletes a row whose task still exists outside the project', async () => {
       const other = stack.asana.addProject('Other');
       const elsewhere = stack.asana.createTask(other.gid, { name: 'In another synced project' });
-      const table = [...stack.airtable.bases.get(BASE_ID)!.values()][0];
-      table.records.set('recOTHERPROJECT01', {
-        id: 'recOTHERPROJECT01',
-        createdTime: new Date().toISOString(),
-        fields: { 'Task ID': elsewhere.gid, Name: elsewhere.name },
-      });
+      const row = stack.airtable.addRecordByHand(BASE_ID, TABLE, { 'Task ID': elsewhere.gid, Name: elsewhere.name });
       notFoundOnce(elsewhere.gid); // one 404 proves nothing: Asana's can be transient
       const result = await stack.client.workflow.execute(reconcileProjectWorkflow, {
         workflowId: `test-reconcile-${randomUUID()}`,
@@ -314,7 +299,7 @@ describe('reconciliation and backfill', function () {
         args: [{ projectGid: stack.project.gid, mode: 'full' }],
       });
       assert.equal(result.deleted, 0);
-      assert.ok(table.records.has('recOTHERPROJECT01'));
+      assert.ok(stack.airtable.records(BASE_ID, TABLE).some((r) => r.id === row.id));
       assert.equal(
         stack.asana.requests.filter((r) => r.path === `/api/1.0/tasks/${elsewhere.gid}` && r.status === 404).length,
         1,
@@ -365,7 +350,7 @@ describe('reconciliation and backfill', function () {
       for (const task of tasks) {
         const row = byId.get(task.gid)!;
         assert.equal(row.Name, task.name);
-        assert.equal(row.Assignee, task.assignee ? stack.asana.users.get(task.assignee)!.name : undefined);
+        assert.equal(row.Assignee, task.assignee ? stack.asana.user(task.assignee)!.name : undefined);
         assert.equal(row['Due Date'], task.due_on ?? undefined);
         assert.equal(row.Description, task.notes || undefined);
       }

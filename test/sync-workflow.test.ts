@@ -70,18 +70,18 @@ describe('the sync workflow, with stub activities', function () {
   }
 
   it('does not sync again for another event of a change its last read showed', async () => {
-    const { asked, result } = await run({ action: 'added', changedAt: CHANGED_AT }, { action: 'changed', changedAt: CHANGED_AT });
+    const { asked, result } = await run({ changedAt: CHANGED_AT }, { changedAt: CHANGED_AT });
     assert.deepEqual(result, { status: 'synced', syncs: 1 });
     assert.deepEqual(asked, [{ changedAt: CHANGED_AT }]);
   });
 
   it('syncs again for a later change, and for an event without a time', async () => {
-    const later = await run({ action: 'added', changedAt: CHANGED_AT }, { action: 'changed', changedAt: '2026-11-29T10:00:05.000Z' });
+    const later = await run({ changedAt: CHANGED_AT }, { changedAt: '2026-11-29T10:00:05.000Z' });
     assert.deepEqual(later.result, { status: 'synced', syncs: 2 });
     assert.deepEqual(later.asked.at(-1), { changedAt: '2026-11-29T10:00:05.000Z' });
-    const untimed = await run({ action: 'added', changedAt: CHANGED_AT }, { action: 'changed', receivedAt: 5 });
+    const untimed = await run({ changedAt: CHANGED_AT }, { receivedAt: 5 });
     assert.deepEqual(untimed.result, { status: 'synced', syncs: 2 });
-    const manual = await run({ action: 'added', changedAt: CHANGED_AT }, { action: 'manual' });
+    const manual = await run({ changedAt: CHANGED_AT }, {});
     assert.deepEqual([manual.result.syncs, manual.asked.at(-1)], [2, undefined], 'a manual sync always reads anew');
   });
 
@@ -120,7 +120,7 @@ describe('the sync workflow, with stub activities', function () {
             taskQueue,
             args: [{ taskGid: '1' }],
             signal: taskEventSignal,
-            signalArgs: [{ action: 'changed' }],
+            signalArgs: [{}],
           });
         const first = await start();
         for (let i = 0; i < 40; i += 1) await start(); // each event without a time costs one sync

@@ -102,10 +102,10 @@ describe('trust: only Asana can talk to the webhook', function () {
     const rotated = await stack.registerWebhook();
     polling = false;
     assert.deepEqual([...(await attacker)].sort(), [404, 409]);
-    assert.equal((await secrets.get(tokenOf(rotated.target)!))?.secret, stack.asana.webhooks.get(rotated.gid)!.secret);
+    assert.equal((await secrets.get(tokenOf(rotated.target)!))?.secret, stack.asana.webhook(rotated.gid)!.secret);
     // both webhooks verify their own deliveries
-    assert.equal((await deliver(hook.target, stack.asana.webhooks.get(hook.gid)!.secret)).status, 200);
-    assert.equal((await deliver(rotated.target, stack.asana.webhooks.get(rotated.gid)!.secret)).status, 200);
+    assert.equal((await deliver(hook.target, stack.asana.webhook(hook.gid)!.secret)).status, 200);
+    assert.equal((await deliver(rotated.target, stack.asana.webhook(rotated.gid)!.secret)).status, 200);
     // and the registration's URL takes no second handshake
     assert.equal((await handshake(rotated.target)).status, 409);
   });

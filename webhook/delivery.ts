@@ -60,10 +60,8 @@ export function parseDelivery(body: Buffer): AsanaWebhookEvent[] {
   return parsed.events as AsanaWebhookEvent[];
 }
 
-/** What a delivery says about one task. */
+/** What a delivery says about one task: that it changed, and when (which event it was decided whether to sync). */
 export interface TaskChange {
-  /** The last action it carried for the task. */
-  action: string;
   /**
    * The newest `created_at` of its events for the task, by Asana's clock (ISO); absent when one of
    * them had none, so a sync cannot tell from Asana's clock alone whether a read shows it.
@@ -112,7 +110,7 @@ export function taskEvents(events: AsanaWebhookEvent[]): TaskEvents {
     const before = byTask.get(resource.gid)?.changedAt;
     if (time === undefined) undated.add(resource.gid);
     const changedAt = undated.has(resource.gid) ? undefined : before === undefined || time! > before ? time : before;
-    byTask.set(resource.gid, { action: event.action, ...(changedAt === undefined ? {} : { changedAt }) });
+    byTask.set(resource.gid, changedAt === undefined ? {} : { changedAt });
   }
   return { byTask, skipped };
 }

@@ -1,8 +1,8 @@
 /**
  * The webhook's write-ahead journal. A delivery is answered 200 once its task events are written
  * to the journal file, not once Temporal has them, so Asana hears back in milliseconds however
- * busy Temporal is. A forwarder then hands the events to Temporal (signalWithStart, as the webhook
- * did itself before) and forgets them once Temporal has them. After a crash or a restart the
+ * busy Temporal is. A forwarder then hands the events to Temporal (signalWithStart) and forgets
+ * them once Temporal has them. After a crash or a restart the
  * journal is replayed: a repeated signal costs one more sync of the task, never a wrong or second
  * row.
  *
@@ -27,14 +27,12 @@ import { readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isGid } from '../lib/gid';
 import type { Logger } from '../lib/logger';
-import { isoTime, TASK_ACTIONS } from './delivery';
+import { isoTime } from './delivery';
 
 /** One task event on its way to Temporal. */
 export interface JournalEntry {
   projectGid: string;
   taskGid: string;
-  /** The last action the delivery carried for the task. */
-  action: string;
   /** When the webhook received the delivery (ms since the epoch). */
   receivedAt: number;
   /** The newest event time for the task, by Asana's clock, when all its events had one (TaskChange). */
@@ -386,18 +384,15 @@ function parseLine(line: string): JournalEntry[] | undefined {
     return undefined;
   }
   if (typeof value !== 'object' || value === null) return undefined;
-  const { projectGid, taskGid, action, receivedAt, changedAt, tasks } = value as Record<string, unknown>;
+  const { projectGid, taskGid, receivedAt, changedAt, tasks } = value as Record<string, unknown>;
   if (typeof projectGid !== 'string' || !isGid(projectGid) || typeof receivedAt !== 'number' || !Number.isFinite(receivedAt))
     return undefined;
   // A time that does not parse is left out: the sync then falls back to the receipt time.
   const time = isoTime(changedAt);
-  const event = (gid: unknown, act: unknown): JournalEntry | undefined =>
-    typeof gid === 'string' && isGid(gid) && typeof act === 'string' && TASK_ACTIONS.has(act)
-      ? { projectGid, taskGid: gid, action: act, receivedAt, ...(time ? { changedAt: time } : {}) }
-      : undefined;
-  // A line of a version that journaled a whole delivery: {"projectGid","tasks":[[gid,[actions]]],"receivedAt"}.
-  const events = Array.isArray(tasks)
-    ? tasks.map((t: unknown) => (Array.isArray(t) && Array.isArray(t[1]) ? event(t[0], t[1][t[1].length - 1]) : undefined))
-    : [event(taskGid, action)];
+  const event = (gid: unknown): JournalEntry | undefined =>
+    typeof gid === 'string' && isGid(gid) ? { projectGid, taskGid: gid, receivedAt, ...(time ? { changedAt: time } : {}) } : undefined;
+  // A line of a version that journaled a whole delivery: {"projectGid","tasks":[[gid,[actions]]],"receivedAt"}; the
+  // actions of lines of that and later versions are not needed.
+  const events = Array.isArray(tasks) ? tasks.map((t: unknown) => (Array.isArray(t) ? event(t[0]) : undefined)) : [event(taskGid)];
   return events.every((e) => e !== undefined) ? events : undefined;
 }

@@ -21,7 +21,6 @@ export interface SyncTaskInput {
 }
 
 export interface TaskEvent {
-  action: string;
   /** When the webhook received the event (ms since the epoch): reads after it see the change. */
   receivedAt?: number;
   /** When the change happened, by Asana's clock (the event's created_at): a read whose modified_at is at or after it shows it. */

@@ -7,7 +7,7 @@ import { Journal, JournalRefusal, Unforwardable, type JournalEntry } from '../..
 import { eventually } from '../support/stack';
 
 const log = createLogger('silent', 'test');
-const entry = (taskGid: string): JournalEntry => ({ projectGid: '100', taskGid, action: 'added', receivedAt: 1 });
+const entry = (taskGid: string): JournalEntry => ({ projectGid: '100', taskGid, receivedAt: 1 });
 const delivery = (...gids: string[]) => gids.map(entry);
 
 /** A stand-in for Temporal: records what it took, or fails while `down`. */
