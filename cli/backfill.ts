@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import type { Config } from '../config';
-import { isGid } from '../lib/gid';
+import { isGid } from '../config/gid';
 import { progressQuery, type ReconcileInput, type ReconcileProgress } from '../workflows';
 import { startBackfill } from '../workflows/client';
 import { describeCounts } from '../workflows/reconcile';

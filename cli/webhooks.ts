@@ -1,7 +1,7 @@
 /** `webhooks create|list|delete`: the service's Asana webhooks, and the secrets that go with them. */
 import { parseArgs } from 'node:util';
 import type { Config } from '../config';
-import { isGid } from '../lib/gid';
+import { isGid } from '../config/gid';
 import type { AsanaApi } from '../lib/asana-api';
 import { SecretStore, tokenOf, webhookUrl } from '../lib/webhook-secrets';
 import { formatTable } from '../lib/text-table';

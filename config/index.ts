@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
 import type { Duration } from '@temporalio/common';
-import { isGid } from '../lib/gid';
+import { isGid } from './gid';
 
 export type DeletedTaskPolicy = 'keep' | 'delete';
 

@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { constants, readFileSync } from 'node:fs';
 import { link, mkdir, open, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { GID_PATTERN, isGid } from './gid';
+import { GID_PATTERN, isGid } from '../config/gid';
 
 /** A registration's token as it stands in a webhook's URL: 32 random bytes, in hex. */
 export const TOKEN_PATTERN = '[0-9a-f]{64}';

@@ -1,7 +1,7 @@
 /** Pure parsing of Asana deliveries: shape checks and picking the task events we sync. */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { rowChangeFields } from '../lib/columns';
-import { isGid } from '../lib/gid';
+import { isGid } from '../config/gid';
 
 export interface AsanaWebhookEvent {
   action: string;

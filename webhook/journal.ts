@@ -25,7 +25,7 @@
 import { closeSync, fdatasync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { isGid } from '../lib/gid';
+import { isGid } from '../config/gid';
 import type { Logger } from '../lib/logger';
 import { isoTime } from './delivery';
 

@@ -12,7 +12,7 @@ import type { Activities } from '../activities';
 import type { ReconcileCounts, ReconcileMode } from '../activities/reconcile';
 
 export type { ReconcileMode };
-import { isGid } from '../lib/gid';
+import { isGid } from '../config/gid';
 import { ASANA_PROJECT_GID } from '../lib/search-attributes';
 
 export interface ReconcileInput {
