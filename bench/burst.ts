@@ -1,6 +1,6 @@
 /** Bursts of Asana activity against a table, measured until every row is exact: what the bench scenarios share. */
 import { randomUUID } from 'node:crypto';
-import { toTaskRow } from '../lib/columns';
+import { TASK_ID, toTaskRow } from '../lib/columns';
 import type { AirtableSandbox } from '../sandbox/airtable';
 import type { AsanaSandbox, SandboxTask } from '../sandbox/asana';
 
@@ -51,7 +51,7 @@ async function measured(
   const rowsByTask = () => {
     const byTask = new Map<string, Record<string, unknown>[]>();
     for (const r of airtable.records(baseId, TABLE))
-      byTask.set(String(r.fields['Task ID']), [...(byTask.get(String(r.fields['Task ID'])) ?? []), r.fields]);
+      byTask.set(String(r.fields[TASK_ID]), [...(byTask.get(String(r.fields[TASK_ID])) ?? []), r.fields]);
     return byTask;
   };
   const exact = (fields: Record<string, unknown> | undefined, gid: string) =>

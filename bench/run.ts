@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { readEnv } from '../config';
-import { rowAsRead, toTaskRow } from '../lib/columns';
+import { rowAsRead, TASK_ID, toTaskRow } from '../lib/columns';
 import { burst, sleep, TABLE, until, type BurstOutcome } from './burst';
 import { burstGoals, deliveryMatrix, floorMs, meetsGoals } from './matrix';
 import { startDevServer } from '../lib/dev-server';
@@ -26,8 +26,7 @@ import { registerWebhook } from '../cli/webhooks';
 import { AsanaApi } from '../lib/asana-api';
 import { MAX_BODY_BYTES } from '../webhook/app';
 import { SecretStore, webhookUrl } from '../lib/webhook-secrets';
-import { scheduleId } from '../workflows/client';
-import { reconcileProjectWorkflow } from '../workflows';
+import { scheduleId, startBackfill } from '../workflows/client';
 import { measureAcks } from './ack-load';
 import { composeCpuShares, niceForShares, setGroupNice } from './cpu-weight';
 import { startBaseline } from './baseline';
@@ -242,8 +241,8 @@ runMain(async () => {
       await sleep(300);
       const deliveredBefore = asana.deliveries.length;
       const task = asana.createTask(project.gid, { name: `Latency ${i}` });
-      await until(() => airtable.records(SERVICE_BASE, TABLE).some((r) => r.fields['Task ID'] === task.gid), 10_000, 5);
-      const row = airtable.records(SERVICE_BASE, TABLE).find((r) => r.fields['Task ID'] === task.gid)!;
+      await until(() => airtable.records(SERVICE_BASE, TABLE).some((r) => r.fields[TASK_ID] === task.gid), 10_000, 5);
+      const row = airtable.records(SERVICE_BASE, TABLE).find((r) => r.fields[TASK_ID] === task.gid)!;
       const delivery = asana.deliveries.slice(deliveredBefore).find((d) => d.webhookGid === hookGid && d.events > 0)!;
       latencies.push(Date.parse(row.createdTime) - delivery.sentAt);
     }
@@ -330,11 +329,7 @@ runMain(async () => {
         const writesBefore = airtable.writes();
         const limitedBefore = airtable.rateLimited;
         const started = Date.now();
-        const result = await client.workflow.execute(reconcileProjectWorkflow, {
-          workflowId: `bench-${randomUUID()}`,
-          taskQueue: 'bench',
-          args: [{ projectGid: big.gid, mode: 'full' }],
-        });
+        const result = await (await startBackfill(client, 'bench', { projectGid: big.gid, mode: 'full' }, big.name)).result();
         return {
           ms: Date.now() - started,
           writes: airtable.writes() - writesBefore,
@@ -351,7 +346,7 @@ runMain(async () => {
       const backfill = await reconcile();
       progress(`backfill: ${seconds(backfill.ms)}`);
       const backfillRows = airtable.records(SERVICE_BASE, TABLE);
-      const backfillDuplicates = backfillRows.length - new Set(backfillRows.map((r) => r.fields['Task ID'])).size;
+      const backfillDuplicates = backfillRows.length - new Set(backfillRows.map((r) => r.fields[TASK_ID])).size;
 
       // ---- 6. Burst, naive baseline ----
       const baseline = await startBaseline({

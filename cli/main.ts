@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /** `npm run cli -- <command>` (bin: asana-airtable-sync). Exit codes: 0 success, 1 an API refused, 2 bad usage or configuration. */
 import { ConfigError, loadConfig } from '../config';
 import { ApiError } from '../lib/api-error';
@@ -17,7 +16,7 @@ const USAGE = `Usage: npm run cli -- <command>
   webhooks create --project <gid> [--public-url <url>] [--filter task:added ...]
   webhooks list [--project <gid>] [--json]
   webhooks delete <webhookGid> | --project <gid>
-  backfill --project <gid> [--since <iso>]   (full when --since is not given)
+  backfill --project <gid> [--since <iso>]             reconcile now: all tasks, or those modified since
   airtable setup                                       check "Asana Tasks"; create it when missing
   sync --task <gid> [--project <gid>]                  sync one task now (retries a failed one)
 `;

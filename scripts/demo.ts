@@ -22,6 +22,7 @@ import { startWebhookServer } from '../webhook/server';
 import { SecretStore } from '../lib/webhook-secrets';
 import { installRuntime } from '../lib/temporal';
 import { startSyncWorker } from '../worker/worker';
+import { taskWorkflowId } from '../workflows/client';
 
 const UI_PORT = 8233;
 const BASE_ID = 'appDEMOBASE000001';
@@ -77,7 +78,7 @@ runMain(async () => {
     ),
   );
   console.log(`
-Temporal Web UI: ${temporal.uiUrl}  (each task's run is asana-task-<Task ID>)
+Temporal Web UI: ${temporal.uiUrl}  (each task's run is ${taskWorkflowId('<Task ID>')})
 Create another task:
   curl -s -X POST ${asana.baseUrl}/tasks -H 'Authorization: Bearer ${asana.token}' -d '{"data":{"projects":["${project.gid}"],"name":"One more"}}'
 See the rows:

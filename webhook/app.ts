@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import Koa, { type Context, type Next } from 'koa';
 import type { Logger } from '../lib/logger';
 import { causesSync, DeliveryError, parseDelivery, signatureMatches, taskEvents } from './delivery';
-import type { WebhookMetrics } from './metrics';
+import { OUTCOMES, type Outcome, type WebhookMetrics } from './metrics';
 import type { JournalEntry } from './journal';
 import { SecretStore, SecretStoreUnavailable, TOKEN_PATTERN, WEBHOOK_PATH } from '../lib/webhook-secrets';
 
@@ -21,22 +21,6 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 const TOKEN_IN_PATH = new RegExp(TOKEN_PATTERN, 'gi');
 /** A caller's x-request-id is kept only if it is short and printable; otherwise we make one. */
 const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
-
-/** How a request ended; each is counted, logged and exported as a metric. */
-export const OUTCOMES = [
-  'handshake',
-  'handshake_refused',
-  'heartbeat',
-  'delivered',
-  'bad_signature',
-  'unknown_resource',
-  'store_unavailable',
-  'bad_request',
-  'too_large',
-  'unsupported_media_type',
-  'temporal_unavailable',
-] as const;
-export type Outcome = (typeof OUTCOMES)[number];
 
 export interface WebhookDeps {
   secrets: SecretStore;

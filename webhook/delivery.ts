@@ -60,7 +60,7 @@ export function parseDelivery(body: Buffer): AsanaWebhookEvent[] {
   return parsed.events as AsanaWebhookEvent[];
 }
 
-/** What a delivery says about one task: that it changed, and when (which event it was decided whether to sync). */
+/** What a delivery says about one task, once its events were found to cause a sync: when it changed. */
 export interface TaskChange {
   /**
    * The newest `created_at` of its events for the task, by Asana's clock (ISO); absent when one of

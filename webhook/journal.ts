@@ -27,7 +27,7 @@ import { readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isGid } from '../config/gid';
 import type { Logger } from '../lib/logger';
-import { isoTime } from './delivery';
+import { isoTime, TASK_ACTIONS } from './delivery';
 
 /** One task event on its way to Temporal. */
 export interface JournalEntry {
@@ -384,15 +384,20 @@ function parseLine(line: string): JournalEntry[] | undefined {
     return undefined;
   }
   if (typeof value !== 'object' || value === null) return undefined;
-  const { projectGid, taskGid, receivedAt, changedAt, tasks } = value as Record<string, unknown>;
+  const { projectGid, taskGid, action, receivedAt, changedAt, tasks } = value as Record<string, unknown>;
   if (typeof projectGid !== 'string' || !isGid(projectGid) || typeof receivedAt !== 'number' || !Number.isFinite(receivedAt))
     return undefined;
   // A time that does not parse is left out: the sync then falls back to the receipt time.
   const time = isoTime(changedAt);
-  const event = (gid: unknown): JournalEntry | undefined =>
-    typeof gid === 'string' && isGid(gid) ? { projectGid, taskGid: gid, receivedAt, ...(time ? { changedAt: time } : {}) } : undefined;
-  // A line of a version that journaled a whole delivery: {"projectGid","tasks":[[gid,[actions]]],"receivedAt"}; the
-  // actions of lines of that and later versions are not needed.
-  const events = Array.isArray(tasks) ? tasks.map((t: unknown) => (Array.isArray(t) ? event(t[0]) : undefined)) : [event(taskGid)];
+  // Lines of earlier versions carry the event's action: not needed any more, but still checked.
+  const knownAction = (act: unknown) => act === undefined || (typeof act === 'string' && TASK_ACTIONS.has(act));
+  const event = (gid: unknown, act: unknown): JournalEntry | undefined =>
+    typeof gid === 'string' && isGid(gid) && knownAction(act)
+      ? { projectGid, taskGid: gid, receivedAt, ...(time ? { changedAt: time } : {}) }
+      : undefined;
+  // A line of a version that journaled a whole delivery: {"projectGid","tasks":[[gid,[actions]]],"receivedAt"}.
+  const events = Array.isArray(tasks)
+    ? tasks.map((t: unknown) => (Array.isArray(t) && Array.isArray(t[1]) ? event(t[0], t[1][t[1].length - 1]) : undefined))
+    : [event(taskGid, action)];
   return events.every((e) => e !== undefined) ? events : undefined;
 }

@@ -3,6 +3,22 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { TASK_ACTIONS } from './delivery';
 import type { SetAsideReason } from './journal';
 
+/** How a request ended; each is counted, logged and exported as a metric. */
+export const OUTCOMES = [
+  'handshake',
+  'handshake_refused',
+  'heartbeat',
+  'delivered',
+  'bad_signature',
+  'unknown_resource',
+  'store_unavailable',
+  'bad_request',
+  'too_large',
+  'unsupported_media_type',
+  'temporal_unavailable',
+] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
 /** Label values come from these sets, never from the request as sent: anything else is 'other'. */
 const RESOURCE_TYPES = new Set([
   'task',
@@ -61,8 +77,7 @@ export class WebhookMetrics {
     collectDefaultMetrics({ register: this.registry });
   }
 
-  /** `outcome` is one of the app's fixed outcomes (app.ts), or 'other'. */
-  request(outcome: string, seconds: number): void {
+  request(outcome: Outcome | 'other', seconds: number): void {
     this.requests.inc({ outcome });
     this.latency.observe({ outcome }, seconds);
   }

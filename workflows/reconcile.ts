@@ -2,6 +2,7 @@ import {
   ApplicationFailure,
   defineQuery,
   defineSignal,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -10,10 +11,10 @@ import {
 import type { RetryPolicy } from '@temporalio/common';
 import type { Activities } from '../activities';
 import type { ReconcileCounts, ReconcileMode } from '../activities/reconcile';
-
-export type { ReconcileMode };
 import { isGid } from '../config/gid';
 import { ASANA_PROJECT_GID } from '../lib/search-attributes';
+
+export type { ReconcileMode };
 
 export interface ReconcileInput {
   projectGid: string;
@@ -70,10 +71,13 @@ function describeProgress(progress: ReconcileProgress): string {
   return `${progress.phase === 'done' ? 'Done' : 'Running'}: ${describeCounts(progress)}`;
 }
 
+/** Runs started before gids were held to Asana's format took any digits, and must replay as they ran. */
+const gidAccepted = (gid: string): boolean => (patched('gid-format') ? isGid(gid) : /^\d+$/.test(gid));
+
 function validate(input: unknown): ReconcileInput {
   const { projectGid, mode, since } = (input ?? {}) as Partial<ReconcileInput>;
   const problems: string[] = [];
-  if (typeof projectGid !== 'string' || !isGid(projectGid)) problems.push('projectGid must be a numeric Asana gid string');
+  if (typeof projectGid !== 'string' || !gidAccepted(projectGid)) problems.push('projectGid must be a numeric Asana gid string');
   if (mode !== 'incremental' && mode !== 'full') problems.push('mode must be "incremental" or "full"');
   if (since !== undefined && (typeof since !== 'string' || Number.isNaN(Date.parse(since))))
     problems.push('since must be an ISO date-time');

@@ -184,18 +184,20 @@ describe('webhook journal', () => {
       JSON.stringify({ ...entry('2'), taskGid: '9'.repeat(1100) }),
       JSON.stringify({ projectGid: '100', tasks: [['3', ['added', 'changed']]], receivedAt: 1 }), // a line of the whole-delivery format
       '{"projectGid":"100","tas',
+      JSON.stringify({ ...entry('5'), action: 'changed' }), // a line of a version that journaled each event's action
+      JSON.stringify({ ...entry('6'), action: 'exploded' }),
     ];
     await writeFile(path.join(dir, 'journal', '000000000003.jsonl'), lines.join('\n'));
     const temporal = fakeTemporal();
     const setAside: string[] = [];
     const journal = await Journal.open(dir, temporal.forward, log, { onSetAside: (reason, count) => setAside.push(`${reason}:${count}`) });
-    await eventually(() => assert.deepEqual([...temporal.taken].sort(), ['1', '3']));
-    assert.deepEqual(setAside, ['unreadable:4']);
+    await eventually(() => assert.deepEqual([...temporal.taken].sort(), ['1', '3', '5']));
+    assert.deepEqual(setAside, ['unreadable:5']);
     const kept = (await readFile(path.join(dir, 'journal-rejected.jsonl'), 'utf8'))
       .trim()
       .split('\n')
       .map((l) => (JSON.parse(l) as { line: string }).line);
-    assert.deepEqual(kept, [lines[1], lines[2], lines[3], lines[5]]);
+    assert.deepEqual(kept, [lines[1], lines[2], lines[3], lines[5], lines[7]]);
     journal.append(delivery('4'));
     await eventually(() => assert.ok(temporal.taken.includes('4')));
     await eventually(async () =>
