@@ -12,7 +12,7 @@ import type { AirtableConfig } from '../config';
 import { ApiError, retryingServerErrors } from '../lib/api-error';
 import { BurstGauge } from '../lib/burst';
 import { Pacer, type Release } from '../lib/pacer';
-import { columnNames, rowTaskId, TASK_ID, type TaskRow } from '../lib/columns';
+import { columnNames, DEFAULT_COLUMNS, rowTaskId, TASK_ID, type Column, type TaskRow } from '../lib/columns';
 
 export const MAX_RECORDS_PER_REQUEST = 10;
 const PAGE_SIZE = 100;
@@ -37,7 +37,7 @@ export interface StoredRow {
 
 type Table = Airtable.Table<FieldSet>;
 /** airtable.js types do not know performUpsert; it spreads options into the body, which is all it takes. */
-type UpsertOptions = { performUpsert: { fieldsToMergeOn: string[] } };
+type UpsertOptions = { performUpsert: { fieldsToMergeOn: string[] }; typecast?: boolean };
 type UpsertCall = (records: { fields: FieldSet }[], options: UpsertOptions) => Promise<Records<FieldSet>>;
 
 /** A formula string literal: escape backslashes and quotes, then quote. */
@@ -69,7 +69,16 @@ export class AirtableClient {
    */
   private readonly writing = new Map<string, { rows: number; overlapped: boolean }>();
 
-  constructor(config: Pick<AirtableConfig, 'token' | 'baseId' | 'tableName' | 'endpointUrl' | 'lockoutMs' | 'requestsPerSecond'>) {
+  /** The columns this service writes and reads back. */
+  private readonly columns: readonly Column[];
+  private readonly typecast: boolean;
+
+  constructor(
+    config: Pick<AirtableConfig, 'token' | 'baseId' | 'tableName' | 'endpointUrl' | 'lockoutMs' | 'requestsPerSecond'> & { typecast?: boolean },
+    columns: readonly Column[] = DEFAULT_COLUMNS,
+  ) {
+    this.columns = columns;
+    this.typecast = config.typecast ?? false;
     const airtable = new Airtable({
       apiKey: config.token,
       endpointUrl: config.endpointUrl,
@@ -200,7 +209,7 @@ export class AirtableClient {
     const request = () =>
       upsert(
         rows.map((row) => ({ fields: row as unknown as FieldSet })),
-        { performUpsert: { fieldsToMergeOn: [TASK_ID] } },
+        { performUpsert: { fieldsToMergeOn: [TASK_ID] }, ...(this.typecast ? { typecast: true } : {}) },
       );
     return retryingServerErrors((attempt) => (attempt === 0 && slot ? this.unpaced(request).finally(slot) : this.call(request)));
   }
@@ -236,7 +245,7 @@ export class AirtableClient {
   /** Pages through a query, each page's request in a paced slot of its own; `onPage` hears of each page. */
   private async list(params: { filterByFormula?: string }, onPage?: (rowsSoFar: number) => void): Promise<StoredRow[]> {
     const rows: StoredRow[] = [];
-    const query = this.table.select({ ...params, pageSize: PAGE_SIZE, fields: columnNames() });
+    const query = this.table.select({ ...params, pageSize: PAGE_SIZE, fields: columnNames(this.columns) });
     let slot = await this.pacer.acquire();
     try {
       await this.unpaced(

@@ -8,9 +8,8 @@ import { AsanaApi, type Page } from '../lib/asana-api';
 import { ApiError } from '../lib/api-error';
 import { BurstGauge } from '../lib/burst';
 import type { AsanaTask } from '../lib/asana-task';
-import { taskOptFields } from '../lib/columns';
+import { DEFAULT_COLUMNS, taskOptFields, type Column } from '../lib/columns';
 
-const OPT_FIELDS = taskOptFields().join(',');
 /** Fetches arriving within this window share a request. */
 const BATCH_WINDOW_MS = 20;
 /**
@@ -103,13 +102,17 @@ export class AsanaClient {
   /** Tasks read by listings and GETs, by gid, oldest first. */
   private readonly cache = new Map<string, CachedTask>();
 
-  constructor(config: Pick<AsanaConfig, 'baseUrl' | 'accessToken' | 'requestsPerMinute'>) {
+  /** The opt_fields of every task read: what the columns need. */
+  private readonly optFields: string;
+
+  constructor(config: Pick<AsanaConfig, 'baseUrl' | 'accessToken' | 'requestsPerMinute'>, columns: readonly Column[] = DEFAULT_COLUMNS) {
     this.api = new AsanaApi(config);
+    this.optFields = taskOptFields(columns).join(',');
   }
 
   /** The task in one request; null when Asana no longer has it. */
   getTask(gid: string): Promise<AsanaTask | null> {
-    return orNull(this.api.call<AsanaTask>('GET', `/tasks/${encodeURIComponent(gid)}`, { params: { opt_fields: OPT_FIELDS } }));
+    return orNull(this.api.call<AsanaTask>('GET', `/tasks/${encodeURIComponent(gid)}`, { params: { opt_fields: this.optFields } }));
   }
 
   /**
@@ -262,7 +265,7 @@ export class AsanaClient {
   listProjectTasks(projectGid: string, options: { modifiedSince?: string; offset?: string } = {}): Promise<Page<AsanaTask>> {
     return this.api.page<AsanaTask>('/tasks', {
       project: projectGid,
-      opt_fields: OPT_FIELDS,
+      opt_fields: this.optFields,
       modified_since: options.modifiedSince,
       offset: options.offset,
     });

@@ -8,13 +8,15 @@ import type { AirtableClient } from './airtable-client';
 import type { AsanaClient, Freshness } from './asana-client';
 import { classified } from './failures';
 import { inSyncedProject } from '../lib/asana-task';
-import { toTaskRow } from '../lib/columns';
+import { toTaskRow, type Column } from '../lib/columns';
 import { reconcilePass, type ReconcileCounts, type ReconcilePassInput, type ReconcilePassResult } from './reconcile';
 
 export interface ActivityDeps {
   asana: AsanaClient;
   airtable: AirtableClient;
   deletedTasks: DeletedTaskPolicy;
+  /** The columns of the table (lib/columns.ts, with COLUMNS_FILE's). */
+  columns: readonly Column[];
   /** ASANA_PROJECT_GIDS: a sync writes a row only for a task in one of them. */
   syncedProjects: ReadonlySet<string>;
   /** Sends a reconciliation's progress to its workflow (for its progress query). */
@@ -26,7 +28,7 @@ export interface ActivityDeps {
 /** Progress reaches the workflow at most this often; every page heartbeats. */
 const PROGRESS_INTERVAL_MS = 1000;
 
-export function createActivities({ asana, airtable, deletedTasks, syncedProjects, reportProgress, findLastWatermark }: ActivityDeps) {
+export function createActivities({ asana, airtable, deletedTasks, columns, syncedProjects, reportProgress, findLastWatermark }: ActivityDeps) {
   return {
     /**
      * Reads the task as it is now and upserts its row (its name and the modified_at the row shows);
@@ -49,7 +51,7 @@ export function createActivities({ asana, airtable, deletedTasks, syncedProjects
         if (task === null) return null;
         if (!inSyncedProject(task, syncedProjects))
           return { skipped: `task ${taskGid} is in none of the synced projects (ASANA_PROJECT_GIDS); no row written` };
-        await airtable.upsert([toTaskRow(await asana.withAssigneeName(task))], { asOf: task.modified_at });
+        await airtable.upsert([toTaskRow(await asana.withAssigneeName(task), columns)], { asOf: task.modified_at });
         return { name: task.name, modifiedAt: task.modified_at };
       });
     },
@@ -85,7 +87,7 @@ export function createActivities({ asana, airtable, deletedTasks, syncedProjects
         if (workflowId) void reportProgress(workflowId, counts).catch(() => undefined); // progress is best effort
       };
       return classified(async () => {
-        const result = await reconcilePass({ asana, airtable, deletedTasks, report }, input);
+        const result = await reconcilePass({ asana, airtable, deletedTasks, columns, report }, input);
         if (workflowId) await reportProgress(workflowId, result).catch(() => undefined);
         return result;
       });

@@ -10,7 +10,7 @@ import { ApiError, retrying } from '../lib/api-error';
 import type { AirtableClient, StoredRow } from './airtable-client';
 import { GONE_RECHECK_MS, type AsanaClient } from './asana-client';
 import type { AsanaTask } from '../lib/asana-task';
-import { rowsEqual, rowTaskId, TASK_ID, toTaskRow, type TaskRow } from '../lib/columns';
+import { rowsEqual, rowTaskId, TASK_ID, toTaskRow, type Column, type TaskRow } from '../lib/columns';
 
 export interface ReconcileCounts {
   seen: number;
@@ -40,6 +40,8 @@ export interface ReconcileDeps {
   asana: AsanaClient;
   airtable: AirtableClient;
   deletedTasks: DeletedTaskPolicy;
+  /** The columns rows are made of and compared by. */
+  columns: readonly Column[];
   /** Called after each page (heartbeats and progress reports). */
   report: (counts: ReconcileCounts) => void;
 }
@@ -125,7 +127,7 @@ async function writeChangedRows(
   // page's writes wait for their slots.
   const writing: Promise<void>[] = [];
   for await (const tasks of pages) {
-    const rows = await Promise.all(tasks.map((task) => retryingInPlace(async () => toTaskRow(await asana.withAssigneeName(task)))));
+    const rows = await Promise.all(tasks.map((task) => retryingInPlace(async () => toTaskRow(await asana.withAssigneeName(task), deps.columns))));
     const existing = await storedFor(rows);
     const writes: TaskRow[] = [];
     for (const row of rows) {
@@ -134,7 +136,7 @@ async function writeChangedRows(
       seen.add(taskGid);
       const current = existing.get(taskGid)?.[0];
       if (current === undefined) counts.created += 1;
-      else if (!rowsEqual(row, current.fields)) counts.updated += 1;
+      else if (!rowsEqual(row, current.fields, deps.columns)) counts.updated += 1;
       else {
         counts.unchanged += 1;
         continue;

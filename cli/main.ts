@@ -1,5 +1,6 @@
 /** `npm run cli -- <command>` (bin: asana-airtable-sync). Exit codes: 0 success, 1 an API refused, 2 bad usage or configuration. */
-import { ConfigError, loadConfig } from '../config';
+import { ConfigError, loadConfig, type Config, type Need } from '../config';
+import { assertNoProblems, readColumnsFile } from '../lib/columns-file';
 import { ApiError } from '../lib/api-error';
 import { AsanaApi } from '../lib/asana-api';
 import { SecretStore } from '../lib/webhook-secrets';
@@ -21,17 +22,24 @@ const USAGE = `Usage: npm run cli -- <command>
   sync --task <gid> [--project <gid>]                  sync one task now (retries a failed one)
 `;
 
+/** The configuration, with a bad COLUMNS_FILE refused as bad configuration whatever the command. */
+function loadCliConfig(needs: Need[]): Config {
+  const config = loadConfig(needs);
+  assertNoProblems(readColumnsFile(config.columnsFile).problems);
+  return config;
+}
+
 export async function runCli(argv: string[], output: Output): Promise<number> {
   try {
     const [group, command, ...args] = argv;
     if (group === 'webhooks' && command !== undefined && command in WEBHOOK_COMMANDS) {
-      const config = loadConfig(['asana']);
+      const config = loadCliConfig(['asana']);
       await WEBHOOK_COMMANDS[command]({ config, api: new AsanaApi(config.asana), secrets: new SecretStore(config.dataDir), output }, args);
       return 0;
     }
-    if (group === 'airtable' && command === 'setup') return await airtableSetup(loadConfig(['airtable']), output, args);
+    if (group === 'airtable' && command === 'setup') return await airtableSetup(loadCliConfig(['airtable']), output, args);
     if (group === 'backfill' || group === 'sync') {
-      const config = loadConfig([]);
+      const config = loadCliConfig([]);
       const connect = () => connectClient(config.temporal);
       const rest = [command, ...args].filter((a) => a !== undefined);
       if (group === 'sync') return await syncCommand(config, connect, output, rest);

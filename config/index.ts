@@ -28,6 +28,8 @@ export interface AirtableConfig {
   lockoutMs: number;
   /** Requests per second this deployment sends to the base (Airtable allows 5). */
   requestsPerSecond: number;
+  /** Whether Airtable may add select options it lacks (the `typecast` of each write). */
+  typecast: boolean;
 }
 
 export interface TemporalConfig {
@@ -60,6 +62,8 @@ export interface Config {
   logLevel: string;
   deletedTasks: DeletedTaskPolicy;
   reconcile: ReconcileConfig;
+  /** The YAML file of the columns added beside the five (lib/columns-file.ts); none when unset. */
+  columnsFile?: string;
 }
 
 /** Which credentials an entry point cannot work without. */
@@ -162,6 +166,9 @@ export function loadConfig(needs: Need[] = ['asana', 'airtable'], env: Env = rea
     problems.push(`TEMPORAL_ADDRESS must be host:port, got "${temporalAddress}"`);
   }
 
+  const columnsFile = get('COLUMNS_FILE');
+  if (columnsFile !== undefined && !existsSync(columnsFile)) problems.push(`COLUMNS_FILE must name a readable file, got "${columnsFile}"`);
+
   const tlsCert = get('TEMPORAL_TLS_CERT');
   const tlsKey = get('TEMPORAL_TLS_KEY');
   if ((tlsCert === undefined) !== (tlsKey === undefined))
@@ -188,6 +195,7 @@ export function loadConfig(needs: Need[] = ['asana', 'airtable'], env: Env = rea
       endpointUrl: url('AIRTABLE_ENDPOINT_URL', 'https://api.airtable.com'),
       lockoutMs: positiveInt('AIRTABLE_LOCKOUT_MS', 30_000),
       requestsPerSecond: positiveInt('AIRTABLE_RPS', 5),
+      typecast: oneOf('AIRTABLE_TYPECAST', ['true', 'false'], 'false') === 'true',
     },
     temporal: {
       address: temporalAddress,
@@ -203,6 +211,7 @@ export function loadConfig(needs: Need[] = ['asana', 'airtable'], env: Env = rea
     logLevel: oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     deletedTasks: oneOf<DeletedTaskPolicy>('ASANA_DELETED_TASKS', ['keep', 'delete'], 'keep'),
     reconcile: { interval: duration('RECONCILE_INTERVAL', '5m'), fullInterval: duration('RECONCILE_FULL_INTERVAL', '24h') },
+    columnsFile: columnsFile === undefined ? undefined : path.resolve(columnsFile),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

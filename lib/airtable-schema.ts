@@ -10,7 +10,7 @@ import { DEFAULT_COLUMNS, tableFields, type Column } from './columns';
 interface MetaTable {
   id: string;
   name: string;
-  fields: { name: string; type: string }[];
+  fields: { name: string; type: string; options?: { choices?: { name: string }[] } }[];
 }
 
 export type TableCheck = { status: 'ok'; tableId: string } | { status: 'missing' } | { status: 'wrong'; problems: string[] };
@@ -34,20 +34,45 @@ function meta(config: AirtableConfig) {
   return {
     tables: () => call(() => http.get<{ tables: MetaTable[] }>('/tables')).then((b) => b.tables),
     createTable: (body: unknown) => call(() => http.post<MetaTable>('/tables', body)),
+    createField: (tableId: string, body: unknown) => call(() => http.post<unknown>(`/tables/${encodeURIComponent(tableId)}/fields`, body)),
   };
 }
 
+const findTable = async (config: AirtableConfig) =>
+  (await meta(config).tables()).find((t) => t.name === config.tableName || t.id === config.tableName);
+
+/** What a field lacks to take the column's values: the right type, and (without typecast) every select option. */
+function fieldProblem(field: MetaTable['fields'][number], column: Column, typecast: boolean): string | undefined {
+  if (!(column.types as readonly string[]).includes(field.type))
+    return `field "${column.name}" is ${field.type}; want ${column.types.join(' or ')}`;
+  const wanted = (column.options?.choices as { name: string }[] | undefined) ?? [];
+  const have = new Set((field.options?.choices ?? []).map((c) => c.name));
+  const lacking = wanted.filter((c) => !have.has(c.name)).map((c) => `"${c.name}"`);
+  if (lacking.length > 0 && !typecast)
+    return `field "${column.name}" lacks the options ${lacking.join(', ')} (add them in Airtable, or set AIRTABLE_TYPECAST=true)`;
+  return undefined;
+}
+
+/** Every problem the table has for the columns: a field missing, of the wrong type, or lacking select options. */
 export async function checkTable(config: AirtableConfig, columns: readonly Column[] = DEFAULT_COLUMNS): Promise<TableCheck> {
-  const table = (await meta(config).tables()).find((t) => t.name === config.tableName || t.id === config.tableName);
+  const table = await findTable(config);
   if (!table) return { status: 'missing' };
   const problems: string[] = [];
-  for (const spec of columns) {
-    const field = table.fields.find((f) => f.name === spec.name);
-    if (!field) problems.push(`field "${spec.name}" is missing (want ${spec.types[0]})`);
-    else if (!(spec.types as readonly string[]).includes(field.type))
-      problems.push(`field "${spec.name}" is ${field.type}; want ${spec.types.join(' or ')}`);
+  for (const column of columns) {
+    const field = table.fields.find((f) => f.name === column.name);
+    const problem = field ? fieldProblem(field, column, config.typecast) : `field "${column.name}" is missing (want ${column.types[0]})`;
+    if (problem) problems.push(problem);
   }
   return problems.length === 0 ? { status: 'ok', tableId: table.id } : { status: 'wrong', problems };
+}
+
+/** Adds the columns the table lacks (existing fields are never changed or removed); their names. */
+export async function createMissingFields(config: AirtableConfig, columns: readonly Column[]): Promise<string[]> {
+  const table = await findTable(config);
+  if (!table) return [];
+  const missing = tableFields(columns).filter((f) => !table.fields.some((existing) => existing.name === f.name));
+  for (const field of missing) await meta(config).createField(table.id, field);
+  return missing.map((f) => f.name);
 }
 
 export async function createTable(config: AirtableConfig, columns: readonly Column[] = DEFAULT_COLUMNS): Promise<string> {

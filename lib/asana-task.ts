@@ -1,16 +1,41 @@
 /** An Asana task as the service reads it, and what the sync itself (not a column) needs of it. */
 
-/** The task as fetched with taskOptFields() (lib/columns.ts). */
+interface Named {
+  gid: string;
+  name?: string | null;
+}
+
+/** A custom field's value on a task, as opt_fields bring it. */
+export interface CustomFieldValue {
+  gid: string;
+  display_value?: string | null;
+  text_value?: string | null;
+  number_value?: number | null;
+  enum_value?: Named | null;
+  multi_enum_values?: Named[] | null;
+  date_value?: { date: string } | null;
+  people_value?: Named[] | null;
+}
+
+/** The task as fetched with taskOptFields() (lib/columns.ts): only the fields the columns ask for are present. */
 export interface AsanaTask {
   gid: string;
   name: string;
   notes?: string | null;
-  assignee: { gid: string; name?: string | null } | null;
+  assignee: (Named & { email?: string | null }) | null;
   due_on: string | null;
   due_at: string | null;
   modified_at?: string;
+  created_at?: string;
+  completed?: boolean;
+  completed_at?: string | null;
+  start_on?: string | null;
+  permalink_url?: string;
+  tags?: Named[];
+  parent?: Named | null;
+  custom_fields?: CustomFieldValue[];
   /** The projects (and sections) the task is in. */
-  memberships?: { project?: { gid: string } | null }[];
+  memberships?: { project?: { gid: string } | null; section?: Named | null }[];
 }
 
 /** Fields every read asks for whatever the columns: freshness and project membership. */

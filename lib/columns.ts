@@ -6,10 +6,21 @@
  */
 import { SYNC_CHANGE_FIELDS, SYNC_OPT_FIELDS, type AsanaTask } from './asana-task';
 
-export type AirtableFieldType = 'singleLineText' | 'multilineText' | 'richText' | 'date' | 'number' | 'checkbox' | 'email' | 'url';
+export type AirtableFieldType =
+  | 'singleLineText'
+  | 'multilineText'
+  | 'richText'
+  | 'date'
+  | 'dateTime'
+  | 'number'
+  | 'checkbox'
+  | 'email'
+  | 'url'
+  | 'singleSelect'
+  | 'multipleSelects';
 
-/** A cell as the service writes it: '' or null clears it. */
-export type CellValue = string | null;
+/** A cell as the service writes it: '', null, false or [] clears it. */
+export type CellValue = string | number | boolean | readonly string[] | null;
 
 export interface Column {
   /** The Airtable column's name. */
@@ -20,8 +31,12 @@ export interface Column {
   options?: Record<string, unknown>;
   /** The Asana opt_fields its value is computed from. */
   optFields: readonly string[];
-  /** The `change.field` names of Asana events that can change its value. */
-  changeFields: readonly string[];
+  /** The `change.field` names of Asana events that can change its value; 'any' for every change (modified_at). */
+  changeFields: readonly string[] | 'any';
+  /** Whether a task added to or removed from a section can change it. */
+  sectionEvents?: boolean;
+  /** Select options Airtable must add as values come (needs AIRTABLE_TYPECAST). */
+  openOptions?: boolean;
   /** Its cell for a task whose assignee's name is resolved. */
   value(task: AsanaTask): CellValue;
 }
@@ -74,9 +89,18 @@ export function taskOptFields(columns: readonly Column[] = DEFAULT_COLUMNS): str
   return [...new Set([...columns.flatMap((c) => c.optFields), ...SYNC_OPT_FIELDS])];
 }
 
-/** The `change.field` values that can change a row: a change of any other field causes no sync. */
-export function rowChangeFields(columns: readonly Column[] = DEFAULT_COLUMNS): ReadonlySet<string> {
-  return new Set([...columns.flatMap((c) => c.changeFields), ...SYNC_CHANGE_FIELDS]);
+/** Which Asana events can change a row: `changed` events of these fields (or of any, with 'any'), and section moves when `sectionEvents`. */
+export interface ChangeRule {
+  fields: ReadonlySet<string> | 'any';
+  sectionEvents: boolean;
+}
+
+export function changeRule(columns: readonly Pick<Column, 'changeFields' | 'sectionEvents'>[] = DEFAULT_COLUMNS): ChangeRule {
+  const any = columns.some((c) => c.changeFields === 'any');
+  return {
+    fields: any ? 'any' : new Set([...columns.flatMap((c) => c.changeFields as readonly string[]), ...SYNC_CHANGE_FIELDS]),
+    sectionEvents: columns.some((c) => c.sectionEvents === true),
+  };
 }
 
 /** The table's fields as Airtable's Meta API creates them. */
@@ -90,17 +114,132 @@ export function toTaskRow(task: AsanaTask, columns: readonly Column[] = DEFAULT_
   return Object.fromEntries(columns.map((c) => [c.name, c.value(task)]));
 }
 
-const isEmpty = (value: unknown): boolean => value === undefined || value === null || value === '';
+/** What Airtable omits on read: an empty text, no value, an unticked checkbox, no options. */
+const isEmpty = (value: unknown): boolean =>
+  value === undefined || value === null || value === '' || value === false || (Array.isArray(value) && value.length === 0);
+
+const sameCell = (wanted: CellValue, stored: unknown): boolean =>
+  isEmpty(wanted) ? isEmpty(stored) : Array.isArray(wanted) ? JSON.stringify(wanted) === JSON.stringify(stored) : stored === wanted;
 
 /** The row as Airtable returns it on read, where empty cells are omitted. */
-export function rowAsRead(row: TaskRow): Record<string, string> {
-  return Object.fromEntries(Object.entries(row).filter((entry): entry is [string, string] => !isEmpty(entry[1])));
+export function rowAsRead(row: TaskRow): Record<string, Exclude<CellValue, null>> {
+  return Object.fromEntries(Object.entries(row).filter((entry): entry is [string, Exclude<CellValue, null>] => !isEmpty(entry[1])));
 }
 
 /** Whether stored cells (as read) already hold the row in every column; columns we do not own are ignored. */
 export function rowsEqual(row: TaskRow, storedFields: Record<string, unknown>, columns: readonly Column[] = DEFAULT_COLUMNS): boolean {
-  return columns.every(({ name }) => (isEmpty(row[name]) ? isEmpty(storedFields[name]) : storedFields[name] === row[name]));
+  return columns.every(({ name }) => sameCell(row[name] ?? null, storedFields[name]));
 }
 
 /** The task a row is for. */
 export const rowTaskId = (row: TaskRow): string => String(row[TASK_ID]);
+
+// ---- Columns the operator adds (COLUMNS_FILE) ----
+
+const TEXT = ['singleLineText', 'multilineText', 'richText'] as const;
+
+/** Where an added column's value comes from: a task field, or a custom field (resolved against Asana). */
+export interface SourceSpec {
+  /** Field types the value can be written to. */
+  types: readonly AirtableFieldType[];
+  optFields: readonly string[];
+  changeFields: readonly string[] | 'any';
+  sectionEvents?: boolean;
+  /** Select options Airtable must add on the fly (the values are not known in advance). */
+  openOptions?: boolean;
+  value(task: AsanaTask, type: AirtableFieldType): CellValue;
+}
+
+const names = (items: readonly { name?: string | null }[] | null | undefined): string[] =>
+  (items ?? []).map((item) => item.name ?? '').filter((name) => name !== '');
+const listOrText = (items: string[], type: AirtableFieldType): CellValue => (type === 'multipleSelects' ? items : items.join(', '));
+
+/** The task fields a column can show, by the name the columns file gives them. */
+export function taskSources(syncedProjects: ReadonlySet<string>): Record<string, SourceSpec> {
+  return {
+    completed: { types: ['checkbox'], optFields: ['completed'], changeFields: ['completed'], value: (t) => t.completed === true },
+    completed_at: {
+      types: ['dateTime', ...TEXT],
+      optFields: ['completed_at'],
+      changeFields: ['completed'],
+      value: (t) => t.completed_at ?? null,
+    },
+    created_at: { types: ['dateTime', ...TEXT], optFields: ['created_at'], changeFields: [], value: (t) => t.created_at ?? null },
+    modified_at: { types: ['dateTime', ...TEXT], optFields: ['modified_at'], changeFields: 'any', value: (t) => t.modified_at ?? null },
+    start_on: { types: ['date', ...TEXT], optFields: ['start_on'], changeFields: ['start_on'], value: (t) => t.start_on ?? null },
+    permalink_url: { types: ['url', ...TEXT], optFields: ['permalink_url'], changeFields: [], value: (t) => t.permalink_url ?? null },
+    tags: {
+      types: ['multipleSelects', ...TEXT],
+      optFields: ['tags.name'],
+      changeFields: ['tags'],
+      openOptions: true,
+      value: (t, type) => listOrText(names(t.tags), type),
+    },
+    parent: { types: [...TEXT], optFields: ['parent.name'], changeFields: ['parent'], value: (t) => t.parent?.name ?? '' },
+    section: {
+      types: ['singleSelect', ...TEXT],
+      optFields: ['memberships.section.name'],
+      changeFields: ['memberships'],
+      sectionEvents: true,
+      openOptions: true,
+      value: (t) => t.memberships?.find((m) => m.project && syncedProjects.has(m.project.gid))?.section?.name ?? null,
+    },
+    assignee_email: {
+      types: ['email', ...TEXT],
+      optFields: ['assignee.email'],
+      changeFields: ['assignee'],
+      value: (t) => t.assignee?.email ?? null,
+    },
+  };
+}
+
+/** A custom field's definition, as Asana gives it for a project (custom_field_settings). */
+export interface CustomFieldDefinition {
+  gid: string;
+  name: string;
+  /** text, number, enum, multi_enum, date, people; anything else (formula, custom_id, reference) shows as text. */
+  resource_subtype: string;
+  precision?: number;
+  enum_options?: { name: string; enabled?: boolean }[];
+}
+
+/** A custom field as a source: its value by its subtype, or its display value as text. */
+export function customFieldSource(field: CustomFieldDefinition): SourceSpec {
+  const valueOf = (t: AsanaTask) => t.custom_fields?.find((f) => f.gid === field.gid);
+  const typed: Record<string, Pick<SourceSpec, 'types' | 'optFields' | 'value'>> = {
+    number: { types: ['number'], optFields: ['number_value'], value: (t) => valueOf(t)?.number_value ?? null },
+    enum: { types: ['singleSelect'], optFields: ['enum_value.name'], value: (t) => valueOf(t)?.enum_value?.name ?? null },
+    multi_enum: {
+      types: ['multipleSelects'],
+      optFields: ['multi_enum_values.name'],
+      value: (t) => names(valueOf(t)?.multi_enum_values),
+    },
+    date: { types: ['date'], optFields: ['date_value.date'], value: (t) => valueOf(t)?.date_value?.date ?? null },
+  };
+  const own = typed[field.resource_subtype];
+  return {
+    types: [...(own?.types ?? []), ...TEXT],
+    optFields: ['gid', 'display_value', ...(own?.optFields ?? [])].map((f) => `custom_fields.${f}`),
+    changeFields: ['custom_fields'],
+    value: (t, type) => ((TEXT as readonly string[]).includes(type) || !own ? (valueOf(t)?.display_value ?? '') : own.value(t, type)),
+  };
+}
+
+/** Field options `airtable setup` creates a column of this type with. */
+export function fieldOptions(type: AirtableFieldType, field?: CustomFieldDefinition): Record<string, unknown> | undefined {
+  switch (type) {
+    case 'checkbox':
+      return { icon: 'check', color: 'greenBright' };
+    case 'number':
+      return { precision: field?.precision ?? 0 };
+    case 'date':
+      return { dateFormat: { name: 'iso' } };
+    case 'dateTime':
+      return { dateFormat: { name: 'iso' }, timeFormat: { name: '24hour' }, timeZone: 'utc' };
+    case 'singleSelect':
+    case 'multipleSelects':
+      return { choices: (field?.enum_options ?? []).filter((o) => o.enabled !== false).map((o) => ({ name: o.name })) };
+    default:
+      return undefined;
+  }
+}

@@ -24,7 +24,7 @@ import { eventually, startStack, type Stack } from './support/stack';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The row each task should have now, as Airtable returns it (empty cells omitted). */
-function expectedRow(stack: Stack, task: SandboxTask): Record<string, string> {
+function expectedRow(stack: Stack, task: SandboxTask): Record<string, unknown> {
   const assignee = task.assignee ? stack.asana.user(task.assignee) : undefined;
   return rowAsRead(toTaskRow({ ...task, assignee: assignee ? { gid: assignee.gid, name: assignee.name } : null }));
 }

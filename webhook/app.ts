@@ -10,6 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import Koa, { type Context, type Next } from 'koa';
+import type { ChangeRule } from '../lib/columns';
 import type { Logger } from '../lib/logger';
 import { causesSync, DeliveryError, parseDelivery, signatureMatches, taskEvents } from './delivery';
 import { OUTCOMES, type Outcome, type WebhookMetrics } from './metrics';
@@ -32,6 +33,8 @@ export interface WebhookDeps {
   metrics: WebhookMetrics;
   /** Whether the service takes deliveries now (Temporal answers, the journal has room). */
   ready: () => boolean;
+  /** Which events can change a row (the columns'); the five columns' when absent. */
+  changeRule?: ChangeRule;
 }
 
 /** Counts of each outcome, for /metrics and tests. */
@@ -219,9 +222,9 @@ function dispatchEvents(deps: WebhookDeps, counts: OutcomeCounts) {
       throw err;
     }
     if (events.length === 0) return reply(ctx, 200, 'heartbeat');
-    const { byTask, skipped } = taskEvents(events);
+    const { byTask, skipped } = taskEvents(events, deps.changeRule);
     counts.events_skipped += skipped;
-    for (const event of events) deps.metrics.event(event.resource.resource_type, event.action, causesSync(event));
+    for (const event of events) deps.metrics.event(event.resource.resource_type, event.action, causesSync(event, deps.changeRule));
     try {
       if (byTask.size > 0)
         deps.enqueue(

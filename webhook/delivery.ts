@@ -1,6 +1,6 @@
 /** Pure parsing of Asana deliveries: shape checks and picking the task events we sync. */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { rowChangeFields } from '../lib/columns';
+import { changeRule, type ChangeRule } from '../lib/columns';
 import { isGid } from '../config/gid';
 
 export interface AsanaWebhookEvent {
@@ -12,17 +12,18 @@ export interface AsanaWebhookEvent {
   created_at?: string;
 }
 
-const ROW_CHANGE_FIELDS = rowChangeFields();
+/** The five columns' rule: what the webhook goes by when COLUMNS_FILE adds none. */
+export const DEFAULT_CHANGE_RULE = changeRule();
 
 /**
  * Whether an event may change the task's row. A task added to or removed from a section (Asana
- * sends it beside the project's own event), and a change of a field no column uses, cannot; an
- * event that does not say what it is about may, and syncs.
+ * sends it beside the project's own event) cannot unless a column shows the section, and a change
+ * of a field no column uses cannot; an event that does not say what it is about may, and syncs.
  */
-export function mayChangeRow(event: AsanaWebhookEvent): boolean {
-  if ((event.action === 'added' || event.action === 'removed') && event.parent?.resource_type === 'section') return false;
+export function mayChangeRow(event: AsanaWebhookEvent, rule: ChangeRule = DEFAULT_CHANGE_RULE): boolean {
+  if ((event.action === 'added' || event.action === 'removed') && event.parent?.resource_type === 'section') return rule.sectionEvents;
   const field = event.action === 'changed' ? event.change?.field : undefined;
-  return typeof field !== 'string' || ROW_CHANGE_FIELDS.has(field);
+  return typeof field !== 'string' || rule.fields === 'any' || rule.fields.has(field);
 }
 
 /** Task subtypes that become rows; others (and non-task resources) are skipped, not errors. */
@@ -86,23 +87,23 @@ export function isoTime(value: unknown): string | undefined {
 }
 
 /** Whether the event causes a sync of its task: a task we sync, an action we know, and a change that may reach the row. */
-export function causesSync({ resource, action, ...event }: AsanaWebhookEvent): boolean {
+export function causesSync({ resource, action, ...event }: AsanaWebhookEvent, rule: ChangeRule = DEFAULT_CHANGE_RULE): boolean {
   return (
     resource.resource_type === 'task' &&
     SYNCED_TASK_SUBTYPES.has(resource.resource_subtype ?? 'default_task') &&
     TASK_ACTIONS.has(action) &&
     isGid(resource.gid) &&
-    mayChangeRow({ resource, action, ...event })
+    mayChangeRow({ resource, action, ...event }, rule)
   );
 }
 
-export function taskEvents(events: AsanaWebhookEvent[]): TaskEvents {
+export function taskEvents(events: AsanaWebhookEvent[], rule: ChangeRule = DEFAULT_CHANGE_RULE): TaskEvents {
   const byTask = new Map<string, TaskChange>();
   const undated = new Set<string>();
   let skipped = 0;
   for (const event of events) {
     const { resource } = event;
-    if (!causesSync(event)) {
+    if (!causesSync(event, rule)) {
       skipped += 1;
       continue;
     }

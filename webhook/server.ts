@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config';
 import type { Logger } from '../lib/logger';
+import { assertNoProblems, changeRuleOf, readColumnsFile } from '../lib/columns-file';
 import { connectNativeClient, ensureSearchAttributes } from '../lib/temporal';
 import { createWebhookApp, emptyCounts, type OutcomeCounts } from './app';
 import { within } from '../lib/within';
@@ -26,6 +27,8 @@ const RECONNECT_MS = 2_000;
 const PROBE_MS = 1_000;
 
 export async function startWebhookServer(config: Config, log: Logger, client?: Client): Promise<WebhookServer> {
+  const columns = readColumnsFile(config.columnsFile);
+  assertNoProblems(columns.problems);
   let connected: Client | undefined = client;
   let closed = false;
   const connect = async (): Promise<void> => {
@@ -95,6 +98,7 @@ export async function startWebhookServer(config: Config, log: Logger, client?: C
       log,
       metrics,
       ready: taking,
+      changeRule: changeRuleOf(columns.settings),
       enqueue: (entries) => {
         if (!temporalAnswers()) throw new JournalRefusal('Temporal is not answering');
         journal.append(entries);

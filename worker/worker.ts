@@ -3,6 +3,8 @@ import { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { ConfigError, type Config } from '../config';
 import { checkTable } from '../lib/airtable-schema';
+import type { Column } from '../lib/columns';
+import { loadColumns } from '../lib/columns-file';
 import { ApiError } from '../lib/api-error';
 import { AsanaApi } from '../lib/asana-api';
 import { createActivities } from '../activities';
@@ -22,13 +24,17 @@ export interface SyncWorkerOptions {
   client: Client;
   /** The bundled workflow code (see bundle.ts; tests build it once for all their workers). */
   workflowBundle: WorkerOptions['workflowBundle'];
+  /** The table's columns; read from COLUMNS_FILE (and Asana) when not given. */
+  columns?: readonly Column[];
 }
 
-export async function createSyncWorker({ config, connection, client, workflowBundle }: SyncWorkerOptions): Promise<Worker> {
+export async function createSyncWorker({ config, connection, client, workflowBundle, ...options }: SyncWorkerOptions): Promise<Worker> {
+  const columns = options.columns ?? (await loadColumns(config, new AsanaApi(config.asana)));
   const activities = createActivities({
-    asana: new AsanaClient(config.asana),
-    airtable: new AirtableClient(config.airtable),
+    asana: new AsanaClient(config.asana, columns),
+    airtable: new AirtableClient(config.airtable, columns),
     deletedTasks: config.deletedTasks,
+    columns,
     syncedProjects: new Set(config.asana.projectGids),
     reportProgress: (workflowId, counts) => client.workflow.getHandle(workflowId).signal(reconcileProgressSignal, counts),
     findLastWatermark: (projectGid) => findLastWatermark(client, projectGid),
@@ -48,10 +54,10 @@ export async function createSyncWorker({ config, connection, client, workflowBun
  * Stops at start, with one message, when the table cannot take rows; better than failing every
  * task. A token without schema.bases:read cannot look: then it only warns.
  */
-async function assertTableReady(config: Config, log: Logger): Promise<void> {
+async function assertTableReady(config: Config, columns: readonly Column[], log: Logger): Promise<void> {
   let check;
   try {
-    check = await checkTable(config.airtable);
+    check = await checkTable(config.airtable, columns);
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) throw new ConfigError([`Airtable refused AIRTABLE_TOKEN (401): ${err.message}`]);
     log.warn(
@@ -79,17 +85,18 @@ async function warmUpLogged(client: Client, config: Config, log: Logger): Promis
 
 /** What `npm run start:worker` and `npm start` share: search attributes and schedules in place, then the worker. */
 export async function startSyncWorker(config: Config, log: Logger): Promise<{ worker: Worker; running: Promise<void> }> {
-  await assertTableReady(config, log);
+  const asana = new AsanaApi(config.asana);
+  const columns = await loadColumns(config, asana);
+  await assertTableReady(config, columns, log);
   const connection = await connect(config.temporal);
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const added = await ensureSearchAttributes(connection, config.temporal.namespace);
   if (added.length > 0) log.info({ added }, 'registered search attributes');
-  const asana = new AsanaApi(config.asana);
   const labels = Object.fromEntries(await Promise.all(config.asana.projectGids.map(async (gid) => [gid, await asana.projectLabel(gid)])));
   const schedules = await ensureSchedules(client, config, labels);
   log.info({ schedules }, 'reconciliation schedules in place');
   const workflowBundle = await bundleInChildProcess();
-  const worker = await createSyncWorker({ config, connection: await connectNative(config.temporal), client, workflowBundle });
+  const worker = await createSyncWorker({ config, connection: await connectNative(config.temporal), client, workflowBundle, columns });
   await rm(workflowBundle.codePath, { force: true }); // loaded by now
   log.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'worker running');
   const running = worker.run().finally(() => connection.close());

@@ -5,7 +5,7 @@ import {
   DEFAULT_COLUMNS,
   dueDateOf,
   rowAsRead,
-  rowChangeFields,
+  changeRule,
   rowsEqual,
   tableFields,
   taskOptFields,
@@ -49,9 +49,11 @@ describe('columns: Asana task → "Asana Tasks" row', () => {
   });
 
   it('syncs on changes of the fields a column reads, or of the project membership, and no others', () => {
-    const fields = rowChangeFields();
+    const { fields, sectionEvents } = changeRule();
+    assert.ok(fields !== 'any');
     for (const field of ['name', 'notes', 'assignee', 'due_on', 'due_at', 'memberships']) assert.ok(fields.has(field), field);
     for (const field of ['completed', 'tags', 'liked', 'custom_fields']) assert.equal(fields.has(field), false, field);
+    assert.equal(sectionEvents, false, 'no column shows the section');
   });
 
   it('adds a column with one entry: the row, the opt_fields, the table setup and the comparison follow', () => {

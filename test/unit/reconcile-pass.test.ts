@@ -1,3 +1,4 @@
+import { DEFAULT_COLUMNS } from '../../lib/columns';
 import assert from 'node:assert/strict';
 import type { AirtableClient, StoredRow } from '../../activities/airtable-client';
 import type { AsanaClient } from '../../activities/asana-client';
@@ -24,7 +25,7 @@ describe('reconcile pass', () => {
     } as unknown as AsanaClient;
     let reports = 0;
     const result = await reconcilePass(
-      { asana, airtable, deletedTasks: 'delete', report: () => (reports += 1) },
+      { asana, airtable, deletedTasks: 'delete', columns: DEFAULT_COLUMNS, report: () => (reports += 1) },
       { projectGid: '1', mode: 'full' },
     );
     assert.equal(result.deleted, 0);
