@@ -74,7 +74,9 @@ export class AirtableClient {
   private readonly typecast: boolean;
 
   constructor(
-    config: Pick<AirtableConfig, 'token' | 'baseId' | 'tableName' | 'endpointUrl' | 'lockoutMs' | 'requestsPerSecond'> & { typecast?: boolean },
+    config: Pick<AirtableConfig, 'token' | 'baseId' | 'tableName' | 'endpointUrl' | 'lockoutMs' | 'requestsPerSecond'> & {
+      typecast?: boolean;
+    },
     columns: readonly Column[] = DEFAULT_COLUMNS,
   ) {
     this.columns = columns;

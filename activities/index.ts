@@ -28,7 +28,15 @@ export interface ActivityDeps {
 /** Progress reaches the workflow at most this often; every page heartbeats. */
 const PROGRESS_INTERVAL_MS = 1000;
 
-export function createActivities({ asana, airtable, deletedTasks, columns, syncedProjects, reportProgress, findLastWatermark }: ActivityDeps) {
+export function createActivities({
+  asana,
+  airtable,
+  deletedTasks,
+  columns,
+  syncedProjects,
+  reportProgress,
+  findLastWatermark,
+}: ActivityDeps) {
   return {
     /**
      * Reads the task as it is now and upserts its row (its name and the modified_at the row shows);

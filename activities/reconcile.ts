@@ -127,7 +127,9 @@ async function writeChangedRows(
   // page's writes wait for their slots.
   const writing: Promise<void>[] = [];
   for await (const tasks of pages) {
-    const rows = await Promise.all(tasks.map((task) => retryingInPlace(async () => toTaskRow(await asana.withAssigneeName(task), deps.columns))));
+    const rows = await Promise.all(
+      tasks.map((task) => retryingInPlace(async () => toTaskRow(await asana.withAssigneeName(task), deps.columns))),
+    );
     const existing = await storedFor(rows);
     const writes: TaskRow[] = [];
     for (const row of rows) {

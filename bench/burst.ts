@@ -1,4 +1,5 @@
 /** Bursts of Asana activity against a table, measured until every row is exact: what the bench scenarios share. */
+import type { AsanaTask } from '../lib/asana-task';
 import { randomUUID } from 'node:crypto';
 import { TASK_ID, toTaskRow } from '../lib/columns';
 import type { AirtableSandbox } from '../sandbox/airtable';
@@ -45,9 +46,7 @@ async function measured(
   const limitedBefore = airtable.rateLimited + asana.rateLimited;
   const started = Date.now();
   const tasks = await act();
-  const expected = new Map(
-    tasks.map((t) => [t.gid, toTaskRow({ ...t, assignee: t.assignee ? { gid: t.assignee, name: asana.user(t.assignee)!.name } : null })]),
-  );
+  const expected = new Map(tasks.map((t) => [t.gid, toTaskRow(asana.taskRecord(t.gid) as unknown as AsanaTask)]));
   const rowsByTask = () => {
     const byTask = new Map<string, Record<string, unknown>[]>();
     for (const r of airtable.records(baseId, TABLE))

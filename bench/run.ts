@@ -4,6 +4,7 @@
  * and the webhook as separate processes on a real Temporal dev server; then the naive baseline
  * on the same burst. Prints one table per scenario. --quick runs smaller sizes.
  */
+import type { AsanaTask } from '../lib/asana-task';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -322,7 +323,7 @@ runMain(async () => {
       airtable.seed(
         SERVICE_BASE,
         TABLE,
-        bigTasks.map((t) => rowAsRead(toTaskRow({ ...t, assignee: null }))),
+        bigTasks.map((t) => rowAsRead(toTaskRow(asana.taskRecord(t.gid) as unknown as AsanaTask))),
       );
       await sleep(31_000); // a clean rate-limit window
       const reconcile = async () => {

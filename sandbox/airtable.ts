@@ -74,6 +74,7 @@ export class AirtableSandbox extends EmulatorServer {
     this.router
       .add('GET', '/v0/meta/bases/:base/tables', (r) => this.listTables(r))
       .add('POST', '/v0/meta/bases/:base/tables', (r) => this.createTableRoute(r))
+      .add('POST', '/v0/meta/bases/:base/tables/:table/fields', (r) => this.createFieldRoute(r))
       .add('POST', '/v0/:base/:table/listRecords', (r) => this.list(r, this.listParams(r)))
       .add('GET', '/v0/:base/:table/:record', (r) => this.getRecord(r))
       .add('PATCH', '/v0/:base/:table/:record', (r) => this.updateOne(r, false))
@@ -211,12 +212,28 @@ export class AirtableSandbox extends EmulatorServer {
       return error(422, 'INVALID_REQUEST_UNKNOWN', 'Invalid request: name and a non-empty fields array are required');
     }
     if (this.table(req.params.base, body.name)) return error(422, 'DUPLICATE_TABLE_NAME', `Table name "${body.name}" already exists`);
-    const dateWithoutFormat = body.fields.find((f) => f.type === 'date' && !f.options?.dateFormat);
-    if (dateWithoutFormat)
-      return error(422, 'INVALID_FIELD_TYPE_OPTIONS_FOR_CREATE', `Field "${dateWithoutFormat.name}" of type date needs options.dateFormat`);
+    const names = new Set<string>();
+    for (const field of body.fields) {
+      const refused = fieldRefusal(field, names);
+      if (refused) return refused;
+      names.add(field.name.toLowerCase());
+    }
     const tableId = this.createTable(req.params.base, body.name, body.fields);
     const { tables } = this.listTables(req).body as { tables: { id: string }[] };
     return { status: 200, body: tables.find((t) => t.id === tableId) };
+  }
+
+  private createFieldRoute(req: Request): Response {
+    const table = this.table(req.params.base, req.params.table);
+    if (!table) return error(403, 'INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND', 'Invalid permissions, or the requested model was not found.');
+    const field = parseJson(req.body) as FieldSpec | undefined;
+    if (typeof field !== 'object' || field === null)
+      return error(422, 'INVALID_REQUEST_UNKNOWN', 'Invalid request: a field object is required');
+    const refused = fieldRefusal(field, new Set(table.fields.map((f) => f.name.toLowerCase())));
+    if (refused) return refused;
+    const created = { name: field.name, type: field.type, ...(field.options ? { options: field.options } : {}), id: id('fld') };
+    table.fields.push(created);
+    return { status: 200, body: created };
   }
 
   private listParams(req: Request): ListParams {
@@ -269,12 +286,12 @@ export class AirtableSandbox extends EmulatorServer {
   private create(req: Request): Response {
     const table = this.resolve(req);
     if ('status' in table) return table;
-    const body = parseJson(req.body) as { records?: RecordInput[]; fields?: unknown } | undefined;
+    const body = parseJson(req.body) as { records?: RecordInput[]; fields?: unknown; typecast?: unknown } | undefined;
     if (body === undefined)
       return error(422, 'INVALID_REQUEST_UNKNOWN', 'Invalid request: parameter validation failed. Check your request data.');
     const single = body.records === undefined;
     const inputs = single ? [{ fields: body.fields }] : body.records!;
-    const invalid = this.validate(table, inputs, false);
+    const invalid = this.validate(table, inputs, false, body.typecast === true);
     if (invalid) return invalid;
     const created = inputs.map((input) => this.insert(table, input.fields as Record<string, unknown>));
     return { status: 200, body: single ? this.read(created[0]) : { records: created.map((r) => this.read(r)) } };
@@ -293,7 +310,8 @@ export class AirtableSandbox extends EmulatorServer {
   private update(req: Request, replace: boolean): Response {
     const table = this.resolve(req);
     if ('status' in table) return table;
-    const body = parseJson(req.body) as { records?: RecordInput[]; performUpsert?: { fieldsToMergeOn?: unknown } } | undefined;
+    const body = parseJson(req.body) as
+      { records?: RecordInput[]; performUpsert?: { fieldsToMergeOn?: unknown }; typecast?: unknown } | undefined;
     if (!body || !Array.isArray(body.records))
       return error(422, 'INVALID_REQUEST_UNKNOWN', 'Invalid request: parameter validation failed. Check your request data.');
     const mergeOn = body.performUpsert?.fieldsToMergeOn;
@@ -308,7 +326,7 @@ export class AirtableSandbox extends EmulatorServer {
       }
     }
     const upsert = mergeOn as string[] | undefined;
-    const invalid = this.validate(table, body.records, !upsert);
+    const invalid = this.validate(table, body.records, !upsert, body.typecast === true);
     if (invalid) return invalid;
 
     // Resolve every record before writing any, so a bad request changes nothing.
@@ -377,7 +395,8 @@ export class AirtableSandbox extends EmulatorServer {
     return { status: 200, body: req.params.record ? records[0] : { records } };
   }
 
-  private validate(table: Table, inputs: RecordInput[], needIds: boolean): Response | undefined {
+  /** Checks every record before any is written; with `typecast`, select options a value lacks are added (as Airtable does). */
+  private validate(table: Table, inputs: RecordInput[], needIds: boolean, typecast = false): Response | undefined {
     if (inputs.length === 0 || inputs.length > MAX_RECORDS_PER_REQUEST) {
       return error(
         422,
@@ -395,6 +414,19 @@ export class AirtableSandbox extends EmulatorServer {
         if (!field) return error(422, 'UNKNOWN_FIELD_NAME', `Unknown field name: "${name}"`);
         if (!valueFits(field.type, value)) {
           return error(422, 'INVALID_VALUE_FOR_COLUMN', `Field "${name}" cannot accept the provided value`);
+        }
+        const lacking = newChoices(field, value);
+        if (lacking.length > 0 && !typecast) {
+          return error(422, 'INVALID_MULTIPLE_CHOICE_OPTIONS', `Insufficient permissions to create new select option "${lacking[0]}"`);
+        }
+      }
+    }
+    if (typecast) {
+      for (const input of inputs) {
+        for (const [name, value] of Object.entries(input.fields as Record<string, unknown>)) {
+          const field = table.fields.find((f) => f.name === name)!;
+          const choices = newChoices(field, value).map((choice) => ({ id: id('sel'), name: choice }));
+          if (choices.length > 0) field.options = { ...field.options, choices: [...selectChoices(field), ...choices] };
         }
       }
     }
@@ -437,9 +469,50 @@ function stored(fields: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(fields).filter(([, v]) => !isEmpty(v)));
 }
 
+/** Options each field type must be created with, as Airtable's Meta API requires them. */
+const REQUIRED_OPTIONS: Partial<Record<AirtableFieldType, string[]>> = {
+  date: ['dateFormat'],
+  dateTime: ['dateFormat', 'timeFormat', 'timeZone'],
+  number: ['precision'],
+  checkbox: ['icon', 'color'],
+  singleSelect: ['choices'],
+  multipleSelects: ['choices'],
+};
+const FIELD_TYPES = new Set<string>(['singleLineText', 'multilineText', 'richText', 'email', 'url', ...Object.keys(REQUIRED_OPTIONS)]);
+
+/** Why Airtable would refuse to create the field (a name taken or empty, an unknown type, options missing); undefined when it would not. */
+function fieldRefusal(field: FieldSpec, taken: ReadonlySet<string>): Response | undefined {
+  if (typeof field.name !== 'string' || field.name.trim() === '' || taken.has(field.name.toLowerCase())) {
+    return error(422, 'DUPLICATE_OR_EMPTY_FIELD_NAME', `Field name "${String(field.name)}" is empty or already used`);
+  }
+  if (!FIELD_TYPES.has(field.type)) return error(422, 'INVALID_FIELD_TYPE', `Unknown field type "${String(field.type)}"`);
+  const missing = (REQUIRED_OPTIONS[field.type] ?? []).filter((key) => field.options?.[key] === undefined);
+  if (missing.length > 0)
+    return error(
+      422,
+      'INVALID_FIELD_TYPE_OPTIONS_FOR_CREATE',
+      `Field "${field.name}" of type ${field.type} needs options.${missing.join(', options.')}`,
+    );
+  return undefined;
+}
+
+const selectChoices = (field: FieldSpec): { name: string }[] => (field.options?.choices as { name: string }[] | undefined) ?? [];
+
+/** The options a select value names that the field does not have yet. */
+function newChoices(field: FieldSpec, value: unknown): string[] {
+  if (field.type !== 'singleSelect' && field.type !== 'multipleSelects') return [];
+  const named = (Array.isArray(value) ? value : [value]).filter((v): v is string => typeof v === 'string' && v !== '');
+  const have = new Set(selectChoices(field).map((c) => c.name));
+  return [...new Set(named.filter((name) => !have.has(name)))];
+}
+
 function valueFits(type: AirtableFieldType, value: unknown): boolean {
   if (value === null) return true;
   switch (type) {
+    case 'dateTime':
+      return typeof value === 'string' && /^\d{4}-\d\d-\d\dT/.test(value) && !Number.isNaN(Date.parse(value));
+    case 'multipleSelects':
+      return Array.isArray(value) && value.every((v) => typeof v === 'string');
     case 'date':
       return (
         typeof value === 'string' &&

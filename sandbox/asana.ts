@@ -25,7 +25,21 @@ export interface SandboxProject {
   workspace: string;
   /** A new project has one section; a task added to the project lands in the first. */
   sections: SandboxSection[];
+  /** The gids of the custom fields added to the project (its custom_field_settings). */
+  customFields: string[];
 }
+
+/** A custom field's definition; enum options have gids, as Asana's do. */
+export interface SandboxCustomField {
+  gid: string;
+  name: string;
+  resource_subtype: 'text' | 'number' | 'enum' | 'multi_enum' | 'date' | 'people';
+  precision: number;
+  enum_options: { gid: string; name: string; enabled: boolean; color: string }[];
+}
+
+/** A task's value of a custom field: text, a number, an option name, option names, a date (YYYY-MM-DD), or user gids (people). */
+export type CustomFieldInput = string | number | string[] | null;
 
 export interface SandboxTask {
   gid: string;
@@ -35,13 +49,23 @@ export interface SandboxTask {
   due_on: string | null;
   due_at: string | null;
   completed: boolean;
+  completed_at: string | null;
+  start_on: string | null;
+  /** Tag names. */
+  tags: string[];
+  /** The parent task's gid, for a subtask. */
+  parent: string | null;
   resource_subtype: 'default_task' | 'milestone' | 'approval';
   projects: string[];
+  /** Project gid → the gid of the task's section in it; the project's first section when absent. */
+  sections: Record<string, string>;
+  /** Custom field gid → the task's value. */
+  custom_fields: Record<string, CustomFieldInput>;
   created_at: string;
   modified_at: string;
 }
 
-export type TaskInput = Partial<Omit<SandboxTask, 'gid' | 'created_at' | 'modified_at'>>;
+export type TaskInput = Partial<Omit<SandboxTask, 'gid' | 'created_at' | 'modified_at' | 'completed_at'>>;
 
 export interface WebhookFilter {
   resource_type: string;
@@ -155,6 +179,9 @@ export class AsanaSandbox extends EmulatorServer {
   private readonly projects = new Map<string, SandboxProject>();
   private readonly tasks = new Map<string, SandboxTask>();
   private readonly webhooks = new Map<string, Webhook>();
+  private readonly customFields = new Map<string, SandboxCustomField>();
+  /** Tag name → its gid. */
+  private readonly tagGids = new Map<string, string>();
   readonly deliveries: DeliveryRecord[] = [];
   /** Set to an array to record the events of every delivery sent. */
   deliveredEvents?: AsanaEvent[][];
@@ -196,12 +223,18 @@ export class AsanaSandbox extends EmulatorServer {
       .add('GET', '/api/1.0/tasks', (r) => this.searchTasks(r))
       .add('GET', '/api/1.0/projects/:gid/tasks', (r) => this.projectTasks(r))
       .add('GET', '/api/1.0/projects/:gid', (r) => this.getProject(r))
+      .add('GET', '/api/1.0/projects/:gid/custom_field_settings', (r) => this.customFieldSettings(r))
       .add('GET', '/api/1.0/users/:gid', (r) => this.getUser(r))
       .add('POST', '/api/1.0/webhooks', (r) => this.createWebhook(r))
       .add('GET', '/api/1.0/webhooks', (r) => this.listWebhooks(r))
       .add('GET', '/api/1.0/webhooks/:gid', (r) => this.getWebhook(r))
       .add('PUT', '/api/1.0/webhooks/:gid', (r) => this.updateWebhook(r))
       .add('DELETE', '/api/1.0/webhooks/:gid', (r) => this.deleteWebhook(r));
+  }
+
+  /** A task as the API renders it in full (no opt_fields): what a test expects the service to have read. */
+  taskRecord(gid: string): Record<string, unknown> {
+    return this.render(this.mustFind(gid), new URLSearchParams());
   }
 
   /** Changes how the emulator delivers events and lists tasks from now on (a bench varies them). */
@@ -223,9 +256,50 @@ export class AsanaSandbox extends EmulatorServer {
   }
 
   addProject(name: string): SandboxProject {
-    const project = { gid: this.gid(), name, workspace: this.workspaceGid, sections: [{ gid: this.gid(), name: 'To do' }] };
+    const project = {
+      gid: this.gid(),
+      name,
+      workspace: this.workspaceGid,
+      sections: [{ gid: this.gid(), name: 'To do' }],
+      customFields: [],
+    };
     this.projects.set(project.gid, project);
     return project;
+  }
+
+  /** Adds a section to a project, after its others. */
+  addSection(projectGid: string, name: string): SandboxSection {
+    const section = { gid: this.gid(), name };
+    this.mustFindProject(projectGid).sections.push(section);
+    return section;
+  }
+
+  /** Adds a custom field to a project (with its enum options, for enum and multi_enum); a copy. */
+  addCustomField(
+    projectGid: string,
+    field: { name: string; resource_subtype: SandboxCustomField['resource_subtype']; precision?: number; options?: string[] },
+  ): SandboxCustomField {
+    const created: SandboxCustomField = {
+      gid: this.gid(),
+      name: field.name,
+      resource_subtype: field.resource_subtype,
+      precision: field.precision ?? 0,
+      enum_options: (field.options ?? []).map((name) => ({ gid: this.gid(), name, enabled: true, color: 'blue' })),
+    };
+    this.customFields.set(created.gid, created);
+    this.mustFindProject(projectGid).customFields.push(created.gid);
+    return structuredClone(created);
+  }
+
+  /** Moves a task to another section of a project: Asana sends `removed` and `added` with the sections as parents. */
+  moveToSection(taskGid: string, projectGid: string, sectionGid: string): void {
+    const task = this.mustFind(taskGid);
+    const from = this.sectionOf(task, projectGid);
+    const section = this.mustFindProject(projectGid).sections.find((s) => s.gid === sectionGid);
+    if (!section || !from) throw new Error(`no section ${sectionGid} in project ${projectGid} of task ${taskGid}`);
+    this.change(taskGid, { sections: { ...task.sections, [projectGid]: sectionGid } });
+    this.emit(task, 'removed', { gid: from.gid, resource_type: 'section' });
+    this.emit(task, 'added', { gid: section.gid, resource_type: 'section' });
   }
 
   /** Creates a task in a project; webhooks on the project hear the events `newTaskEvents` says. */
@@ -238,8 +312,14 @@ export class AsanaSandbox extends EmulatorServer {
       due_on: null,
       due_at: null,
       completed: false,
+      start_on: null,
+      tags: [],
+      parent: null,
+      sections: {},
+      custom_fields: {},
       resource_subtype: 'default_task',
       ...input,
+      completed_at: input.completed ? now : null,
       projects: [projectGid, ...(input.projects ?? []).filter((p) => p !== projectGid)],
       gid: this.gid(),
       created_at: now,
@@ -513,12 +593,19 @@ export class AsanaSandbox extends EmulatorServer {
       due_on: task.due_on,
       due_at: task.due_at,
       completed: task.completed,
+      completed_at: task.completed_at,
+      start_on: task.start_on,
       created_at: task.created_at,
       modified_at: task.modified_at,
+      tags: task.tags.map((name) => ({ gid: this.tagGid(name), resource_type: 'tag', name })),
+      parent: this.renderParent(task.parent),
+      custom_fields: [...new Set(task.projects.flatMap((gid) => this.projects.get(gid)?.customFields ?? []))].map((gid) =>
+        this.renderCustomFieldValue(this.customFields.get(gid)!, task.custom_fields[gid] ?? null),
+      ),
       projects: task.projects.map((gid) => ({ gid, resource_type: 'project', name: this.projects.get(gid)?.name ?? '' })),
       memberships: task.projects.map((gid) => {
         const project = this.projects.get(gid);
-        const section = project?.sections[0];
+        const section = this.sectionOf(task, gid);
         return {
           project: { gid, resource_type: 'project', name: project?.name ?? '' },
           ...(section ? { section: { gid: section.gid, resource_type: 'section', name: section.name } } : {}),
@@ -527,6 +614,73 @@ export class AsanaSandbox extends EmulatorServer {
       permalink_url: `https://app.asana.com/0/${task.projects[0]}/${task.gid}`,
     };
     return project_(full, query);
+  }
+
+  private tagGid(name: string): string {
+    return this.tagGids.get(name) ?? this.tagGids.set(name, this.gid()).get(name)!;
+  }
+
+  private renderParent(gid: string | null): Record<string, unknown> | null {
+    const parent = gid === null ? undefined : this.tasks.get(gid);
+    return parent ? { gid: parent.gid, resource_type: 'task', name: parent.name, resource_subtype: parent.resource_subtype } : null;
+  }
+
+  /** A custom field's definition; a task's value of it comes without the enum options. */
+  private renderCustomField(field: SandboxCustomField, withOptions = true): Record<string, unknown> {
+    return {
+      gid: field.gid,
+      resource_type: 'custom_field',
+      name: field.name,
+      type: field.resource_subtype,
+      resource_subtype: field.resource_subtype,
+      ...(field.resource_subtype === 'number' ? { precision: field.precision } : {}),
+      ...(withOptions && field.enum_options.length > 0
+        ? { enum_options: field.enum_options.map((o) => ({ ...o, resource_type: 'enum_option' })) }
+        : {}),
+    };
+  }
+
+  /** A task's value of a custom field as Asana shows it: the typed value and its display_value. */
+  private renderCustomFieldValue(field: SandboxCustomField, value: CustomFieldInput): Record<string, unknown> {
+    const option = (name: unknown) => {
+      const found = field.enum_options.find((o) => o.name === name);
+      return found ? { ...found, resource_type: 'enum_option' } : null;
+    };
+    const people = (Array.isArray(value) ? value : []).flatMap((gid) => {
+      const user = this.users.get(gid);
+      return user ? [{ gid: user.gid, resource_type: 'user', name: user.name }] : [];
+    });
+    const definition = this.renderCustomField(field, false);
+    const typed: Record<SandboxCustomField['resource_subtype'], [string, unknown, string | null]> = {
+      text: ['text_value', value, typeof value === 'string' ? value : null],
+      number: ['number_value', value, typeof value === 'number' ? value.toFixed(field.precision) : null],
+      enum: ['enum_value', option(value), option(value)?.name ?? null],
+      multi_enum: [
+        'multi_enum_values',
+        (Array.isArray(value) ? value : []).map(option).filter(Boolean),
+        Array.isArray(value) && value.length > 0 ? value.join(', ') : null,
+      ],
+      date: ['date_value', typeof value === 'string' ? { date: value, date_time: null } : null, typeof value === 'string' ? value : null],
+      people: ['people_value', people, people.length > 0 ? people.map((p) => p.name).join(', ') : null],
+    };
+    const [key, typedValue, display] = typed[field.resource_subtype];
+    return { ...definition, enabled: true, [key]: typedValue ?? null, display_value: display };
+  }
+
+  private customFieldSettings(req: Request): Response {
+    const project = this.projects.get(req.params.gid);
+    if (!project) return errors(404, `project: Unknown object: ${req.params.gid}`);
+    const settings = project.customFields.map((gid) => ({
+      gid: `${gid}0`,
+      resource_type: 'custom_field_setting',
+      is_important: false,
+      project: { gid: project.gid, resource_type: 'project', name: project.name },
+      custom_field: this.renderCustomField(this.customFields.get(gid)!),
+    }));
+    return this.paginate(
+      req,
+      settings.map((s) => project_(s, req.query)),
+    );
   }
 
   private renderWebhook(w: Webhook): Record<string, unknown> {
@@ -693,9 +847,22 @@ export class AsanaSandbox extends EmulatorServer {
   /** Applies changes to a task as Asana does (modified_at, due_on from due_at), with no event. */
   private change(gid: string, changes: TaskInput): SandboxTask {
     const task = this.mustFind(gid);
-    Object.assign(task, changes, { modified_at: isoNow() });
+    const now = isoNow();
+    if (changes.completed !== undefined && changes.completed !== task.completed) task.completed_at = changes.completed ? now : null;
+    Object.assign(task, changes, { modified_at: now });
     if (changes.due_at && !changes.due_on) task.due_on = changes.due_at.slice(0, 10);
     return task;
+  }
+
+  private mustFindProject(gid: string): SandboxProject {
+    const project = this.projects.get(gid);
+    if (!project) throw new Error(`no project ${gid}`);
+    return project;
+  }
+
+  private sectionOf(task: SandboxTask, projectGid: string): SandboxSection | undefined {
+    const sections = this.projects.get(projectGid)?.sections ?? [];
+    return sections.find((s) => s.gid === task.sections[projectGid]) ?? sections[0];
   }
 
   private mustFind(gid: string): SandboxTask {
@@ -711,7 +878,7 @@ export class AsanaSandbox extends EmulatorServer {
 }
 
 function copyTask(task: SandboxTask): SandboxTask {
-  return { ...task, projects: [...task.projects] };
+  return structuredClone(task);
 }
 
 function copyWebhook({ pending: _pending, flushTimer: _flushTimer, ...webhook }: Webhook): SandboxWebhook {

@@ -8,7 +8,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../config';
+import { airtableSetup } from '../cli/airtable';
 import { columnNames } from '../lib/columns';
+import { readColumnsFile } from '../lib/columns-file';
 import { AsanaApi } from '../lib/asana-api';
 import { startDevServer } from '../lib/dev-server';
 import { createLogger } from '../lib/logger';
@@ -35,6 +37,7 @@ runMain(async () => {
   airtable.createTable(BASE_ID, 'Asana Tasks');
   const project = asana.addProject('Spring campaign');
   const people = [asana.addUser('Ana Lima'), asana.addUser('Bo Chen')];
+  const client = asana.addCustomField(project.gid, { name: 'Client', resource_subtype: 'enum', options: ['Acme', 'Globex'] });
 
   const log = createLogger('warn', 'demo');
   installRuntime(log, 0); // before the dev server: it would create the SDK runtime otherwise
@@ -47,7 +50,10 @@ runMain(async () => {
     PUBLIC_URL: 'http://localhost:3000',
     DATA_DIR: dataDir,
     LOG_LEVEL: 'warn',
+    COLUMNS_FILE: path.join(__dirname, 'demo-columns.yml'),
   });
+  const quiet = { out: () => undefined, err: (line: string) => console.error(line) };
+  await airtableSetup(config, quiet, []); // adds the demo's two columns
   const { worker, running } = await startSyncWorker(config, log);
   const webhook = await startWebhookServer(config, log);
 
@@ -58,8 +64,21 @@ runMain(async () => {
   ]);
 
   const samples = [
-    { name: 'Draft the launch brief', assignee: people[0].gid, due_on: '2026-12-01', notes: 'Two pages.\nAudience: SMB owners.' },
-    { name: 'Book the photographer 📸', assignee: people[1].gid, due_on: '2026-12-05', notes: '' },
+    {
+      name: 'Draft the launch brief',
+      assignee: people[0].gid,
+      due_on: '2026-12-01',
+      notes: 'Two pages.\nAudience: SMB owners.',
+      completed: true,
+      custom_fields: { [client.gid]: 'Acme' },
+    },
+    {
+      name: 'Book the photographer 📸',
+      assignee: people[1].gid,
+      due_on: '2026-12-05',
+      notes: '',
+      custom_fields: { [client.gid]: 'Globex' },
+    },
     { name: 'Review «Q1» budget', assignee: null, due_at: '2026-12-10T15:00:00.000Z', notes: 'Ask finance for the spreadsheet' },
     { name: 'Post teaser on social', assignee: people[0].gid, due_on: null, notes: '' },
   ];
@@ -69,7 +88,7 @@ runMain(async () => {
     await new Promise((r) => setTimeout(r, 100));
 
   const rows = airtable.records(BASE_ID, 'Asana Tasks').map((r) => r.fields);
-  const columns = columnNames();
+  const columns = [...columnNames(), ...readColumnsFile(config.columnsFile).settings.map((s) => s.name)];
   console.log(`\n"Asana Tasks" in the Airtable emulator (${rows.length} rows):\n`);
   console.log(
     formatTable(

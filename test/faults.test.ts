@@ -4,6 +4,7 @@
  * lost, and no workflow is left running.
  */
 import assert from 'node:assert/strict';
+import type { AsanaTask } from '../lib/asana-task';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -25,8 +26,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The row each task should have now, as Airtable returns it (empty cells omitted). */
 function expectedRow(stack: Stack, task: SandboxTask): Record<string, unknown> {
-  const assignee = task.assignee ? stack.asana.user(task.assignee) : undefined;
-  return rowAsRead(toTaskRow({ ...task, assignee: assignee ? { gid: assignee.gid, name: assignee.name } : null }));
+  return rowAsRead(toTaskRow(stack.asana.taskRecord(task.gid) as unknown as AsanaTask));
 }
 
 /** Problems with the table against Asana's tasks; empty when every task has exactly one exact row. */

@@ -51,6 +51,8 @@ export interface StackOptions {
   temporal?: DevServer;
   /** Run a worker in this process (default); false to spawn worker processes instead. */
   inProcessWorker?: boolean;
+  /** Sets up Asana before the service starts (custom fields its columns name, say). */
+  setUp?: (asana: AsanaSandbox, project: SandboxProject) => void;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -59,6 +61,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   await Promise.all([asana.listen(), airtable.listen()]);
   airtable.createTable(BASE_ID, TABLE);
   const project = asana.addProject('Campaigns');
+  options.setUp?.(asana, project);
   const dataDir = await mkdtemp(path.join(tmpdir(), 'sync-test-'));
   const server = options.temporal ?? devServer();
   const env: Record<string, string> = {
