@@ -94,9 +94,11 @@ interface ProjectQueue {
   cursor?: ListingCursor;
 }
 
+type AssigneeFields = { name?: string | null; email?: string | null };
+
 export class AsanaClient {
   private readonly api: AsanaApi;
-  private readonly userNames = new Map<string, string>();
+  private readonly users = new Map<string, AssigneeFields>();
   /** By project; the synced projects are few, so queues are kept. */
   private readonly queues = new Map<string, ProjectQueue>();
   /** Tasks read by listings and GETs, by gid, oldest first. */
@@ -104,10 +106,13 @@ export class AsanaClient {
 
   /** The opt_fields of every task read: what the columns need. */
   private readonly optFields: string;
+  /** Fields of the assignee's user record the columns need beyond the name (a task read cannot bring them). */
+  private readonly userFields: string[];
 
   constructor(config: Pick<AsanaConfig, 'baseUrl' | 'accessToken' | 'requestsPerMinute'>, columns: readonly Column[] = DEFAULT_COLUMNS) {
     this.api = new AsanaApi(config);
     this.optFields = taskOptFields(columns).join(',');
+    this.userFields = [...new Set(columns.flatMap((c) => c.userFields ?? []))];
   }
 
   /** The task in one request; null when Asana no longer has it. */
@@ -244,21 +249,25 @@ export class AsanaClient {
     await this.api.call('GET', '/users/me', { params: { opt_fields: 'name' } });
   }
 
-  /** A user's name, cached: names rarely change and many tasks share an assignee. */
-  async getUserName(gid: string): Promise<string | null> {
-    const cached = this.userNames.get(gid);
+  /** A user's name (and email, when a column shows it), cached: they rarely change and many tasks share an assignee. */
+  private async getUser(gid: string): Promise<AssigneeFields | null> {
+    const cached = this.users.get(gid);
     if (cached !== undefined) return cached;
     const user = await orNull(
-      this.api.call<{ name?: string | null }>('GET', `/users/${encodeURIComponent(gid)}`, { params: { opt_fields: 'name' } }),
+      this.api.call<AssigneeFields>('GET', `/users/${encodeURIComponent(gid)}`, {
+        params: { opt_fields: ['name', ...this.userFields].join(',') },
+      }),
     );
-    if (user?.name) this.userNames.set(gid, user.name);
-    return user?.name ?? null;
+    if (user?.name) this.users.set(gid, user);
+    return user;
   }
 
-  /** The task with its assignee's name, asked for only when opt_fields did not bring it. */
+  /** The task with its assignee's name (and email), asked for only when opt_fields could not bring them. */
   async withAssigneeName(task: AsanaTask): Promise<AsanaTask> {
     const { assignee } = task;
-    return assignee && !assignee.name ? { ...task, assignee: { ...assignee, name: await this.getUserName(assignee.gid) } } : task;
+    if (!assignee || (assignee.name && this.userFields.length === 0)) return task;
+    const user = await this.getUser(assignee.gid);
+    return { ...task, assignee: { ...assignee, name: user?.name ?? assignee.name ?? null, email: user?.email ?? null } };
   }
 
   /** One page of a project's tasks (all, or those modified since a time), full enough to map. */

@@ -5,6 +5,7 @@
 import axios from 'axios';
 import type { AirtableConfig } from '../config';
 import { ApiError } from './api-error';
+import { Pacer } from './pacer';
 import { DEFAULT_COLUMNS, tableFields, type Column } from './columns';
 
 interface MetaTable {
@@ -15,15 +16,21 @@ interface MetaTable {
 
 export type TableCheck = { status: 'ok'; tableId: string } | { status: 'missing' } | { status: 'wrong'; problems: string[] };
 
+/** The Meta API counts against the base's 5 requests per second too (setup adds fields one a request): one pacer a base. */
+const pacers = new Map<string, Pacer>();
+const metaPacer = (config: AirtableConfig): Pacer =>
+  pacers.get(config.baseId) ?? pacers.set(config.baseId, new Pacer(config.requestsPerSecond)).get(config.baseId)!;
+
 function meta(config: AirtableConfig) {
   const http = axios.create({
     baseURL: `${config.endpointUrl}/v0/meta/bases/${config.baseId}`,
     headers: { Authorization: `Bearer ${config.token}` },
     timeout: 30_000,
   });
+  const pacer = metaPacer(config);
   const call = async <T>(work: () => Promise<{ data: T }>): Promise<T> => {
     try {
-      return (await work()).data;
+      return (await pacer.run(work)).data;
     } catch (err) {
       const response = axios.isAxiosError(err) ? err.response : undefined;
       const body = response?.data as { error?: { message?: string } | string } | undefined;
@@ -38,8 +45,8 @@ function meta(config: AirtableConfig) {
   };
 }
 
-const findTable = async (config: AirtableConfig) =>
-  (await meta(config).tables()).find((t) => t.name === config.tableName || t.id === config.tableName);
+const findTable = async (config: AirtableConfig, api = meta(config)) =>
+  (await api.tables()).find((t) => t.name === config.tableName || t.id === config.tableName);
 
 /** What a field lacks to take the column's values: the right type, and (without typecast) every select option. */
 function fieldProblem(field: MetaTable['fields'][number], column: Column, typecast: boolean): string | undefined {
@@ -68,10 +75,11 @@ export async function checkTable(config: AirtableConfig, columns: readonly Colum
 
 /** Adds the columns the table lacks (existing fields are never changed or removed); their names. */
 export async function createMissingFields(config: AirtableConfig, columns: readonly Column[]): Promise<string[]> {
-  const table = await findTable(config);
+  const api = meta(config);
+  const table = await findTable(config, api);
   if (!table) return [];
   const missing = tableFields(columns).filter((f) => !table.fields.some((existing) => existing.name === f.name));
-  for (const field of missing) await meta(config).createField(table.id, field);
+  for (const field of missing) await api.createField(table.id, field);
   return missing.map((f) => f.name);
 }
 

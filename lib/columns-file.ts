@@ -139,7 +139,7 @@ export function buildColumns(settings: readonly ColumnSetting[], context: Column
         `${where}: a ${setting.type} of ${setting.source} needs AIRTABLE_TYPECAST=true (Airtable then adds options as values come), or a text type`,
       );
     }
-    const { value, optFields, changeFields, sectionEvents, openOptions } = spec;
+    const { value, optFields, changeFields, sectionEvents, openOptions, userFields } = spec;
     columns.push({
       name: setting.name,
       types: [setting.type],
@@ -148,6 +148,7 @@ export function buildColumns(settings: readonly ColumnSetting[], context: Column
       changeFields,
       sectionEvents,
       openOptions: selects && openOptions,
+      userFields,
       value: (task) => value(task, setting.type),
     });
   }

@@ -37,6 +37,8 @@ export interface Column {
   sectionEvents?: boolean;
   /** Select options Airtable must add as values come (needs AIRTABLE_TYPECAST). */
   openOptions?: boolean;
+  /** Fields of the assignee's user record it needs (read with GET /users: a task read brings only the name). */
+  userFields?: readonly string[];
   /** Its cell for a task whose assignee's name is resolved. */
   value(task: AsanaTask): CellValue;
 }
@@ -147,6 +149,7 @@ export interface SourceSpec {
   sectionEvents?: boolean;
   /** Select options Airtable must add on the fly (the values are not known in advance). */
   openOptions?: boolean;
+  userFields?: readonly string[];
   value(task: AsanaTask, type: AirtableFieldType): CellValue;
 }
 
@@ -186,7 +189,8 @@ export function taskSources(syncedProjects: ReadonlySet<string>): Record<string,
     },
     assignee_email: {
       types: ['email', ...TEXT],
-      optFields: ['assignee.email'],
+      optFields: ['assignee.name'],
+      userFields: ['email'],
       changeFields: ['assignee'],
       value: (t) => t.assignee?.email ?? null,
     },
@@ -219,7 +223,7 @@ export function customFieldSource(field: CustomFieldDefinition): SourceSpec {
   const own = typed[field.resource_subtype];
   return {
     types: [...(own?.types ?? []), ...TEXT],
-    optFields: ['gid', 'display_value', ...(own?.optFields ?? [])].map((f) => `custom_fields.${f}`),
+    optFields: ['display_value', ...(own?.optFields ?? [])].map((f) => `custom_fields.${f}`),
     changeFields: ['custom_fields'],
     value: (t, type) => ((TEXT as readonly string[]).includes(type) || !own ? (valueOf(t)?.display_value ?? '') : own.value(t, type)),
   };

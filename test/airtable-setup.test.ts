@@ -1,4 +1,4 @@
-/** The table is checked and created through the Meta API; the worker refuses to start on a wrong one. */
+/** The table is checked, created and completed through the Meta API; the worker refuses to start on a wrong one. */
 import assert from 'node:assert/strict';
 import { AirtableSandbox } from '../sandbox/airtable';
 import { runEntry } from './support/processes';
@@ -60,7 +60,7 @@ describe('airtable setup and the worker start-up check', function () {
     assert.match(again.stdout, /is ready/);
   });
 
-  it('reports fields that are missing or of the wrong type, in the CLI and at worker start', async () => {
+  it('adds the fields a table lacks and reports the ones of the wrong type, in the CLI and at worker start', async () => {
     airtable.createTable(BASE, 'Hand made', [
       { name: 'Task ID', type: 'singleLineText' },
       { name: 'Name', type: 'singleLineText' },
@@ -68,13 +68,29 @@ describe('airtable setup and the worker start-up check', function () {
       { name: 'Description', type: 'multilineText' },
     ]);
     const env = { AIRTABLE_TABLE_NAME: 'Hand made' };
+    const before = await run('worker/main.ts', [], env);
+    assert.equal(before.code, 2);
+    assert.match(before.stderr, /field "Assignee" is missing \(want singleLineText\)/);
+    assert.match(before.stderr, /field "Due Date" is singleLineText; want date/);
     const cli = await run('cli/main.ts', ['airtable', 'setup'], env);
     assert.equal(cli.code, 1);
-    assert.match(cli.stderr, /field "Assignee" is missing \(want singleLineText\)/);
+    assert.match(cli.stdout, /Added to the table "Hand made" in base appSETUPTESTBASE1: Assignee\./);
     assert.match(cli.stderr, /field "Due Date" is singleLineText; want date/);
-    const worker = await run('worker/main.ts', [], env);
-    assert.equal(worker.code, 2);
-    assert.match(worker.stderr, /field "Assignee" is missing/);
+    assert.deepEqual(
+      airtable.tableSchema(BASE, 'Hand made').map((f) => [f.name, f.type]),
+      [
+        ['Task ID', 'singleLineText'],
+        ['Name', 'singleLineText'],
+        ['Due Date', 'singleLineText'],
+        ['Description', 'multilineText'],
+        ['Assignee', 'singleLineText'],
+      ],
+      'the field of the wrong type is left as it is',
+    );
+    const after = await run('worker/main.ts', [], env);
+    assert.equal(after.code, 2);
+    assert.doesNotMatch(after.stderr, /Assignee/);
+    assert.match(after.stderr, /field "Due Date" is singleLineText; want date/);
   });
 
   it('refuses a bad token at worker start', async () => {

@@ -5,11 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { airtableSetup } from '../cli/airtable';
 import { WEBHOOK_COMMANDS } from '../cli/webhooks';
 import { AsanaApi } from '../lib/asana-api';
 import { SecretStore } from '../lib/webhook-secrets';
 import { reconcileProjectWorkflow } from '../workflows';
 import { AsanaSpec } from './support/asana-spec';
+import { everyValue, startStackWithEverySource, type ProjectFields } from './support/columns';
 import { eventually, startStack, type Stack } from './support/stack';
 
 describe("Asana's OpenAPI spec", function () {
@@ -104,8 +106,53 @@ describe("Asana's OpenAPI spec", function () {
         exchanges.some((e) => /(^|&)offset=/.test(e.query)),
         'the scenario reads a second page',
       );
-      const problems = [...exchanges.flatMap((e) => spec.problems(e)), ...asana.deliveredEvents.flatMap((events) => spec.events(events))];
-      assert.deepEqual([...new Set(problems)].slice(0, 10), []);
+      assertAllowed(stack);
     });
   });
+
+  describe('with a column of every source (COLUMNS_FILE)', () => {
+    let stack: Stack;
+    let fields: ProjectFields;
+    before(async () => {
+      ({ stack, fields } = await startStackWithEverySource((asana) => (asana.exchanges = [])));
+    });
+    after(() => stack.stop());
+
+    it('reads custom field settings and tasks with every field the columns need, as the spec allows', async () => {
+      const { asana, project } = stack;
+      asana.deliveredEvents = [];
+      const ana = asana.addUser('Ana Lima');
+      assert.equal(await airtableSetup(stack.config, { out: () => undefined, err: () => undefined }, []), 0);
+      await stack.registerWebhook();
+      const parent = asana.createTask(project.gid, { name: 'Parent' });
+      const task = asana.createTask(project.gid, {
+        name: 'Every field',
+        assignee: ana.gid,
+        completed: true,
+        start_on: '2026-11-20',
+        tags: ['urgent'],
+        parent: parent.gid,
+        custom_fields: everyValue(fields, ana.gid),
+      });
+      asana.moveToSection(task.gid, project.gid, asana.addSection(project.gid, 'Doing').gid);
+      await eventually(() => assert.equal(stack.rows().find((r) => r['Task ID'] === task.gid)?.Section, 'Doing'), 30_000);
+      await stack.client.workflow.execute(reconcileProjectWorkflow, {
+        workflowId: `contract-${randomUUID()}`,
+        taskQueue: stack.config.temporal.taskQueue,
+        args: [{ projectGid: project.gid, mode: 'full' }],
+      });
+      const used = new Set((asana.exchanges ?? []).map((e) => spec.operationOf(e)?.operationId));
+      for (const operation of ['getCustomFieldSettingsForProject', 'getTask', 'getTasks'])
+        assert.ok(used.has(operation), `the scenario sends ${operation}`);
+      assertAllowed(stack);
+    });
+  });
+
+  function assertAllowed({ asana }: Stack): void {
+    const problems = [
+      ...asana.exchanges!.flatMap((e) => spec.problems(e)),
+      ...asana.deliveredEvents!.flatMap((events) => spec.events(events)),
+    ];
+    assert.deepEqual([...new Set(problems)].slice(0, 10), []);
+  }
 });

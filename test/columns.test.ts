@@ -1,67 +1,32 @@
 /** Columns chosen by the operator (COLUMNS_FILE): set up, synced from webhooks, reconciled, changed. */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
 import { airtableSetup } from '../cli/airtable';
-import type { SandboxCustomField, SandboxUser } from '../sandbox/asana';
+import type { SandboxUser } from '../sandbox/asana';
+import { everyValue, EVERY_SOURCE, startStackWithEverySource, type ProjectFields } from './support/columns';
 import { createSyncWorker } from '../worker/worker';
 import { reconcileProjectWorkflow } from '../workflows';
 import { runEntry } from './support/processes';
-import { BASE_ID, eventually, startStack, TABLE, type Stack } from './support/stack';
+import { BASE_ID, eventually, TABLE, type Stack } from './support/stack';
 import { devServer, workflowBundle } from './support/temporal';
-
-const COLUMNS = `
-columns:
-  - { name: Done, type: checkbox, source: completed }
-  - { name: Completed At, type: dateTime, source: completed_at }
-  - { name: Start, type: date, source: start_on }
-  - { name: Link, type: url, source: permalink_url }
-  - { name: Tags, type: multipleSelects, source: tags }
-  - { name: Parent, type: singleLineText, source: parent }
-  - { name: Section, type: singleSelect, source: section }
-  - { name: Email, type: email, source: assignee_email }
-  - { name: Client, type: singleSelect, source: "custom_field:Client" }
-  - { name: Budget, type: number, source: "custom_field:Budget" }
-  - { name: Channels, type: multipleSelects, source: "custom_field:Channels" }
-  - { name: Launch, type: date, source: "custom_field:Launch" }
-  - { name: Owners, type: singleLineText, source: "custom_field:Owners" }
-`;
 
 describe('columns chosen by the operator', function () {
   this.timeout(120_000);
   let stack: Stack;
   let dir: string;
-  let fields: Record<'client' | 'budget' | 'channels' | 'launch' | 'owners' | 'brief', SandboxCustomField>;
+  let fields: ProjectFields;
   let ana: SandboxUser;
   const output = { lines: [] as string[], out: (l: string) => output.lines.push(l), err: (l: string) => output.lines.push(l) };
   const rowOf = (gid: string) => stack.rows().find((r) => r['Task ID'] === gid);
 
   before(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'columns-'));
-    await writeFile(path.join(dir, 'columns.yml'), COLUMNS);
-    stack = await startStack({
-      env: { COLUMNS_FILE: path.join(dir, 'columns.yml'), AIRTABLE_TYPECAST: 'true' },
-      setUp: (asana, project) => {
-        fields = {
-          client: asana.addCustomField(project.gid, { name: 'Client', resource_subtype: 'enum', options: ['Acme', 'Globex'] }),
-          budget: asana.addCustomField(project.gid, { name: 'Budget', resource_subtype: 'number', precision: 2 }),
-          channels: asana.addCustomField(project.gid, { name: 'Channels', resource_subtype: 'multi_enum', options: ['Email', 'Social'] }),
-          launch: asana.addCustomField(project.gid, { name: 'Launch', resource_subtype: 'date' }),
-          owners: asana.addCustomField(project.gid, { name: 'Owners', resource_subtype: 'people' }),
-          brief: asana.addCustomField(project.gid, { name: 'Brief', resource_subtype: 'text' }),
-        };
-        ana = asana.addUser('Ana Lima');
-      },
-    });
+    ({ stack, fields, dir } = await startStackWithEverySource((asana) => (ana = asana.addUser('Ana Lima'))));
     await stack.registerWebhook();
   });
-  after(async () => {
-    await stack.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  after(() => stack.stop());
 
   it('airtable setup adds the configured columns to the table, with their types and options', async () => {
     assert.equal(await airtableSetup(stack.config, output, []), 0, output.lines.join('\n'));
@@ -87,13 +52,7 @@ describe('columns chosen by the operator', function () {
       start_on: '2026-11-20',
       tags: ['urgent', 'q1'],
       parent: parent.gid,
-      custom_fields: {
-        [fields.client.gid]: 'Acme',
-        [fields.budget.gid]: 1234.5,
-        [fields.channels.gid]: ['Email', 'Social'],
-        [fields.launch.gid]: '2026-12-24',
-        [fields.owners.gid]: [ana.gid],
-      },
+      custom_fields: everyValue(fields, ana.gid),
     });
     const row = await eventually(() => {
       const found = rowOf(task.gid);
@@ -148,7 +107,7 @@ describe('columns chosen by the operator', function () {
     const changed = path.join(dir, 'columns-changed.yml');
     await writeFile(
       changed,
-      COLUMNS.replace('  - { name: Budget, type: number, source: "custom_field:Budget" }\n', '') +
+      EVERY_SOURCE.replace('  - { name: Budget, type: number, source: "custom_field:Budget" }\n', '') +
         '  - { name: Brief, type: multilineText, source: "custom_field:Brief" }\n',
     );
     const config = { ...stack.config, columnsFile: changed, temporal: { ...stack.config.temporal, taskQueue: `columns-${randomUUID()}` } };
