@@ -1,7 +1,7 @@
 /** Bursts of Asana activity against a table, measured until every row is exact: what the bench scenarios share. */
 import type { AsanaTask } from '../lib/asana-task';
 import { randomUUID } from 'node:crypto';
-import { TASK_ID, toTaskRow } from '../lib/columns';
+import { DEFAULT_COLUMNS, rowsEqual, TASK_ID, toTaskRow, type Column } from '../lib/columns';
 import type { AirtableSandbox } from '../sandbox/airtable';
 import type { AsanaSandbox, SandboxTask } from '../sandbox/asana';
 
@@ -40,13 +40,14 @@ async function measured(
   baseId: string,
   timeoutMs: number,
   act: () => Promise<SandboxTask[]>,
+  columns: readonly Column[] = DEFAULT_COLUMNS,
 ): Promise<BurstOutcome> {
   const asanaBefore = asana.requests.length;
   const airtableBefore = airtable.requests.length;
   const limitedBefore = airtable.rateLimited + asana.rateLimited;
   const started = Date.now();
   const tasks = await act();
-  const expected = new Map(tasks.map((t) => [t.gid, toTaskRow(asana.taskRecord(t.gid) as unknown as AsanaTask)]));
+  const expected = new Map(tasks.map((t) => [t.gid, toTaskRow(asana.taskRecord(t.gid) as unknown as AsanaTask, columns)]));
   const rowsByTask = () => {
     const byTask = new Map<string, Record<string, unknown>[]>();
     for (const r of airtable.records(baseId, TABLE))
@@ -54,8 +55,7 @@ async function measured(
     return byTask;
   };
   const exact = (fields: Record<string, unknown> | undefined, gid: string) =>
-    fields !== undefined &&
-    Object.entries(expected.get(gid)!).every(([k, v]) => (v === '' || v === null ? fields[k] === undefined : fields[k] === v));
+    fields !== undefined && rowsEqual(expected.get(gid)!, fields, columns);
   const converged = await until(
     () => {
       const byTask = rowsByTask();
@@ -91,24 +91,35 @@ export function burst(
   count: number,
   timeoutMs: number,
   spreadMs = 0,
+  columns?: readonly Column[],
 ): Promise<BurstOutcome> {
   const users = [asana.addUser('Ana Lima'), asana.addUser('Bo Chen')];
-  return measured(asana, airtable, baseId, timeoutMs, async () => {
-    const tasks: SandboxTask[] = [];
-    const started = Date.now();
-    for (let i = 0; i < count; i += 1) {
-      if (spreadMs > 0) await sleep(started + (i * spreadMs) / count - Date.now());
-      tasks.push(
-        asana.createTask(projectGid, {
-          name: `Burst task ${i} «${randomUUID().slice(0, 6)}»`,
-          assignee: i % 3 ? users[i % 2].gid : null,
-          due_on: i % 4 ? '2027-02-01' : null,
-          notes: `Brief ${i}\nsecond line`,
-        }),
-      );
-    }
-    return tasks;
-  });
+  return measured(
+    asana,
+    airtable,
+    baseId,
+    timeoutMs,
+    async () => {
+      const tasks: SandboxTask[] = [];
+      const started = Date.now();
+      for (let i = 0; i < count; i += 1) {
+        if (spreadMs > 0) await sleep(started + (i * spreadMs) / count - Date.now());
+        tasks.push(
+          asana.createTask(projectGid, {
+            name: `Burst task ${i} «${randomUUID().slice(0, 6)}»`,
+            assignee: i % 3 ? users[i % 2].gid : null,
+            due_on: i % 4 ? '2027-02-01' : null,
+            notes: `Brief ${i}\nsecond line`,
+            completed: i % 5 === 0,
+            start_on: i % 2 ? '2027-01-15' : null,
+            tags: i % 3 ? ['campaign'] : [],
+          }),
+        );
+      }
+      return tasks;
+    },
+    columns,
+  );
 }
 
 /** Changes two fields (two events) of each of these tasks at once. */

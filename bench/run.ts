@@ -13,7 +13,9 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
-import { readEnv } from '../config';
+import { loadConfig, readEnv } from '../config';
+import { airtableSetup } from '../cli/airtable';
+import { loadColumns } from '../lib/columns-file';
 import { rowAsRead, TASK_ID, toTaskRow } from '../lib/columns';
 import { burst, sleep, TABLE, until, type BurstOutcome } from './burst';
 import { burstGoals, deliveryMatrix, floorMs, meetsGoals } from './matrix';
@@ -98,6 +100,7 @@ class ServiceProcess {
 
   async stop(): Promise<void> {
     clearInterval(this.sampler);
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     this.child.kill('SIGTERM');
     await new Promise((resolve) => this.child.once('exit', resolve));
   }
@@ -174,6 +177,9 @@ runMain(async () => {
   airtable.createTable(BASELINE_BASE, TABLE);
 
   const project = asana.addProject('Burst');
+  // the custom fields bench/columns.yml names (the five columns do not read them)
+  asana.addCustomField(project.gid, { name: 'Client', resource_subtype: 'enum', options: ['Acme', 'Globex'] });
+  asana.addCustomField(project.gid, { name: 'Budget', resource_subtype: 'number', precision: 2 });
   const port = 3900 + Math.floor(Math.random() * 90);
   const env = {
     PATH: readEnv().PATH ?? '',
@@ -187,8 +193,8 @@ runMain(async () => {
     WORKER_METRICS_PORT: '0',
   };
   // compiled, as production runs them, when the bench itself runs compiled (npm run bench)
-  const worker = new ServiceProcess('worker', env, path.join(dir, 'worker.log'));
-  const webhook = new ServiceProcess('webhook', env, path.join(dir, 'webhook.log'));
+  let worker = new ServiceProcess('worker', env, path.join(dir, 'worker.log'));
+  let webhook = new ServiceProcess('webhook', env, path.join(dir, 'webhook.log'));
   for (const { service, cpuShares, unweighted } of [worker, webhook]) {
     console.log(
       unweighted
@@ -436,6 +442,48 @@ runMain(async () => {
         ],
       );
     }
+
+    // ---- Last: the burst with ten more columns (COLUMNS_FILE), on a worker and webhook started with it ----
+    await quiet();
+    await Promise.all([worker.stop(), webhook.stop()]);
+    const columnsEnv = { ...env, COLUMNS_FILE: path.join(REPO_ROOT, 'bench', 'columns.yml'), AIRTABLE_TYPECAST: 'true' };
+    const columnsConfig = loadConfig(['asana', 'airtable'], columnsEnv);
+    await airtableSetup(columnsConfig, { out: () => undefined, err: (line) => console.error(line) }, []);
+    const columns = await loadColumns(columnsConfig, new AsanaApi(columnsConfig.asana));
+    worker = new ServiceProcess('worker', columnsEnv, path.join(dir, 'worker-columns.log'));
+    webhook = new ServiceProcess('webhook', columnsEnv, path.join(dir, 'webhook-columns.log'));
+    const polledBy = async (pid: number) => {
+      const queue = await client.connection.workflowService.describeTaskQueue({
+        namespace: 'default',
+        taskQueue: { name: 'bench' },
+        taskQueueType: 1,
+      });
+      return (queue.pollers ?? []).some((p) => p.identity?.startsWith(`${pid}@`));
+    };
+    const ready = async () =>
+      (await polledBy(worker.child.pid!)) && (await fetch(`${webhookUrl}/healthz`).catch(() => undefined))?.status === 200;
+    if (!(await until(ready, 120_000, 250))) throw new Error(`the worker with COLUMNS_FILE did not start; see ${dir}/worker-columns.log`);
+    airtable.clear(SERVICE_BASE, TABLE);
+    await sleep(2000);
+    const wide = await burst(asana, airtable, SERVICE_BASE, project.gid, size.burst, 120_000, 0, columns);
+    progress(
+      `burst with ${columns.length - 5} more columns: ${converge(wide)}, ${wide.asanaRequests} Asana and ${wide.airtableRequests} Airtable requests${writeSpan(wide)}`,
+    );
+    table(
+      `Burst of ${size.burst} tasks with ${columns.length} columns (bench/columns.yml: task fields and custom fields; 3 events a task, 100 a delivery)`,
+      ['converged', '× floor', 'Asana req/task', 'Airtable req', '429', 'dup / lost / wrong', 'goals met'],
+      [
+        [
+          converge(wide),
+          wide.convergeMs === undefined ? '-' : (wide.convergeMs / floor).toFixed(2),
+          (wide.asanaRequests / size.burst).toFixed(3),
+          wide.airtableRequests,
+          wide.rateLimited,
+          `${wide.duplicates} / ${wide.lost} / ${wide.wrong}`,
+          met(meetsGoals(wide, size.burst)),
+        ],
+      ],
+    );
   } finally {
     await client.connection.close();
     await Promise.all([worker.stop(), webhook.stop()]);
