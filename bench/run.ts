@@ -448,6 +448,7 @@ runMain(async () => {
     await Promise.all([worker.stop(), webhook.stop()]);
     const columnsEnv = { ...env, COLUMNS_FILE: path.join(REPO_ROOT, 'bench', 'columns.yml'), AIRTABLE_TYPECAST: 'true' };
     const columnsConfig = loadConfig(['asana', 'airtable'], columnsEnv);
+    await sleep(2000); // a clean second of the base's rate for setup's requests
     await airtableSetup(columnsConfig, { out: () => undefined, err: (line) => console.error(line) }, []);
     const columns = await loadColumns(columnsConfig, new AsanaApi(columnsConfig.asana));
     worker = new ServiceProcess('worker', columnsEnv, path.join(dir, 'worker-columns.log'));

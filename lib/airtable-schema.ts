@@ -4,7 +4,7 @@
  */
 import axios from 'axios';
 import type { AirtableConfig } from '../config';
-import { ApiError } from './api-error';
+import { ApiError, retrying } from './api-error';
 import { Pacer } from './pacer';
 import { DEFAULT_COLUMNS, tableFields, type Column } from './columns';
 
@@ -15,6 +15,8 @@ interface MetaTable {
 }
 
 export type TableCheck = { status: 'ok'; tableId: string } | { status: 'missing' } | { status: 'wrong'; problems: string[] };
+
+const RATE_LIMITED_ATTEMPTS = 3;
 
 /** The Meta API counts against the base's 5 requests per second too (setup adds fields one a request): one pacer a base. */
 const pacers = new Map<string, Pacer>();
@@ -28,7 +30,7 @@ function meta(config: AirtableConfig) {
     timeout: 30_000,
   });
   const pacer = metaPacer(config);
-  const call = async <T>(work: () => Promise<{ data: T }>): Promise<T> => {
+  const once = async <T>(work: () => Promise<{ data: T }>): Promise<T> => {
     try {
       return (await pacer.run(work)).data;
     } catch (err) {
@@ -38,6 +40,16 @@ function meta(config: AirtableConfig) {
       throw new ApiError('Airtable', response?.status, message);
     }
   };
+  // The worker's writes share the base's rate: a 429 waits out Airtable's lock-out, then tries again.
+  const call = <T>(work: () => Promise<{ data: T }>): Promise<T> =>
+    retrying(
+      () => once(work),
+      (err, attempt) => {
+        if (!(err instanceof ApiError) || err.status !== 429 || attempt + 1 >= RATE_LIMITED_ATTEMPTS) return undefined;
+        pacer.pause(config.lockoutMs);
+        return config.lockoutMs;
+      },
+    );
   return {
     tables: () => call(() => http.get<{ tables: MetaTable[] }>('/tables')).then((b) => b.tables),
     createTable: (body: unknown) => call(() => http.post<MetaTable>('/tables', body)),
