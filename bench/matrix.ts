@@ -35,6 +35,8 @@ export interface MatrixContext {
   count: number;
   /** Resolves once no sync is running. */
   quiet: () => Promise<void>;
+  /** Runs only the patterns whose description holds this text (`--only`). */
+  only?: string;
 }
 
 const describePattern = (p: DeliveryPattern) =>
@@ -68,12 +70,13 @@ export async function deliveryMatrix(
 ): Promise<MatrixRow[]> {
   const { asana, airtable, baseId, projectGid, count } = ctx;
   const rows: MatrixRow[] = [];
-  const total = PATTERNS.length + 1;
+  const patterns = PATTERNS.filter((p) => ctx.only === undefined || describePattern(p).includes(ctx.only));
+  const total = patterns.length + 1;
   const record = (row: MatrixRow) => {
     rows.push(row);
     onRow(row, rows.length, total);
   };
-  for (const pattern of PATTERNS) {
+  for (const pattern of patterns) {
     await ctx.quiet();
     airtable.clear(baseId, TABLE);
     asana.configure({ newTaskEvents: pattern.eventsPerTask, deliveryBatchSize: pattern.eventsPerDelivery, listOrder: pattern.listOrder });

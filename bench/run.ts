@@ -162,7 +162,9 @@ async function floodWebhook(
 }
 
 runMain(async () => {
-  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, bursts: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    options: { quick: { type: 'boolean', default: false }, bursts: { type: 'boolean', default: false }, only: { type: 'string' } },
+  });
   const size = values.quick
     ? { burst: 200, latency: 10, acks: 400, project: 1000 }
     : { burst: 1000, latency: 30, acks: 1000, project: 10_000 };
@@ -266,7 +268,7 @@ runMain(async () => {
 
     // ---- 2b. The burst under every delivery pattern ----
     const matrix = await deliveryMatrix(
-      { asana, airtable, baseId: SERVICE_BASE, projectGid: project.gid, count: size.burst, quiet },
+      { asana, airtable, baseId: SERVICE_BASE, projectGid: project.gid, count: size.burst, quiet, only: values.only },
       (row, index, total) =>
         progress(
           `matrix ${index}/${total}, ${row.pattern}: ${converge(row.outcome)}, ${(row.outcome.asanaRequests / size.burst).toFixed(3)} Asana requests a task, ${row.outcome.airtableRequests} Airtable requests${writeSpan(row.outcome)}`,
