@@ -1,4 +1,4 @@
-/** `npm run start:webhook`: the Asana webhook receiver alone. */
+/** `npm run webhook` (or `start:webhook`, as built): the Asana webhook receiver alone. */
 import { loadConfig } from '../config';
 import { createLogger } from '../lib/logger';
 import { runMain, shutdownSignal } from '../lib/main';

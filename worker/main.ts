@@ -1,4 +1,4 @@
-/** `npm run start:worker`: the Temporal worker that runs the sync workflows and activities. */
+/** `npm run worker` (or `start:worker`, as built): the Temporal worker that runs the sync workflows and activities. */
 import { loadConfig } from '../config';
 import { createLogger } from '../lib/logger';
 import { runMain, shutdownSignal } from '../lib/main';

@@ -83,7 +83,7 @@ async function warmUpLogged(client: Client, config: Config, log: Logger): Promis
   }
 }
 
-/** What `npm run start:worker` and `npm start` share: search attributes and schedules in place, then the worker. */
+/** What `npm run worker` and `npm start` share: search attributes and schedules in place, then the worker. */
 export async function startSyncWorker(config: Config, log: Logger): Promise<{ worker: Worker; running: Promise<void> }> {
   const asana = new AsanaApi(config.asana);
   const columns = await loadColumns(config, asana);
