@@ -18,6 +18,7 @@ import { startWebhookServer } from '../webhook/server';
 import type { AsanaEvent, SandboxTask } from '../sandbox/asana';
 import type { SyncTaskResult } from '../workflows';
 import { taskWorkflowId } from '../workflows/client';
+import { taskEvent } from './support/deliveries';
 import { freePort } from './support/ports';
 import { runEntry } from './support/processes';
 import { eventually, startStack, type Stack } from './support/stack';
@@ -155,13 +156,7 @@ describe('faults: exactly one correct row per task, whatever fails', function ()
 
       // duplicates, and a `changed` that arrives before its `added`
       const [hook] = stack.asana.webhookList().map((w) => w.gid);
-      const event = (task: SandboxTask, action: AsanaEvent['action']): AsanaEvent => ({
-        user: null,
-        created_at: new Date().toISOString(),
-        action,
-        resource: { gid: task.gid, resource_type: 'task', resource_subtype: 'default_task' },
-        parent: null,
-      });
+      const event = (task: SandboxTask, action: AsanaEvent['action']) => taskEvent(task.gid, { action });
       const late = stack.asana.createTask(stack.project.gid, { name: 'Out of order' });
       await stack.asana.deliver(hook, [event(late, 'changed')]);
       await stack.asana.deliver(hook, [event(late, 'added'), event(late, 'added'), event(tasks[5], 'added')]);

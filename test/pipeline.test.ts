@@ -4,8 +4,9 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import axios from 'axios';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { signDelivery, type AsanaEvent } from '../sandbox/asana';
+import { signDelivery } from '../sandbox/asana';
 import { taskWorkflowId } from '../workflows/client';
+import { taskEvent } from './support/deliveries';
 import { eventually, startStack, type Stack } from './support/stack';
 
 describe('pipeline: Asana webhook → Temporal → Airtable row', function () {
@@ -66,13 +67,12 @@ describe('pipeline: Asana webhook → Temporal → Airtable row', function () {
     const [readsBefore, writesBefore] = [reads(), stack.airtable.writes()];
     const firstRun = (await handle.describe()).runId;
     // the same change again, on its own (as Asana may send a change event a minute after the add)
-    const event: AsanaEvent = {
-      user: null,
+    const event = taskEvent(task.gid, {
       created_at: task.modified_at,
       action: 'changed',
-      resource: { gid: task.gid, resource_type: 'task', resource_subtype: 'default_task' },
+      parent: undefined,
       change: { field: 'name', action: 'changed' },
-    };
+    });
     assert.equal(await stack.asana.deliver(webhookGid, [event]), 200);
     await eventually(async () => {
       const run = await handle.describe();
@@ -84,13 +84,7 @@ describe('pipeline: Asana webhook → Temporal → Airtable row', function () {
   it('creates no duplicate when the same delivery comes again', async () => {
     const task = stack.asana.createTask(stack.project.gid, { name: 'Delivered twice' });
     await eventually(() => assert.ok(rowFor(task.gid)));
-    const event: AsanaEvent = {
-      user: null,
-      created_at: new Date().toISOString(),
-      action: 'added',
-      resource: { gid: task.gid, resource_type: 'task', resource_subtype: 'default_task' },
-      parent: { gid: stack.project.gid, resource_type: 'project' },
-    };
+    const event = taskEvent(task.gid, { parent: { gid: stack.project.gid, resource_type: 'project' } });
     assert.equal(await stack.asana.deliver(webhookGid, [event, event]), 200);
     assert.equal(await stack.asana.deliver(webhookGid, [event]), 200);
     await stack.client.workflow.getHandle(taskWorkflowId(task.gid)).result();

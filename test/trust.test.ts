@@ -8,12 +8,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import axios from 'axios';
 import pino from 'pino';
-import { signDelivery, type AsanaEvent } from '../sandbox/asana';
+import { signDelivery } from '../sandbox/asana';
 import { createWebhookApp } from '../webhook/app';
 import { WebhookMetrics } from '../webhook/metrics';
 import { SecretStore, tokenOf, webhookUrl } from '../lib/webhook-secrets';
 import type { SyncTaskResult } from '../workflows';
 import { taskWorkflowId } from '../workflows/client';
+import { taskEvent } from './support/deliveries';
 import { eventually, startStack, type Stack } from './support/stack';
 
 describe('trust: only Asana can talk to the webhook', function () {
@@ -73,13 +74,7 @@ describe('trust: only Asana can talk to the webhook', function () {
   it('writes no row for a task Asana says is in no synced project, and the run says why', async () => {
     const other = stack.asana.addProject('Private');
     const task = stack.asana.createTask(other.gid, { name: 'CONFIDENTIAL salary review', notes: 'private notes of project 2' });
-    const event: AsanaEvent = {
-      user: null,
-      created_at: new Date().toISOString(),
-      action: 'added',
-      resource: { gid: task.gid, resource_type: 'task', resource_subtype: 'default_task' },
-      parent: { gid: stack.project.gid, resource_type: 'project' },
-    };
+    const event = taskEvent(task.gid, { parent: { gid: stack.project.gid, resource_type: 'project' } });
     assert.equal(await stack.asana.deliver(hook.gid, [event]), 200, 'a validly signed delivery is taken');
     const handle = stack.client.workflow.getHandle(taskWorkflowId(task.gid));
     const result = (await eventually(() => handle.result())) as SyncTaskResult;

@@ -10,22 +10,25 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import axios from 'axios';
-import { signDelivery } from '../sandbox/asana';
+import { signDelivery, type AsanaEvent } from '../sandbox/asana';
 import { createLogger } from '../lib/logger';
 import { SecretStore, tokenOf, webhookUrl } from '../lib/webhook-secrets';
 import { createWebhookApp, emptyCounts, MAX_BODY_BYTES } from '../webhook/app';
 import { JournalRefusal, type JournalEntry } from '../webhook/journal';
 import { WebhookMetrics } from '../webhook/metrics';
+import { postBody, taskEvent } from './support/deliveries';
 
 const PROJECT = '1200000000000001';
 
-const taskEvent = (gid: string, action = 'added', resource_type = 'task', resource_subtype = 'default_task') => ({
-  user: { gid: '1', resource_type: 'user' },
-  created_at: '2026-11-30T10:00:00.000Z',
-  action,
-  resource: { gid, resource_type, resource_subtype },
-  parent: { gid: PROJECT, resource_type: 'project' },
-});
+/** An event of the synced project at a fixed time; a resource of another type or subtype when asked. */
+const projectEvent = (gid: string, action: AsanaEvent['action'] = 'added', resource_type = 'task', resource_subtype = 'default_task') =>
+  taskEvent(gid, {
+    user: { gid: '1', resource_type: 'user' },
+    created_at: '2026-11-30T10:00:00.000Z',
+    action,
+    resource: { gid, resource_type, resource_subtype },
+    parent: { gid: PROJECT, resource_type: 'project' },
+  });
 
 describe('webhook app: answers and journal entries, in-process', () => {
   let dir: string;
@@ -73,19 +76,13 @@ describe('webhook app: answers and journal entries, in-process', () => {
   });
 
   type Headers = Record<string, string>;
-  const post = (body: string | Buffer, headers: Headers = {}, target = url) =>
-    axios.post(target, body, {
-      headers: { 'content-type': 'application/json', ...headers },
-      validateStatus: () => true,
-      maxBodyLength: Infinity,
-      transformRequest: (d: unknown) => d,
-    });
+  const post = (body: string | Buffer, headers: Headers = {}, target = url) => postBody(target, body, headers);
   const signed = (body: string | Buffer, headers: Headers = {}) =>
     post(body, { 'x-hook-signature': signDelivery(secret, body), ...headers });
 
   describe('the bad-input matrix: the right status, and nothing journaled', () => {
     const gid = '555000111222';
-    const good = JSON.stringify({ events: [taskEvent(gid)] });
+    const good = JSON.stringify({ events: [projectEvent(gid)] });
     const cases: [string, () => Promise<{ status: number; data: unknown }>, number][] = [
       ['no signature', () => post(good), 401],
       ['a wrong signature', () => post(good, { 'x-hook-signature': signDelivery('forged', good) }), 401],
@@ -126,13 +123,13 @@ describe('webhook app: answers and journal entries, in-process', () => {
   it('journals the task events that can change a row, one entry a task, and counts the rest as skipped', async () => {
     const body = JSON.stringify({
       events: [
-        taskEvent('777', 'added', 'story'),
-        taskEvent('778', 'added', 'section'),
-        taskEvent('779', 'added', 'task', 'section'),
-        { ...taskEvent('780'), parent: { gid: '1', resource_type: 'section' } }, // a section move: the row cannot change
-        { ...taskEvent('781', 'changed'), change: { field: 'completed', action: 'changed' } }, // no column uses it
-        { ...taskEvent('782', 'changed'), change: { field: 'due_on', action: 'changed' } },
-        taskEvent('782'),
+        projectEvent('777', 'added', 'story'),
+        projectEvent('778', 'added', 'section'),
+        projectEvent('779', 'added', 'task', 'section'),
+        { ...projectEvent('780'), parent: { gid: '1', resource_type: 'section' } }, // a section move: the row cannot change
+        { ...projectEvent('781', 'changed'), change: { field: 'completed', action: 'changed' } }, // no column uses it
+        { ...projectEvent('782', 'changed'), change: { field: 'due_on', action: 'changed' } },
+        projectEvent('782'),
       ],
     });
     const response = await signed(body);
@@ -147,13 +144,13 @@ describe('webhook app: answers and journal entries, in-process', () => {
   it('answers 503 and journals nothing while deliveries are not taken, so Asana keeps them and retries', async () => {
     taking = false;
     try {
-      assert.equal((await signed(JSON.stringify({ events: [taskEvent('783')] }))).status, 503);
+      assert.equal((await signed(JSON.stringify({ events: [projectEvent('783')] }))).status, 503);
       assert.equal((await axios.get(`${base}/healthz`, { validateStatus: () => true })).status, 503);
     } finally {
       taking = true;
     }
     assert.equal(journaled.length, 0);
-    assert.equal((await signed(JSON.stringify({ events: [taskEvent('783')] }))).status, 200);
+    assert.equal((await signed(JSON.stringify({ events: [projectEvent('783')] }))).status, 200);
     assert.deepEqual(
       journaled.map((e) => e.taskGid),
       ['783'],
@@ -161,7 +158,7 @@ describe('webhook app: answers and journal entries, in-process', () => {
   });
 
   it("skips a task gid too long to be Asana's (a workflow id Temporal would refuse)", async () => {
-    assert.equal((await signed(JSON.stringify({ events: [taskEvent('1'.repeat(1100))] }))).status, 200);
+    assert.equal((await signed(JSON.stringify({ events: [projectEvent('1'.repeat(1100))] }))).status, 200);
     assert.equal(counts.events_skipped, 1);
     assert.deepEqual(journaled, []);
   });

@@ -15,16 +15,9 @@ import { createLogger } from '../lib/logger';
 import { startWebhookServer } from '../webhook/server';
 import { SecretStore, webhookUrl } from '../lib/webhook-secrets';
 import { taskWorkflowId } from '../workflows/client';
+import { postBody, taskEvent } from './support/deliveries';
 import { freePort } from './support/ports';
 import { eventually, startStack, type Stack } from './support/stack';
-
-const taskEvent = (gid: string, action = 'added', resource_type = 'task', resource_subtype = 'default_task') => ({
-  user: null,
-  created_at: new Date().toISOString(),
-  action,
-  resource: { gid, resource_type, resource_subtype },
-  parent: null,
-});
 
 describe('webhook server: slow requests, restarts and Temporal outages, on the whole stack', function () {
   let stack: Stack;
@@ -35,15 +28,6 @@ describe('webhook server: slow requests, restarts and Temporal outages, on the w
     ({ target: url } = await stack.registerWebhook());
   });
   after(() => stack.stop());
-
-  type Headers = Record<string, string>;
-  const post = (body: string | Buffer, headers: Headers = {}, target = url) =>
-    axios.post(target, body, {
-      headers: { 'content-type': 'application/json', ...headers },
-      validateStatus: () => true,
-      maxBodyLength: Infinity,
-      transformRequest: (d: unknown) => d,
-    });
 
   it("answers a request whose body never comes with 408 within Asana's 10 s, and closes it", async function () {
     this.timeout(20_000);
@@ -101,13 +85,13 @@ describe('webhook server: slow requests, restarts and Temporal outages, on the w
       const body = JSON.stringify({ events: [taskEvent('8080808080')] });
       const headers = { 'x-hook-signature': signDelivery(ownSecret, body) };
       const started = Date.now();
-      const refused = await post(body, headers, target);
+      const refused = await postBody(target, body, headers);
       assert.equal(refused.status, 503);
       assert.ok(Date.now() - started < 10_000, `answered after ${Date.now() - started} ms; Asana gives up at 10 s`);
 
       server = await startDevServer({ port, dbFilename });
       // Asana retries the same bytes; once Temporal answers again, they go through.
-      await eventually(async () => assert.equal((await post(body, headers, target)).status, 200), 60_000, 1000);
+      await eventually(async () => assert.equal((await postBody(target, body, headers)).status, 200), 60_000, 1000);
       const description = await eventually(() => server!.env.client.workflow.getHandle(taskWorkflowId('8080808080')).describe());
       assert.equal(description.type, 'syncTaskWorkflow');
     } finally {
