@@ -8,6 +8,7 @@ import { parse } from 'yaml';
 import { ConfigError, type Config } from '../config';
 import type { AsanaApi } from './asana-api';
 import {
+  AIRTABLE_FIELD_TYPES,
   changeRule,
   customFieldSource,
   DEFAULT_COLUMNS,
@@ -29,19 +30,7 @@ export interface ColumnSetting {
 
 const CUSTOM_FIELD = /^custom_field:(.+)$/;
 const KEYS = new Set(['name', 'type', 'source']);
-const ALL_TYPES = new Set<string>([
-  'singleLineText',
-  'multilineText',
-  'richText',
-  'date',
-  'dateTime',
-  'number',
-  'checkbox',
-  'email',
-  'url',
-  'singleSelect',
-  'multipleSelects',
-]);
+const ALL_TYPES = new Set<string>(AIRTABLE_FIELD_TYPES);
 
 /** The custom field a source names (by gid or by name), or undefined for a task field. */
 export const customFieldRef = (source: string): string | undefined => CUSTOM_FIELD.exec(source)?.[1].trim();

@@ -6,18 +6,22 @@
  */
 import { SYNC_CHANGE_FIELDS, SYNC_OPT_FIELDS, type AsanaTask } from './asana-task';
 
-export type AirtableFieldType =
-  | 'singleLineText'
-  | 'multilineText'
-  | 'richText'
-  | 'date'
-  | 'dateTime'
-  | 'number'
-  | 'checkbox'
-  | 'email'
-  | 'url'
-  | 'singleSelect'
-  | 'multipleSelects';
+/** The Airtable field types a column can have. */
+export const AIRTABLE_FIELD_TYPES = [
+  'singleLineText',
+  'multilineText',
+  'richText',
+  'date',
+  'dateTime',
+  'number',
+  'checkbox',
+  'email',
+  'url',
+  'singleSelect',
+  'multipleSelects',
+] as const;
+
+export type AirtableFieldType = (typeof AIRTABLE_FIELD_TYPES)[number];
 
 /** A cell as the service writes it: '', null, false or [] clears it. */
 export type CellValue = string | number | boolean | readonly string[] | null;
