@@ -209,15 +209,16 @@ runMain(async () => {
   try {
     if (!(await until(async () => (await fetch(`${webhookUrl}/healthz`).catch(() => undefined))?.status === 200, 60_000, 250)))
       throw new Error('webhook did not become ready');
-    const polling = async () => {
+    /** Whether the worker process `pid` polls the bench's task queue: it has started. */
+    const polledBy = async (pid: number) => {
       const queue = await client.connection.workflowService.describeTaskQueue({
         namespace: 'default',
         taskQueue: { name: 'bench' },
         taskQueueType: 1,
       });
-      return (queue.pollers?.length ?? 0) > 0;
+      return (queue.pollers ?? []).some((p) => p.identity?.startsWith(`${pid}@`));
     };
-    if (!(await until(polling, 120_000, 250))) throw new Error(`worker did not start; see ${dir}/worker.log`);
+    if (!(await until(() => polledBy(worker.child.pid!), 120_000, 250))) throw new Error(`worker did not start; see ${dir}/worker.log`);
     // the bench starts its reconciles itself; the schedules the worker made would only add noise
     for (const mode of ['incremental', 'full'] as const)
       await client.schedule.getHandle(scheduleId(project.gid, mode)).pause('the bench runs its own reconciles');
@@ -455,14 +456,6 @@ runMain(async () => {
     const columns = await loadColumns(columnsConfig, new AsanaApi(columnsConfig.asana));
     worker = new ServiceProcess('worker', columnsEnv, path.join(dir, 'worker-columns.log'));
     webhook = new ServiceProcess('webhook', columnsEnv, path.join(dir, 'webhook-columns.log'));
-    const polledBy = async (pid: number) => {
-      const queue = await client.connection.workflowService.describeTaskQueue({
-        namespace: 'default',
-        taskQueue: { name: 'bench' },
-        taskQueueType: 1,
-      });
-      return (queue.pollers ?? []).some((p) => p.identity?.startsWith(`${pid}@`));
-    };
     const ready = async () =>
       (await polledBy(worker.child.pid!)) && (await fetch(`${webhookUrl}/healthz`).catch(() => undefined))?.status === 200;
     if (!(await until(ready, 120_000, 250))) throw new Error(`the worker with COLUMNS_FILE did not start; see ${dir}/worker-columns.log`);
