@@ -87,7 +87,7 @@ async function assertNoneRunning(stack: Stack): Promise<void> {
     async () => {
       const running: string[] = [];
       for await (const run of stack.client.workflow.list({
-        query: `TaskQueue = '${stack.config.temporal.taskQueue}' AND ExecutionStatus = 'Running'`,
+        query: `TaskQueue = '${stack.config.temporal.taskQueue}' AND WorkflowType = 'syncTaskWorkflow' AND ExecutionStatus = 'Running'`,
       }))
         running.push(run.workflowId);
       assert.deepEqual(running, []);

@@ -110,7 +110,9 @@ describe('the sync workflow, with stub activities', function () {
     after(() => server?.stop());
 
     it('continues as new once its history grows, and the new run syncs the events still pending', async () => {
-      const { asked, activities } = stubActivities();
+      // The first sync waits until every event is sent, so they all reach the first run.
+      let release!: () => void;
+      const { asked, activities } = stubActivities(new Promise<void>((resolve) => (release = resolve)));
       const { client } = server.env;
       const workflowId = `stub-${randomUUID()}`;
       const result = await withWorker(server.env, activities, async (taskQueue) => {
@@ -123,7 +125,8 @@ describe('the sync workflow, with stub activities', function () {
             signalArgs: [{}],
           });
         const first = await start();
-        for (let i = 0; i < 40; i += 1) await start(); // each event without a time costs one sync
+        for (let i = 0; i < 40; i += 1) await start(); // each event without a time needs a new read
+        release();
         return { firstRunId: first.signaledRunId, outcome: await client.workflow.getHandle(workflowId).result() };
       });
       const firstRun = await client.workflow.getHandle(workflowId, result.firstRunId).describe();
