@@ -6,7 +6,8 @@
  * heartbeats, the per-minute rate limit with Retry-After, and Asana's error envelope.
  */
 import { createHmac, randomBytes, randomInt } from 'node:crypto';
-import { EmulatorServer, pageToken, parseJson, Router, SlidingWindow, sleep, type Request, type Response } from './http';
+import http from 'node:http';
+import { EmulatorServer, pageToken, post, parseJson, Router, SlidingWindow, sleep, type Request, type Response } from './http';
 
 export interface SandboxUser {
   gid: string;
@@ -131,6 +132,8 @@ export interface AsanaSandboxOptions {
 
 /** The `changed` events that follow a new task's `added` events, in order. */
 const NEW_TASK_FIELDS = ['assignee', 'due_on', 'notes'];
+/** Deliveries started between two turns of the event loop (flush). */
+const SEND_CHUNK = 50;
 
 export interface DeliveryRecord {
   webhookGid: string;
@@ -183,6 +186,8 @@ export class AsanaSandbox extends EmulatorServer {
   /** Tag name → its gid. */
   private readonly tagGids = new Map<string, string>();
   readonly deliveries: DeliveryRecord[] = [];
+  /** Deliveries and handshakes share kept-alive connections, as a real sender's pool would. */
+  private readonly agent = new http.Agent({ keepAlive: true });
   /** Set to an array to record the events of every delivery sent. */
   deliveredEvents?: AsanaEvent[][];
   readonly workspaceGid: string;
@@ -381,6 +386,7 @@ export class AsanaSandbox extends EmulatorServer {
   override async close(): Promise<void> {
     this.closed = true;
     for (const webhook of this.webhooks.values()) clearTimeout(webhook.flushTimer);
+    this.agent.destroy();
     await super.close();
   }
 
@@ -775,8 +781,19 @@ export class AsanaSandbox extends EmulatorServer {
 
   private flush(webhook: Webhook): void {
     webhook.flushTimer = undefined;
-    while (webhook.pending.length > 0) {
-      const batch = webhook.pending.splice(0, this.options.deliveryBatchSize);
+    const batches: AsanaEvent[][] = [];
+    while (webhook.pending.length > 0) batches.push(webhook.pending.splice(0, this.options.deliveryBatchSize));
+    this.track(this.send(webhook, batches));
+  }
+
+  /**
+   * Starts every delivery without waiting for any, as Asana's senders do, but lets the event loop
+   * run between every SEND_CHUNK of them: creating thousands of requests in one go would hold the
+   * first one back until the last was made, a delay of this process, not of Asana's.
+   */
+  private async send(webhook: Webhook, batches: AsanaEvent[][]): Promise<void> {
+    for (const [i, batch] of batches.entries()) {
+      if (i > 0 && i % SEND_CHUNK === 0) await new Promise((resolve) => setImmediate(resolve));
       this.track(this.deliverWithRetries(webhook, batch));
     }
   }
@@ -799,19 +816,14 @@ export class AsanaSandbox extends EmulatorServer {
     const body = JSON.stringify({ events });
     this.deliveredEvents?.push(events);
     const sentAt = Date.now();
-    let status: number | 'timeout' | 'error';
-    try {
-      const res = await fetch(webhook.target, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-hook-signature': signDelivery(webhook.secret, body) },
-        body,
-        signal: AbortSignal.timeout(this.options.deliveryTimeoutMs),
-      });
-      await res.arrayBuffer();
-      status = res.status;
-    } catch (err) {
-      status = (err as Error).name === 'TimeoutError' ? 'timeout' : 'error';
-    }
+    const outcome = await post(
+      this.agent,
+      webhook.target,
+      { 'content-type': 'application/json', 'x-hook-signature': signDelivery(webhook.secret, body) },
+      body,
+      this.options.deliveryTimeoutMs,
+    );
+    const status = typeof outcome === 'string' ? outcome : outcome.status;
     this.deliveries.push({
       webhookGid: webhook.gid,
       events: events.length,
@@ -831,17 +843,8 @@ export class AsanaSandbox extends EmulatorServer {
   }
 
   private async handshake(target: string, secret: string): Promise<boolean> {
-    try {
-      const res = await fetch(target, {
-        method: 'POST',
-        headers: { 'x-hook-secret': secret },
-        signal: AbortSignal.timeout(this.options.deliveryTimeoutMs),
-      });
-      await res.arrayBuffer();
-      return (res.status === 200 || res.status === 204) && res.headers.get('x-hook-secret') === secret;
-    } catch {
-      return false;
-    }
+    const outcome = await post(this.agent, target, { 'x-hook-secret': secret }, '', this.options.deliveryTimeoutMs);
+    return typeof outcome !== 'string' && (outcome.status === 200 || outcome.status === 204) && outcome.headers['x-hook-secret'] === secret;
   }
 
   /** Applies changes to a task as Asana does (modified_at, due_on from due_at), with no event. */

@@ -94,6 +94,46 @@ export class Router {
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** What an outgoing POST got: its status and headers, or why it got none. */
+export type PostOutcome = { status: number; headers: http.IncomingHttpHeaders } | 'timeout' | 'error';
+
+/**
+ * POSTs as a remote service's sender would, over `agent`'s kept-alive connections: node:http, not
+ * fetch, whose CPU per request (about a millisecond) would be taken from the cores the service
+ * under test runs on, when Asana's sender is not on our machine at all.
+ */
+export function post(
+  agent: http.Agent,
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  timeoutMs: number,
+): Promise<PostOutcome> {
+  return new Promise((resolve) => {
+    const request = http.request(url, {
+      method: 'POST',
+      agent,
+      headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+    });
+    // the whole exchange, not an idle socket, must end in time (Asana: an answer within 10 s)
+    const timer = setTimeout(() => {
+      resolve('timeout');
+      request.destroy();
+    }, timeoutMs);
+    const settle = (outcome: PostOutcome) => {
+      clearTimeout(timer);
+      resolve(outcome);
+    };
+    request.on('error', () => settle('error'));
+    request.on('response', (response) => {
+      response.resume();
+      response.on('end', () => settle({ status: response.statusCode ?? 0, headers: response.headers }));
+      response.on('error', () => settle('error'));
+    });
+    request.end(body);
+  });
+}
+
 /** An emulator's HTTP server: routing, faults, request log. Subclasses supply the routes. */
 export abstract class EmulatorServer {
   private server?: http.Server;
