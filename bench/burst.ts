@@ -26,8 +26,11 @@ export interface BurstOutcome {
   duplicates: number;
   lost: number;
   wrong: number;
-  /** When the first and the last write to Airtable were answered, from the first change (ms). */
-  writes: { first: number; last: number } | undefined;
+  /**
+   * When the first and the last write to Airtable were answered, from the first change, and the
+   * longest pause between two writes with when it began (ms): where a slow burst lost its time.
+   */
+  writes: { first: number; last: number; longestPause: { ms: number; at: number } } | undefined;
 }
 
 /**
@@ -69,9 +72,14 @@ async function measured(
   const writeTimes = airtable.requests
     .slice(airtableBefore)
     .filter((r) => r.method !== 'GET' && !r.path.endsWith('/listRecords'))
-    .map((r) => r.at - started);
+    .map((r) => r.at - started)
+    .sort((a, b) => a - b);
+  const longestPause = { ms: 0, at: 0 };
+  for (let i = 1; i < writeTimes.length; i += 1)
+    if (writeTimes[i] - writeTimes[i - 1] > longestPause.ms)
+      Object.assign(longestPause, { ms: writeTimes[i] - writeTimes[i - 1], at: writeTimes[i - 1] });
   return {
-    writes: writeTimes.length === 0 ? undefined : { first: Math.min(...writeTimes), last: Math.max(...writeTimes) },
+    writes: writeTimes.length === 0 ? undefined : { first: writeTimes[0], last: writeTimes[writeTimes.length - 1], longestPause },
     convergeMs,
     asanaRequests: asana.requests.length - asanaBefore,
     airtableRequests: airtable.requests.length - airtableBefore,

@@ -43,7 +43,10 @@ const percentile = (values: number[], p: number): number => {
 };
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const converge = (o: BurstOutcome) => (o.convergeMs === undefined ? 'did not converge in 120 s' : seconds(o.convergeMs));
-const writeSpan = (o: BurstOutcome) => (o.writes ? `, written from ${seconds(o.writes.first)} to ${seconds(o.writes.last)}` : '');
+const writeSpan = (o: BurstOutcome) =>
+  o.writes
+    ? `, written from ${seconds(o.writes.first)} to ${seconds(o.writes.last)} (longest pause ${o.writes.longestPause.ms} ms, at ${seconds(o.writes.longestPause.at)})`
+    : '';
 const benchStarted = Date.now();
 /** One line a step, so a long run shows where it is. */
 const progress = (line: string) => console.log(`[${seconds(Date.now() - benchStarted).padStart(7)}] ${line}`);

@@ -2,8 +2,9 @@
  * The webhook's write-ahead journal. A delivery is answered 200 once its task events are written
  * to the journal file, not once Temporal has them, so Asana hears back in milliseconds however
  * busy Temporal is. A forwarder then hands the events to Temporal (signalWithStart) and forgets
- * them once Temporal has them. After a crash or a restart the
- * journal is replayed: a repeated signal costs one more sync of the task, never a wrong or second
+ * them once Temporal has them. The waiting events of one task go as one signal: Asana sends
+ * several for one change, and a signal costs Temporal about as much as the sync it asks for.
+ * After a crash or a restart the journal is replayed: a repeated signal costs one more sync of the task, never a wrong or second
  * row.
  *
  * Durability: the write reaches the kernel before the answer, so a crash, kill or restart of the
@@ -82,9 +83,28 @@ interface Segment {
   pending: number;
 }
 
+/** The waiting events of one task, forwarded as one. */
 interface Queued {
-  entry: JournalEntry;
-  segment: Segment;
+  entries: JournalEntry[];
+  /** The segment of each entry, in the same order. */
+  segments: Segment[];
+}
+
+const taskKey = (entry: JournalEntry) => `${entry.projectGid}/${entry.taskGid}`;
+
+/**
+ * One event standing for several of one task: a read that serves it serves them all. It carries
+ * the newest change time when every event had one, else only the newest receipt time.
+ */
+export function mergedEntry(entries: readonly JournalEntry[]): JournalEntry {
+  if (entries.length === 1) return entries[0];
+  const { projectGid, taskGid } = entries[0];
+  const receivedAt = Math.max(...entries.map((e) => e.receivedAt));
+  const times = entries.map((e) => e.changedAt);
+  const changedAt = times.every((t) => t !== undefined)
+    ? times.reduce((newest, t) => (Date.parse(t) > Date.parse(newest) ? t : newest))
+    : undefined;
+  return { projectGid, taskGid, receivedAt, ...(changedAt ? { changedAt } : {}) };
 }
 
 /** A FIFO whose shift is O(1): the backlog can hold tens of thousands of events. */
@@ -121,8 +141,13 @@ export class Journal {
   private readonly dir: string;
   private readonly rejectedFile: string;
   private readonly options: Required<Omit<JournalOptions, 'onSetAside'>> & Pick<JournalOptions, 'onSetAside'>;
-  /** Journaled entries not yet forwarded, oldest first. */
+  /** Journaled entries not yet forwarded, by task, oldest task first. */
   private readonly queue = new Fifo<Queued>();
+  /** The queue's item of each task that has one, for later events of the task to join. */
+  private readonly queuedByTask = new Map<string, Queued>();
+  /** Entries in the queue, and in forwards under way. */
+  private queuedEntries = 0;
+  private forwardingEntries = 0;
   private current?: Segment;
   private nextSequence = 0;
   /** The fdatasync under way, if any, and whether writes since it began need another. */
@@ -160,7 +185,7 @@ export class Journal {
 
   /** Events journaled, not yet in Temporal. */
   get backlog(): number {
-    return this.queue.length + this.forwarding;
+    return this.queuedEntries + this.forwardingEntries;
   }
 
   /**
@@ -190,7 +215,7 @@ export class Journal {
     }
     segment.events += entries.length;
     segment.pending += entries.length;
-    for (const entry of entries) this.queue.push({ entry, segment });
+    for (const entry of entries) this.enqueue(entry, segment);
     if (segment.events >= SEGMENT_EVENTS) void this.endSegment(segment);
     else this.sync();
     this.pump();
@@ -251,29 +276,52 @@ export class Journal {
     if (segment.pending === 0) await unlink(segment.file).catch(() => undefined);
   }
 
-  /** Forwards queued entries, a few at once; after a failure, waits and tries the oldest again. */
+  /** Queues an entry, with the waiting ones of its task if there are any. */
+  private enqueue(entry: JournalEntry, segment: Segment): void {
+    const waiting = this.queuedByTask.get(taskKey(entry));
+    if (waiting) {
+      waiting.entries.push(entry);
+      waiting.segments.push(segment);
+    } else {
+      const item = { entries: [entry], segments: [segment] };
+      this.queue.push(item);
+      this.queuedByTask.set(taskKey(entry), item);
+    }
+    this.queuedEntries += 1;
+  }
+
+  /** Forwards queued tasks, a few at once; after a failure, waits and tries the oldest again. */
   private pump(): void {
     while (!this.closed && this.retryTimer === undefined && this.forwarding < this.options.concurrency && this.queue.length > 0) {
       const item = this.queue.shift()!;
+      const key = taskKey(item.entries[0]);
+      this.queuedByTask.delete(key);
+      const count = item.entries.length;
+      this.queuedEntries -= count;
+      this.forwardingEntries += count;
       this.forwarding += 1;
-      void this.forward(item.entry)
+      void this.forward(mergedEntry(item.entries))
         .then(
           () => {
             this.failures = 0;
             this.refusedInARow = 0;
-            this.done(item.segment);
+            this.done(item.segments);
           },
           (err: unknown) => {
+            const lines = item.entries.map((e) => JSON.stringify(e));
             if (
               err instanceof Unforwardable &&
               this.refusedInARow + 1 < REFUSALS_MEANING_OUTAGE &&
-              this.setAside('refused_by_temporal', [JSON.stringify(item.entry)], err.message)
+              this.setAside('refused_by_temporal', lines, err.message)
             ) {
               this.refusedInARow += 1;
-              this.done(item.segment);
+              this.done(item.segments);
               return;
             }
+            // First again; the task's events that came meanwhile wait behind it, or join it if none do.
             this.queue.unshift(item);
+            this.queuedEntries += count;
+            if (!this.queuedByTask.has(key)) this.queuedByTask.set(key, item);
             this.failures += 1;
             const pause = Math.min(this.options.retryMs * 2 ** (this.failures - 1), this.options.maxRetryMs);
             if (this.failures === 1)
@@ -286,16 +334,19 @@ export class Journal {
         )
         .finally(() => {
           this.forwarding -= 1;
+          this.forwardingEntries -= count;
           this.pump();
         });
     }
   }
 
-  /** An entry is in Temporal, or set aside: its segment holds one fewer. */
-  private done(segment: Segment): void {
-    segment.pending -= 1;
-    // A segment ends as soon as it is drained, so a restart replays little.
-    if (segment.pending === 0) void this.endSegment(segment);
+  /** Entries are in Temporal, or set aside: their segments hold fewer. */
+  private done(segments: Segment[]): void {
+    for (const segment of segments) {
+      segment.pending -= 1;
+      // A segment ends as soon as it is drained, so a restart replays little.
+      if (segment.pending === 0) void this.endSegment(segment);
+    }
   }
 
   /**
@@ -353,7 +404,7 @@ export class Journal {
         }
         readable.push(line);
         segment.pending += entries.length;
-        for (const entry of entries) this.queue.push({ entry, segment });
+        for (const entry of entries) this.enqueue(entry, segment);
       }
       // Set aside once: the segment is rewritten without them, so a later restart does not again.
       if (unreadable.length > 0 && this.setAside('unreadable', unreadable, `segment ${item.name}`)) {
@@ -363,7 +414,7 @@ export class Journal {
       }
       if (segment.pending === 0) await unlink(segment.file).catch(() => undefined);
     }
-    if (this.queue.length > 0) this.log.info({ entries: this.queue.length }, 'replaying journaled events into Temporal');
+    if (this.queuedEntries > 0) this.log.info({ entries: this.queuedEntries }, 'replaying journaled events into Temporal');
     this.pump();
   }
 }

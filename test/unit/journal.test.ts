@@ -3,7 +3,7 @@ import { appendFile, mkdir, mkdtemp, readdir, readFile, readlink, realpath, rm, 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLogger } from '../../lib/logger';
-import { Journal, JournalRefusal, Unforwardable, type JournalEntry } from '../../webhook/journal';
+import { Journal, JournalRefusal, mergedEntry, Unforwardable, type JournalEntry } from '../../webhook/journal';
 import { eventually } from '../support/stack';
 
 const log = createLogger('silent', 'test');
@@ -110,6 +110,59 @@ describe('webhook journal', () => {
     journal.append(Array.from({ length: 13_000 }, (_, i) => entry(String(i + 1))));
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal(temporal.state.calls, 4);
+    await journal.close();
+  });
+
+  it('sends the waiting events of one task as one signal, with the newest change time, and drains every segment they were in', async () => {
+    const forwarded: JournalEntry[] = [];
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const journal = await Journal.open(
+      dir,
+      async (e) => {
+        forwarded.push(e);
+        if (forwarded.length === 1) await held;
+      },
+      log,
+      { concurrency: 1, maxBacklog: 1_000_000 },
+    );
+    const at = (gid: string, minute: number, receivedAt: number): JournalEntry => ({
+      ...entry(gid),
+      receivedAt,
+      changedAt: `2026-11-29T10:0${minute}:00.000Z`,
+    });
+    journal.append([at('1', 0, 1)]); // in flight, held
+    journal.append([at('2', 1, 2), at('3', 1, 2)]);
+    journal.append(Array.from({ length: 2_000 }, (_, i) => at(String(10 + i), 1, 3))); // the segment rolls over
+    journal.append([at('2', 5, 4), at('2', 3, 5), at('1', 2, 6)]);
+    assert.equal(journal.backlog, 2_006, 'the backlog counts events, merged or not');
+    release();
+    await eventually(() => assert.equal(forwarded.length, 2_004));
+    assert.deepEqual(forwarded.slice(0, 3), [at('1', 0, 1), at('2', 5, 5), at('3', 1, 2)]);
+    assert.deepEqual(forwarded.at(-1), at('1', 2, 6), 'an event of a task in flight waits for a signal of its own');
+    await eventually(async () => assert.deepEqual(await files(), []));
+    await journal.close();
+  });
+
+  it('merges events of one task to the newest receipt time alone when one of them has no change time', async () => {
+    const timed = { ...entry('7'), receivedAt: 5, changedAt: '2026-11-29T10:00:00.000Z' };
+    assert.deepEqual(mergedEntry([timed, { ...entry('7'), receivedAt: 9 }]), { ...entry('7'), receivedAt: 9 });
+    assert.deepEqual(mergedEntry([{ ...entry('7'), receivedAt: 9 }, timed]), { ...entry('7'), receivedAt: 9 });
+  });
+
+  it('sets aside every event of a merged signal Temporal refuses for good', async () => {
+    const temporal = fakeTemporal();
+    temporal.state.hang = true;
+    const first = await Journal.open(dir, temporal.forward, log);
+    first.append(delivery('8', '8', '9'));
+    await first.close();
+    temporal.state.hang = false;
+    temporal.state.refused.add('8');
+    const setAside: string[] = [];
+    const journal = await Journal.open(dir, temporal.forward, log, { onSetAside: (reason, count) => setAside.push(`${reason}:${count}`) });
+    await eventually(() => assert.deepEqual(temporal.taken, ['9']));
+    await eventually(() => assert.deepEqual(setAside, ['refused_by_temporal:2']));
+    await eventually(async () => assert.deepEqual(await files(), []));
     await journal.close();
   });
 
