@@ -67,13 +67,17 @@ async function measured(
     timeoutMs,
     250,
   );
-  const convergeMs = converged ? Date.now() - started : undefined;
+  const seenMs = Date.now() - started;
   const byTask = rowsByTask();
   const writeTimes = airtable.requests
     .slice(airtableBefore)
     .filter((r) => r.method !== 'GET' && !r.path.endsWith('/listRecords'))
     .map((r) => r.at - started)
     .sort((a, b) => a - b);
+  // Only writes change the table: it became exact at the last write the check had seen, not up to
+  // a polling interval later.
+  const writesSeen = writeTimes.filter((t) => t <= seenMs);
+  const convergeMs = !converged ? undefined : writesSeen.length > 0 ? writesSeen[writesSeen.length - 1] : seenMs;
   const longestPause = { ms: 0, at: 0 };
   for (let i = 1; i < writeTimes.length; i += 1)
     if (writeTimes[i] - writeTimes[i - 1] > longestPause.ms)

@@ -25,6 +25,8 @@ export const PATTERNS: DeliveryPattern[] = [1, 3].flatMap((eventsPerTask) =>
 export interface MatrixRow {
   pattern: string;
   outcome: BurstOutcome;
+  /** Signals the webhook sent to Temporal for the row's events. */
+  signals: number;
 }
 
 export interface MatrixContext {
@@ -35,6 +37,8 @@ export interface MatrixContext {
   count: number;
   /** Resolves once no sync is running. */
   quiet: () => Promise<void>;
+  /** The webhook's count of signals sent, once it has forwarded every event it holds. */
+  signalsSent: () => Promise<number>;
   /** Runs only the patterns whose description holds this text (`--only`). */
   only?: string;
 }
@@ -72,7 +76,10 @@ export async function deliveryMatrix(
   const rows: MatrixRow[] = [];
   const patterns = PATTERNS.filter((p) => ctx.only === undefined || describePattern(p).includes(ctx.only));
   const total = patterns.length + 1;
-  const record = (row: MatrixRow) => {
+  const record = async (pattern: string, run: () => Promise<BurstOutcome>) => {
+    const signalsBefore = await ctx.signalsSent();
+    const outcome = await run();
+    const row = { pattern, outcome, signals: (await ctx.signalsSent()) - signalsBefore };
     rows.push(row);
     onRow(row, rows.length, total);
   };
@@ -81,19 +88,15 @@ export async function deliveryMatrix(
     airtable.clear(baseId, TABLE);
     asana.configure({ newTaskEvents: pattern.eventsPerTask, deliveryBatchSize: pattern.eventsPerDelivery, listOrder: pattern.listOrder });
     await sleep(1000); // a clean second of Airtable's rate
-    record({
-      pattern: describePattern(pattern),
-      outcome: await burst(asana, airtable, baseId, projectGid, count, 120_000, pattern.spreadMs),
-    });
+    await record(describePattern(pattern), () => burst(asana, airtable, baseId, projectGid, count, 120_000, pattern.spreadMs));
   }
   // the last row's tasks, each changed in two fields at once: two `changed` events a task
   await ctx.quiet();
   await sleep(1000);
   asana.configure({ deliveryBatchSize: 100, listOrder: 'project' });
   const lastTasks = asana.taskList(projectGid).slice(-count);
-  record({
-    pattern: `${count} changes of two fields each (2 events/task), 100/delivery`,
-    outcome: await changeBurst(asana, airtable, baseId, lastTasks, 120_000),
-  });
+  await record(`${count} changes of two fields each (2 events/task), 100/delivery`, () =>
+    changeBurst(asana, airtable, baseId, lastTasks, 120_000),
+  );
   return rows;
 }

@@ -213,6 +213,11 @@ runMain(async () => {
     if (!(await until(async () => (await fetch(`${webhookUrl}/healthz`).catch(() => undefined))?.status === 200, 60_000, 250)))
       throw new Error('webhook did not become ready');
     /** Whether the worker process `pid` polls the bench's task queue: it has started. */
+    /** The values of these metrics of the webhook, as /metrics gives them now. */
+    const webhookMetrics = async (...names: string[]) => {
+      const text = await (await fetch(`${webhookUrl}/metrics`)).text();
+      return names.map((name) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN));
+    };
     const polledBy = async (pid: number) => {
       const queue = await client.connection.workflowService.describeTaskQueue({
         namespace: 'default',
@@ -271,11 +276,16 @@ runMain(async () => {
     );
 
     // ---- 2b. The burst under every delivery pattern ----
+    /** Signals the webhook has sent, once its journal has forwarded everything. */
+    const signalsSent = async () => {
+      await until(async () => (await webhookMetrics('webhook_journal_backlog'))[0] === 0, 60_000, 250);
+      return (await webhookMetrics('webhook_workflow_signals_total'))[0];
+    };
     const matrix = await deliveryMatrix(
-      { asana, airtable, baseId: SERVICE_BASE, projectGid: project.gid, count: size.burst, quiet, only: values.only },
+      { asana, airtable, baseId: SERVICE_BASE, projectGid: project.gid, count: size.burst, quiet, signalsSent, only: values.only },
       (row, index, total) =>
         progress(
-          `matrix ${index}/${total}, ${row.pattern}: ${converge(row.outcome)}, ${(row.outcome.asanaRequests / size.burst).toFixed(3)} Asana requests a task, ${row.outcome.airtableRequests} Airtable requests${writeSpan(row.outcome)}`,
+          `matrix ${index}/${total}, ${row.pattern}: ${converge(row.outcome)}, ${(row.outcome.asanaRequests / size.burst).toFixed(3)} Asana requests a task, ${row.outcome.airtableRequests} Airtable requests, ${row.signals} signals${writeSpan(row.outcome)}`,
         ),
     );
     asana.configure({ newTaskEvents: 3, deliveryBatchSize: 100, listOrder: 'project' });
@@ -283,13 +293,14 @@ runMain(async () => {
     const met = (ok: boolean) => (ok ? 'yes' : '**no**');
     table(
       `Burst of ${size.burst} tasks under every delivery pattern (floor ${seconds(floor)}; goals: ≤ 1.10 × floor, ≤ 0.15 Asana requests a task, ≤ ${burstGoals(size.burst).maxAirtableRequests} Airtable requests, 0 × 429)`,
-      ['pattern', 'converged', '× floor', 'Asana req/task', 'Airtable req', '429', 'dup / lost / wrong', 'goals met'],
-      matrix.map(({ pattern, outcome: o }) => [
+      ['pattern', 'converged', '× floor', 'Asana req/task', 'Airtable req', 'signals', '429', 'dup / lost / wrong', 'goals met'],
+      matrix.map(({ pattern, outcome: o, signals }) => [
         pattern,
         converge(o),
         o.convergeMs === undefined ? '-' : (o.convergeMs / floor).toFixed(2),
         (o.asanaRequests / size.burst).toFixed(3),
         o.airtableRequests,
+        signals,
         o.rateLimited,
         `${o.duplicates} / ${o.lost} / ${o.wrong}`,
         met(meetsGoals(o, size.burst)),
@@ -300,9 +311,8 @@ runMain(async () => {
       // ---- 3. Webhook acknowledgement at 200 deliveries/s ----
       // prom-client resets its event-loop delay histogram at each scrape: this one starts the window
       const eventLoopLag = async () => {
-        const metrics = await (await fetch(`${webhookUrl}/metrics`)).text();
-        const value = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(metrics)?.[1] ?? NaN) * 1000;
-        return { p99: value('nodejs_eventloop_lag_p99_seconds'), max: value('nodejs_eventloop_lag_max_seconds') };
+        const [p99, max] = await webhookMetrics('nodejs_eventloop_lag_p99_seconds', 'nodejs_eventloop_lag_max_seconds');
+        return { p99: p99 * 1000, max: max * 1000 };
       };
       await eventLoopLag();
       const {
