@@ -47,7 +47,7 @@ async function measured(
 ): Promise<BurstOutcome> {
   const asanaBefore = asana.requests.length;
   const airtableBefore = airtable.requests.length;
-  const limitedBefore = airtable.rateLimited + asana.rateLimited;
+  const asanaLimitedBefore = asana.rateLimited;
   const started = Date.now();
   const tasks = await act();
   const expected = new Map(tasks.map((t) => [t.gid, toTaskRow(asana.taskRecord(t.gid) as unknown as AsanaTask, columns)]));
@@ -69,8 +69,9 @@ async function measured(
   );
   const seenMs = Date.now() - started;
   const byTask = rowsByTask();
-  const writeTimes = airtable.requests
-    .slice(airtableBefore)
+  // this base's requests only: another base's client (the naive baseline's) may still be retrying
+  const baseRequests = airtable.requests.slice(airtableBefore).filter((r) => r.path.includes(`/${baseId}/`));
+  const writeTimes = baseRequests
     .filter((r) => r.method !== 'GET' && !r.path.endsWith('/listRecords'))
     .map((r) => r.at - started)
     .sort((a, b) => a - b);
@@ -86,8 +87,8 @@ async function measured(
     writes: writeTimes.length === 0 ? undefined : { first: writeTimes[0], last: writeTimes[writeTimes.length - 1], longestPause },
     convergeMs,
     asanaRequests: asana.requests.length - asanaBefore,
-    airtableRequests: airtable.requests.length - airtableBefore,
-    rateLimited: airtable.rateLimited + asana.rateLimited - limitedBefore,
+    airtableRequests: baseRequests.length,
+    rateLimited: baseRequests.filter((r) => r.status === 429).length + asana.rateLimited - asanaLimitedBefore,
     duplicates: [...byTask.values()].reduce((n, rows) => n + Math.max(0, rows.length - 1), 0),
     lost: tasks.filter((t) => !byTask.has(t.gid)).length,
     wrong: tasks.filter((t) => byTask.has(t.gid) && !exact(byTask.get(t.gid)![0], t.gid)).length,
