@@ -28,8 +28,6 @@ export interface SyncWorkerOptions {
   columns?: readonly Column[];
 }
 
-const SYNCS_WAITING_ON_AIRTABLE = 300;
-
 export async function createSyncWorker({ config, connection, client, workflowBundle, ...options }: SyncWorkerOptions): Promise<Worker> {
   const columns = options.columns ?? (await loadColumns(config, new AsanaApi(config.asana)));
   const activities = createActivities({
@@ -47,11 +45,8 @@ export async function createSyncWorker({ config, connection, client, workflowBun
     taskQueue: config.temporal.taskQueue,
     activities,
     workflowBundle,
-    // A sync waiting for its Airtable write holds a workflow task slot and a local activity slot:
-    // room for 30 requests' rows (6 s of Airtable's rate), so a slow spell in the syncs that
-    // follow does not leave Airtable's paced slots unused.
-    maxConcurrentWorkflowTaskExecutions: SYNCS_WAITING_ON_AIRTABLE,
-    maxConcurrentLocalActivityExecutions: SYNCS_WAITING_ON_AIRTABLE,
+    // A sync waiting for its Airtable write holds a workflow task slot: room for ten requests' rows.
+    maxConcurrentWorkflowTaskExecutions: 100,
   });
 }
 
