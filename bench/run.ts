@@ -212,12 +212,12 @@ runMain(async () => {
   try {
     if (!(await until(async () => (await fetch(`${webhookUrl}/healthz`).catch(() => undefined))?.status === 200, 60_000, 250)))
       throw new Error('webhook did not become ready');
-    /** Whether the worker process `pid` polls the bench's task queue: it has started. */
     /** The values of these metrics of the webhook, as /metrics gives them now. */
     const webhookMetrics = async (...names: string[]) => {
       const text = await (await fetch(`${webhookUrl}/metrics`)).text();
       return names.map((name) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN));
     };
+    /** Whether the worker process `pid` polls the bench's task queue: it has started. */
     const polledBy = async (pid: number) => {
       const queue = await client.connection.workflowService.describeTaskQueue({
         namespace: 'default',

@@ -4,8 +4,8 @@
  * busy Temporal is. A forwarder then hands the events to Temporal (signalWithStart) and forgets
  * them once Temporal has them. The waiting events of one task go as one signal: Asana sends
  * several for one change, and a signal costs Temporal about as much as the sync it asks for.
- * After a crash or a restart the journal is replayed: a repeated signal costs one more sync of the task, never a wrong or second
- * row.
+ * After a crash or a restart the journal is replayed: a repeated signal costs one more sync of the
+ * task, never a wrong or second row.
  *
  * Durability: the write reaches the kernel before the answer, so a crash, kill or restart of the
  * webhook loses nothing. The fdatasync follows in the background, right away, one at a time
@@ -83,14 +83,16 @@ interface Segment {
   pending: number;
 }
 
-/** The waiting events of one task, forwarded as one. */
-interface Queued {
-  entries: JournalEntry[];
-  /** The segment of each entry, in the same order. */
-  segments: Segment[];
+/** A journaled entry and the segment that holds it. */
+interface Journaled {
+  entry: JournalEntry;
+  segment: Segment;
 }
 
-const taskKey = (entry: JournalEntry) => `${entry.projectGid}/${entry.taskGid}`;
+/** The waiting events of one task, forwarded as one. */
+type Queued = Journaled[];
+
+const taskKey = ({ entry }: Journaled) => `${entry.projectGid}/${entry.taskGid}`;
 
 /**
  * One event standing for several of one task: a read that serves it serves them all. It carries
@@ -278,14 +280,13 @@ export class Journal {
 
   /** Queues an entry, with the waiting ones of its task if there are any. */
   private enqueue(entry: JournalEntry, segment: Segment): void {
-    const waiting = this.queuedByTask.get(taskKey(entry));
-    if (waiting) {
-      waiting.entries.push(entry);
-      waiting.segments.push(segment);
-    } else {
-      const item = { entries: [entry], segments: [segment] };
+    const journaled = { entry, segment };
+    const waiting = this.queuedByTask.get(taskKey(journaled));
+    if (waiting) waiting.push(journaled);
+    else {
+      const item = [journaled];
       this.queue.push(item);
-      this.queuedByTask.set(taskKey(entry), item);
+      this.queuedByTask.set(taskKey(journaled), item);
     }
     this.queuedEntries += 1;
   }
@@ -294,28 +295,28 @@ export class Journal {
   private pump(): void {
     while (!this.closed && this.retryTimer === undefined && this.forwarding < this.options.concurrency && this.queue.length > 0) {
       const item = this.queue.shift()!;
-      const key = taskKey(item.entries[0]);
+      const key = taskKey(item[0]);
       this.queuedByTask.delete(key);
-      const count = item.entries.length;
+      const count = item.length;
       this.queuedEntries -= count;
       this.forwardingEntries += count;
       this.forwarding += 1;
-      void this.forward(mergedEntry(item.entries))
+      void this.forward(mergedEntry(item.map((j) => j.entry)))
         .then(
           () => {
             this.failures = 0;
             this.refusedInARow = 0;
-            this.done(item.segments);
+            this.done(item);
           },
           (err: unknown) => {
-            const lines = item.entries.map((e) => JSON.stringify(e));
+            const lines = item.map((j) => JSON.stringify(j.entry));
             if (
               err instanceof Unforwardable &&
               this.refusedInARow + 1 < REFUSALS_MEANING_OUTAGE &&
               this.setAside('refused_by_temporal', lines, err.message)
             ) {
               this.refusedInARow += 1;
-              this.done(item.segments);
+              this.done(item);
               return;
             }
             // First again; the task's events that came meanwhile wait behind it, or join it if none do.
@@ -341,8 +342,8 @@ export class Journal {
   }
 
   /** Entries are in Temporal, or set aside: their segments hold fewer. */
-  private done(segments: Segment[]): void {
-    for (const segment of segments) {
+  private done(item: Queued): void {
+    for (const { segment } of item) {
       segment.pending -= 1;
       // A segment ends as soon as it is drained, so a restart replays little.
       if (segment.pending === 0) void this.endSegment(segment);
