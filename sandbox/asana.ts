@@ -551,10 +551,7 @@ export class AsanaSandbox extends EmulatorServer {
     if (req.query.get('workspace') !== this.workspaceGid) return errors(400, 'workspace: Missing input or unknown workspace');
     const resource = req.query.get('resource');
     const hooks = [...this.webhooks.values()].filter((w) => resource === null || w.resource === resource);
-    return this.paginate(
-      req,
-      hooks.map((w) => this.renderWebhook(w)),
-    );
+    return this.paginate(req, hooks, (w) => this.renderWebhook(w));
   }
 
   private getWebhook(req: Request): Response {
@@ -683,10 +680,7 @@ export class AsanaSandbox extends EmulatorServer {
       project: { gid: project.gid, resource_type: 'project', name: project.name },
       custom_field: this.renderCustomField(this.customFields.get(gid)!),
     }));
-    return this.paginate(
-      req,
-      settings.map((s) => project_(s, req.query)),
-    );
+    return this.paginate(req, settings, (s) => project_(s, req.query));
   }
 
   private renderWebhook(w: Webhook): Record<string, unknown> {
@@ -707,28 +701,29 @@ export class AsanaSandbox extends EmulatorServer {
 
   private page(req: Request, tasks: SandboxTask[]): Response {
     const ordered = this.options.listOrder === 'newest-first' ? [...tasks].reverse() : tasks;
-    return this.paginate(
-      req,
-      ordered.map((t) => this.render(t, req.query)),
-      (item) => compact(item),
-    );
+    return this.paginate(req, ordered, (t) => this.render(t, req.query), compact);
   }
 
-  /** limit/offset pagination; compact records unless opt_fields asks for more. */
-  private paginate(req: Request, items: Record<string, unknown>[], compactor = (i: Record<string, unknown>) => i): Response {
+  /** limit/offset pagination, rendering only the page's items; compact records unless opt_fields asks for more. */
+  private paginate<T>(
+    req: Request,
+    items: readonly T[],
+    render: (item: T) => Record<string, unknown>,
+    compactor = (i: Record<string, unknown>) => i,
+  ): Response {
     const shape = req.query.has('opt_fields') ? (i: Record<string, unknown>) => i : compactor;
     const limitText = req.query.get('limit');
     if (limitText === null) {
       if (items.length > 1000)
         return errors(400, 'The result is too large. You should use pagination (may require specifying a workspace)!');
-      return { status: 200, body: { data: items.map(shape) } };
+      return { status: 200, body: { data: items.map((i) => shape(render(i))) } };
     }
     const limit = Number(limitText);
     if (!Number.isInteger(limit) || limit < 1 || limit > 100) return errors(400, 'limit: Must be between 1 and 100');
     const offsetText = req.query.get('offset');
     const start = offsetText === null ? 0 : pageToken.decode(offsetText);
     if (start === undefined) return errors(400, 'offset: Your pagination token is invalid or has expired');
-    const data = items.slice(start, start + limit).map(shape);
+    const data = items.slice(start, start + limit).map((i) => shape(render(i)));
     const next = start + limit < items.length ? pageToken.encode(start + limit) : null;
     const nextPage =
       next === null
