@@ -41,6 +41,8 @@ export interface MatrixContext {
   signalsSent: () => Promise<number>;
   /** Runs only the patterns whose description holds this text (`--only`). */
   only?: string;
+  /** Starts tracing a row (`--trace`); returns what stops it. */
+  trace?: (label: string) => () => void;
 }
 
 const describePattern = (p: DeliveryPattern) =>
@@ -78,7 +80,9 @@ export async function deliveryMatrix(
   const total = patterns.length + 1;
   const record = async (pattern: string, run: () => Promise<BurstOutcome>) => {
     const signalsBefore = await ctx.signalsSent();
+    const stopTrace = ctx.trace?.(String(rows.length + 1));
     const outcome = await run();
+    stopTrace?.();
     const row = { pattern, outcome, signals: (await ctx.signalsSent()) - signalsBefore };
     rows.push(row);
     onRow(row, rows.length, total);

@@ -33,6 +33,7 @@ import { scheduleId, startBackfill } from '../workflows/client';
 import { measureAcks } from './ack-load';
 import { composeCpuShares, niceForShares, setGroupNice } from './cpu-weight';
 import { startBaseline } from './baseline';
+import { devServerPid, startTrace } from './trace';
 
 const SERVICE_BASE = 'appBENCHSERVICE01';
 const BASELINE_BASE = 'appBENCHBASELINE1';
@@ -166,7 +167,12 @@ async function floodWebhook(
 
 runMain(async () => {
   const { values } = parseArgs({
-    options: { quick: { type: 'boolean', default: false }, bursts: { type: 'boolean', default: false }, only: { type: 'string' } },
+    options: {
+      quick: { type: 'boolean', default: false },
+      bursts: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      trace: { type: 'boolean', default: false },
+    },
   });
   const size = values.quick
     ? { burst: 200, latency: 10, acks: 400, project: 1000 }
@@ -195,7 +201,7 @@ runMain(async () => {
     PORT: String(port),
     DATA_DIR: dir,
     LOG_LEVEL: 'warn',
-    WORKER_METRICS_PORT: '0',
+    WORKER_METRICS_PORT: values.trace ? String(port + 2) : '0',
   };
   // compiled, as production runs them, when the bench itself runs compiled (npm run bench)
   let worker = new ServiceProcess('worker', env, path.join(dir, 'worker.log'));
@@ -282,7 +288,31 @@ runMain(async () => {
       return (await webhookMetrics('webhook_workflow_signals_total'))[0];
     };
     const matrix = await deliveryMatrix(
-      { asana, airtable, baseId: SERVICE_BASE, projectGid: project.gid, count: size.burst, quiet, signalsSent, only: values.only },
+      {
+        asana,
+        airtable,
+        baseId: SERVICE_BASE,
+        projectGid: project.gid,
+        count: size.burst,
+        quiet,
+        signalsSent,
+        only: values.only,
+        trace: !values.trace
+          ? undefined
+          : (label) =>
+              startTrace(
+                {
+                  asana,
+                  airtable,
+                  baseId: SERVICE_BASE,
+                  webhookMetricsUrl: `${webhookUrl}/metrics`,
+                  workerMetricsUrl: `http://127.0.0.1:${port + 2}/metrics`,
+                  pids: { worker: worker.child.pid!, webhook: webhook.child.pid!, server: devServerPid() },
+                  dir,
+                },
+                label,
+              ),
+      },
       (row, index, total) =>
         progress(
           `matrix ${index}/${total}, ${row.pattern}: ${converge(row.outcome)}, ${(row.outcome.asanaRequests / size.burst).toFixed(3)} Asana requests a task, ${row.outcome.airtableRequests} Airtable requests, ${row.signals} signals${writeSpan(row.outcome)}`,
@@ -498,7 +528,8 @@ runMain(async () => {
     await Promise.all([worker.stop(), webhook.stop()]);
     await Promise.all([asana.close(), airtable.close()]);
     await server.stop();
-    await rm(dir, { recursive: true, force: true });
+    if (values.trace) progress(`traces kept in ${dir}`);
+    else await rm(dir, { recursive: true, force: true });
   }
   process.exit(0); // the SDK's native runtime would keep the process alive after its work is done
 });

@@ -1,0 +1,179 @@
+/**
+ * `--trace`: a line every 500 ms while a matrix row runs, of where its tasks are (delivered,
+ * signalled, written) and of what the machine and the worker's slots are doing, so a slow row
+ * shows which stage held it back. Written to trace-<row>.tsv in the bench's log directory.
+ */
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { AirtableSandbox } from '../sandbox/airtable';
+import type { AsanaSandbox } from '../sandbox/asana';
+import { MAX_RECORDS_PER_REQUEST } from '../activities/airtable-client';
+
+const INTERVAL_MS = 500;
+
+/** utime + stime of a process, in clock ticks; 0 once it is gone. */
+function cpuTicks(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return 0;
+  }
+}
+
+/** The machine's idle and steal ticks, and all of them. */
+function machineTicks(): { idle: number; steal: number; total: number } {
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  return { idle: cpu[3] + cpu[4], steal: cpu[7] ?? 0, total: cpu.reduce((a, b) => a + b, 0) };
+}
+
+/** The pid of the Temporal dev server (the CLI's `server start-dev`). */
+export function devServerPid(): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('start-dev')) return Number(entry);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined;
+}
+
+/** A Prometheus text's samples whose name and labels start with `prefix`, summed. */
+function sampleSum(text: string, prefix: string): number {
+  let sum = 0;
+  for (const line of text.split('\n')) if (line.startsWith(prefix)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  return sum;
+}
+
+const slots = (text: string, workerType: string): string =>
+  new RegExp(`temporal_worker_task_slots_available\\{[^}]*worker_type="${workerType}"[^}]*\\} (\\S+)`).exec(text)?.[1] ?? '-';
+
+export interface TraceSources {
+  asana: AsanaSandbox;
+  airtable: AirtableSandbox;
+  baseId: string;
+  webhookMetricsUrl: string;
+  workerMetricsUrl: string;
+  pids: { worker: number; webhook: number; server?: number };
+  dir: string;
+}
+
+/** What one sample reads; most are running totals, turned into the interval's figures below. */
+interface Reading {
+  at: number;
+  webhook: string;
+  worker: string;
+  deliveries: number;
+  events: number;
+  asanaRequests: number;
+  airtableWrites: number;
+  /** Rows those writes carried, and how many of them carried fewer than a full request's. */
+  rowsWritten: number;
+  shortWrites: number;
+  /** CPU ticks of the worker, the webhook and the server. */
+  cpu: [number, number, number];
+  machine: { idle: number; steal: number; total: number };
+}
+
+type Column = [string, (now: Reading, before: Reading) => string | number];
+
+/** The mean of a worker histogram (ms) over the interval. */
+const meanLatency =
+  (name: string) =>
+  (now: Reading, before: Reading): string => {
+    const [a, b] = [now, before].map((r) => ({
+      sum: sampleSum(r.worker, `temporal_${name}_sum`),
+      count: sampleSum(r.worker, `temporal_${name}_count`),
+    }));
+    return a.count > b.count ? ((a.sum - b.sum) / (a.count - b.count)).toFixed(0) : '-';
+  };
+
+/** The trace's columns: each a name and how a sample and the one before give its value. */
+const COLUMNS: Column[] = [
+  ['ms', (now) => now.at],
+  ['deliveries', (now) => now.deliveries],
+  ['events', (now) => now.events],
+  [
+    'signals_sent',
+    (now, before) =>
+      sampleSum(now.webhook, 'webhook_workflow_signals_total ') - sampleSum(before.webhook, 'webhook_workflow_signals_total '),
+  ],
+  ['backlog', (now) => sampleSum(now.webhook, 'webhook_journal_backlog ')],
+  ['wft_slots_free', (now) => slots(now.worker, 'WorkflowWorker')],
+  ['la_slots_free', (now) => slots(now.worker, 'LocalActivityWorker')],
+  ['wft_sched_ms', meanLatency('workflow_task_schedule_to_start_latency')],
+  ['wft_exec_ms', meanLatency('workflow_task_execution_latency')],
+  ['asana_requests', (now) => now.asanaRequests],
+  ['airtable_writes', (now) => now.airtableWrites],
+  ['rows_written', (now) => now.rowsWritten],
+  ['short_writes', (now) => now.shortWrites],
+  ...(['worker', 'webhook', 'server'] as const).map((name, i): Column => [
+    `cpu_${name}_%`,
+    // a tick is 10 ms of one core
+    (now, before) => ((1000 * (now.cpu[i] - before.cpu[i])) / Math.max(1, now.at - before.at)).toFixed(0),
+  ]),
+  ...(['idle', 'steal'] as const).map((name): Column => [
+    `machine_${name}_%`,
+    (now, before) =>
+      ((100 * (now.machine[name] - before.machine[name])) / Math.max(1, now.machine.total - before.machine.total)).toFixed(0),
+  ]),
+];
+
+/** Samples every INTERVAL_MS from now; the function it returns stops and writes trace-<label>.tsv. */
+export function startTrace(sources: TraceSources, label: string): () => void {
+  const { asana, airtable, baseId, pids } = sources;
+  const started = Date.now();
+  airtable.exchanges ??= [];
+  const since = {
+    deliveries: asana.deliveries.length,
+    asana: asana.requests.length,
+    airtable: airtable.requests.length,
+    exchanges: airtable.exchanges.length,
+  };
+  const read = async (): Promise<Reading> => {
+    const [webhook, worker] = await Promise.all(
+      [sources.webhookMetricsUrl, sources.workerMetricsUrl].map((url) =>
+        fetch(url).then(
+          (r) => r.text(),
+          () => '',
+        ),
+      ),
+    );
+    const deliveries = asana.deliveries.slice(since.deliveries);
+    const writeSizes = (airtable.exchanges ?? [])
+      .slice(since.exchanges)
+      .filter((e) => e.method !== 'GET' && e.path.includes(`/${baseId}/`) && !e.path.endsWith('/listRecords'))
+      .map((e) => ((JSON.parse(e.body.toString()) as { records?: unknown[] }).records ?? []).length);
+    return {
+      at: Date.now() - started,
+      webhook,
+      worker,
+      deliveries: deliveries.length,
+      events: deliveries.reduce((n, d) => n + d.events, 0),
+      asanaRequests: asana.requests.length - since.asana,
+      airtableWrites: airtable.requests.slice(since.airtable).filter((r) => r.method !== 'GET' && r.path.includes(`/${baseId}/`)).length,
+      rowsWritten: writeSizes.reduce((a, b) => a + b, 0),
+      shortWrites: writeSizes.filter((n) => n < MAX_RECORDS_PER_REQUEST).length,
+      cpu: [cpuTicks(pids.worker), cpuTicks(pids.webhook), pids.server === undefined ? 0 : cpuTicks(pids.server)],
+      machine: machineTicks(),
+    };
+  };
+  const lines = [COLUMNS.map(([name]) => name).join('\t')];
+  let stopped = false;
+  const loop = async () => {
+    let before = await read();
+    while (!stopped) {
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, before.at + started + INTERVAL_MS - Date.now())));
+      const now = await read();
+      lines.push(COLUMNS.map(([, value]) => value(now, before)).join('\t'));
+      before = now;
+    }
+  };
+  const running = loop();
+  return () => {
+    stopped = true;
+    void running.then(() => writeFileSync(path.join(sources.dir, `trace-${label}.tsv`), lines.join('\n') + '\n'));
+  };
+}
