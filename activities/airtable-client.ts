@@ -21,8 +21,10 @@ const REQUEST_TIMEOUT_MS = 30_000;
 const WRITTEN_TTL_MS = 60_000;
 const WRITTEN_MAX = 20_000;
 
-/** A request short of 10 rows waits this long for more while a burst goes on (see `fuller`). */
-const FILL_WAIT_MS = 150;
+/** While a burst goes on, a request short of 10 rows waits for more until none has come for this long (see `fuller`)... */
+const FILL_GAP_MS = 150;
+/** ...or this long in all. */
+const FILL_MAX_MS = 1_000;
 
 const fingerprint = (row: TaskRow, asOf?: string): string =>
   createHash('sha256')
@@ -59,8 +61,8 @@ export class AirtableClient {
   private draining = false;
   /** The requests' sizes: how a burst is told from rows at idle. */
   private readonly burst = new BurstGauge();
-  /** Called when the queue holds a full request, while `fuller` waits. */
-  private onFull?: () => void;
+  /** Called when a row is queued, while `fuller` waits. */
+  private onRow?: () => void;
   /** Task ID → the row this process last wrote for it, oldest first. */
   private readonly written = new Map<string, { fingerprint: string; at: number }>();
   /**
@@ -115,7 +117,7 @@ export class AirtableClient {
               const writing = this.writing.get(taskGid);
               this.writing.set(taskGid, { rows: (writing?.rows ?? 0) + 1, overlapped: writing !== undefined });
               this.queue.push({ row, fingerprint, settle: (error) => (error === undefined ? resolve() : reject(error)) });
-              if (this.queue.length >= MAX_RECORDS_PER_REQUEST) this.onFull?.();
+              this.onRow?.();
             }),
         )
         .concat(this.drain()),
@@ -139,18 +141,26 @@ export class AirtableClient {
   }
 
   /**
-   * Waits up to FILL_WAIT_MS for a full request's rows. Only while rows come faster than one a
-   * request (a burst starting): every request short of 10 rows then costs a fifth of a second.
+   * Waits for a full request's rows while they keep coming: until 10 are queued, FILL_GAP_MS pass
+   * with no new row, or FILL_MAX_MS in all. Only while rows come faster than one a request (a
+   * burst): every request short of 10 rows spends a fifth of a second of Airtable's rate, which the
+   * burst's last row then waits for. At a burst's start rows come slower than Airtable takes them.
    */
   private fuller(): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {
-        clearTimeout(timer);
-        this.onFull = undefined;
+        clearTimeout(gap);
+        clearTimeout(limit);
+        this.onRow = undefined;
         resolve();
       };
-      const timer = setTimeout(done, FILL_WAIT_MS);
-      this.onFull = done;
+      let gap = setTimeout(done, FILL_GAP_MS);
+      const limit = setTimeout(done, FILL_MAX_MS);
+      this.onRow = () => {
+        if (this.queue.length >= MAX_RECORDS_PER_REQUEST) return done();
+        clearTimeout(gap);
+        gap = setTimeout(done, FILL_GAP_MS);
+      };
     });
   }
 

@@ -52,4 +52,17 @@ describe('writing rows to Airtable', () => {
     await client.upsert([row('new')], { asOf: 't2' });
     assert.equal(airtable.writes(), before + 1, 'written alone, it is remembered');
   });
+
+  it('while a burst goes on, a request short of 10 rows waits for rows that keep coming rather than go out short', async () => {
+    airtable.exchanges = [];
+    const taskRow = (gid: number): TaskRow => ({ ...row(`Task ${gid}`), 'Task ID': String(gid) });
+    const syncs = [client.upsert(Array.from({ length: 10 }, (_, i) => taskRow(i)))]; // a burst's first full request
+    for (let gid = 10; gid < 20; gid += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 40)); // slower than Airtable takes rows, as at a burst's start
+      syncs.push(client.upsert([taskRow(gid)]));
+    }
+    await Promise.all(syncs);
+    const sizes = airtable.exchanges.map((e) => (JSON.parse(e.body.toString()) as { records: unknown[] }).records.length);
+    assert.deepEqual(sizes, [10, 10]);
+  });
 });
