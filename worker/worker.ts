@@ -48,9 +48,8 @@ export async function createSyncWorker({ config, connection, client, workflowBun
     // A sync waiting for its Airtable write holds a workflow task slot: room for ten requests' rows.
     maxConcurrentWorkflowTaskExecutions: 100,
     // A burst is a thousand new runs, each a workflow task on the task queue itself; the sticky
-    // queue only brings a run's later events. The default (2 of 10 polls on the task queue) left
-    // tasks waiting seconds at the server with slots free, so 16 of 20 polls go there.
-    maxConcurrentWorkflowTaskPolls: 20,
+    // queue only brings a run's later events. The default (2 of the 10 polls on the task queue)
+    // left tasks waiting seconds at the server with slots free, so 8 of the 10 poll there.
     nonStickyToStickyPollRatio: 0.8,
   });
 }
