@@ -23,7 +23,7 @@ const WRITTEN_MAX = 20_000;
 
 /** While a burst goes on, a request short of 10 rows waits for more until none has come for this long (see `fuller`)... */
 const FILL_GAP_MS = 150;
-/** ...or this long in all. */
+/** ...or its oldest row has waited this long. */
 const FILL_MAX_MS = 1_000;
 
 const fingerprint = (row: TaskRow, asOf?: string): string =>
@@ -49,6 +49,7 @@ interface PendingRow {
   row: TaskRow;
   /** The row with the modification it shows (see `upsert`'s `asOf`). */
   fingerprint: string;
+  queuedAt: number;
   settle: (error?: unknown) => void;
 }
 
@@ -116,7 +117,12 @@ export class AirtableClient {
               this.written.delete(taskGid);
               const writing = this.writing.get(taskGid);
               this.writing.set(taskGid, { rows: (writing?.rows ?? 0) + 1, overlapped: writing !== undefined });
-              this.queue.push({ row, fingerprint, settle: (error) => (error === undefined ? resolve() : reject(error)) });
+              this.queue.push({
+                row,
+                fingerprint,
+                queuedAt: Date.now(),
+                settle: (error) => (error === undefined ? resolve() : reject(error)),
+              });
               this.onRow?.();
             }),
         )
@@ -142,9 +148,10 @@ export class AirtableClient {
 
   /**
    * Waits for a full request's rows while they keep coming: until 10 are queued, FILL_GAP_MS pass
-   * with no new row, or FILL_MAX_MS in all. Only while rows come faster than one a request (a
-   * burst): every request short of 10 rows spends a fifth of a second of Airtable's rate, which the
-   * burst's last row then waits for. At a burst's start rows come slower than Airtable takes them.
+   * with no new row (from the start of the wait, then from each row), or the oldest row has
+   * waited FILL_MAX_MS. Only while rows come faster than one a request (a burst): every request
+   * short of 10 rows spends a fifth of a second of Airtable's rate, which the burst's last row then
+   * waits for. At a burst's start rows come slower than Airtable takes them, and in clumps.
    */
   private fuller(): Promise<void> {
     return new Promise((resolve) => {
@@ -155,7 +162,7 @@ export class AirtableClient {
         resolve();
       };
       let gap = setTimeout(done, FILL_GAP_MS);
-      const limit = setTimeout(done, FILL_MAX_MS);
+      const limit = setTimeout(done, Math.max(0, this.queue[0].queuedAt + FILL_MAX_MS - Date.now()));
       this.onRow = () => {
         if (this.queue.length >= MAX_RECORDS_PER_REQUEST) return done();
         clearTimeout(gap);
