@@ -81,8 +81,7 @@ export async function deliveryMatrix(
   const record = async (pattern: string, run: () => Promise<BurstOutcome>) => {
     const signalsBefore = await ctx.signalsSent();
     const stopTrace = ctx.trace?.(String(rows.length + 1));
-    const outcome = await run();
-    stopTrace?.();
+    const outcome = await run().finally(stopTrace);
     const row = { pattern, outcome, signals: (await ctx.signalsSent()) - signalsBefore };
     rows.push(row);
     onRow(row, rows.length, total);

@@ -307,7 +307,7 @@ runMain(async () => {
                   baseId: SERVICE_BASE,
                   webhookMetricsUrl: `${webhookUrl}/metrics`,
                   workerMetricsUrl: `http://127.0.0.1:${port + 2}/metrics`,
-                  pids: { worker: worker.child.pid!, webhook: webhook.child.pid!, server: devServerPid() },
+                  pids: { worker: worker.child.pid!, webhook: webhook.child.pid!, server: devServerPid(server.address) },
                   dir,
                 },
                 label,

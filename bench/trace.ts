@@ -1,20 +1,23 @@
 /**
  * `--trace`: a line every 500 ms while a matrix row runs, of where its tasks are (delivered,
  * signalled, written) and of what the machine and the worker's slots are doing, so a slow row
- * shows which stage held it back. Written to trace-<row>.tsv in the bench's log directory.
+ * shows which stage held it back. Written to trace-<row>.tsv in the bench's log directory. Counts
+ * are totals since the row began; latencies and CPU (Linux's 100 ticks a second) are the interval's.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AirtableSandbox } from '../sandbox/airtable';
 import type { AsanaSandbox } from '../sandbox/asana';
 import { MAX_RECORDS_PER_REQUEST } from '../activities/airtable-client';
+import { TABLE } from './burst';
 
 const INTERVAL_MS = 500;
 
 /** utime + stime of a process, in clock ticks; 0 once it is gone. */
 function cpuTicks(pid: number): number {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
     return Number(fields[11]) + Number(fields[12]);
   } catch {
     return 0;
@@ -23,16 +26,19 @@ function cpuTicks(pid: number): number {
 
 /** The machine's idle and steal ticks, and all of them. */
 function machineTicks(): { idle: number; steal: number; total: number } {
-  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal (guest time is counted in user already)
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
   return { idle: cpu[3] + cpu[4], steal: cpu[7] ?? 0, total: cpu.reduce((a, b) => a + b, 0) };
 }
 
-/** The pid of the Temporal dev server (the CLI's `server start-dev`). */
-export function devServerPid(): number | undefined {
+/** The pid of the Temporal dev server (the CLI's `server start-dev`) listening on `address`. */
+export function devServerPid(address: string): number | undefined {
+  const port = address.slice(address.lastIndexOf(':') + 1);
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('start-dev')) return Number(entry);
+      const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (args.includes('start-dev') && args[args.indexOf('--port') + 1] === port) return Number(entry);
     } catch {
       // gone meanwhile
     }
@@ -65,6 +71,7 @@ interface Reading {
   at: number;
   webhook: string;
   worker: string;
+  signals: number;
   deliveries: number;
   events: number;
   asanaRequests: number;
@@ -95,11 +102,7 @@ const COLUMNS: Column[] = [
   ['ms', (now) => now.at],
   ['deliveries', (now) => now.deliveries],
   ['events', (now) => now.events],
-  [
-    'signals_sent',
-    (now, before) =>
-      sampleSum(now.webhook, 'webhook_workflow_signals_total ') - sampleSum(before.webhook, 'webhook_workflow_signals_total '),
-  ],
+  ['signals', (now) => now.signals],
   ['backlog', (now) => sampleSum(now.webhook, 'webhook_journal_backlog ')],
   ['wft_slots_free', (now) => slots(now.worker, 'WorkflowWorker')],
   ['la_slots_free', (now) => slots(now.worker, 'LocalActivityWorker')],
@@ -126,12 +129,8 @@ export function startTrace(sources: TraceSources, label: string): () => void {
   const { asana, airtable, baseId, pids } = sources;
   const started = Date.now();
   airtable.exchanges ??= [];
-  const since = {
-    deliveries: asana.deliveries.length,
-    asana: asana.requests.length,
-    airtable: airtable.requests.length,
-    exchanges: airtable.exchanges.length,
-  };
+  const since = { deliveries: asana.deliveries.length, asana: asana.requests.length, exchanges: airtable.exchanges.length };
+  let signalsBefore: number | undefined;
   const read = async (): Promise<Reading> => {
     const [webhook, worker] = await Promise.all(
       [sources.webhookMetricsUrl, sources.workerMetricsUrl].map((url) =>
@@ -142,18 +141,22 @@ export function startTrace(sources: TraceSources, label: string): () => void {
       ),
     );
     const deliveries = asana.deliveries.slice(since.deliveries);
+    // the base's answered upserts (PATCH, POST), each with the rows it carried
     const writeSizes = (airtable.exchanges ?? [])
       .slice(since.exchanges)
-      .filter((e) => e.method !== 'GET' && e.path.includes(`/${baseId}/`) && !e.path.endsWith('/listRecords'))
+      .filter((e) => ['PATCH', 'POST'].includes(e.method) && e.path === `/v0/${baseId}/${encodeURIComponent(TABLE)}` && e.status < 300)
       .map((e) => ((JSON.parse(e.body.toString()) as { records?: unknown[] }).records ?? []).length);
+    const signals = sampleSum(webhook, 'webhook_workflow_signals_total ');
+    signalsBefore ??= signals;
     return {
       at: Date.now() - started,
       webhook,
       worker,
+      signals: signals - signalsBefore,
       deliveries: deliveries.length,
       events: deliveries.reduce((n, d) => n + d.events, 0),
       asanaRequests: asana.requests.length - since.asana,
-      airtableWrites: airtable.requests.slice(since.airtable).filter((r) => r.method !== 'GET' && r.path.includes(`/${baseId}/`)).length,
+      airtableWrites: writeSizes.length,
       rowsWritten: writeSizes.reduce((a, b) => a + b, 0),
       shortWrites: writeSizes.filter((n) => n < MAX_RECORDS_PER_REQUEST).length,
       cpu: [cpuTicks(pids.worker), cpuTicks(pids.webhook), pids.server === undefined ? 0 : cpuTicks(pids.server)],
@@ -174,6 +177,9 @@ export function startTrace(sources: TraceSources, label: string): () => void {
   const running = loop();
   return () => {
     stopped = true;
-    void running.then(() => writeFileSync(path.join(sources.dir, `trace-${label}.tsv`), lines.join('\n') + '\n'));
+    void running.then(
+      () => writeFileSync(path.join(sources.dir, `trace-${label}.tsv`), lines.join('\n') + '\n'),
+      (err: unknown) => console.error(`trace ${label} failed: ${(err as Error).message}`),
+    );
   };
 }
