@@ -24,8 +24,7 @@ export class AsanaApi {
   private readonly pacer: Pacer;
 
   constructor(config: Pick<AsanaConfig, 'baseUrl' | 'accessToken' | 'requestsPerMinute'>) {
-    // Asana counts requests a minute: a second's share may go at once, as a listing's pages do.
-    this.pacer = new Pacer(config.requestsPerMinute / 60, { evenly: false });
+    this.pacer = new Pacer(config.requestsPerMinute / 60);
     this.http = axios.create({
       baseURL: config.baseUrl,
       timeout: REQUEST_TIMEOUT_MS,

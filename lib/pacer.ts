@@ -7,8 +7,7 @@
  * (and Airtable's 30 s lock-out) on a loaded machine. So a request may
  * start only a full window after the answer to the request `perWindow` grants before it: no
  * window can then hold more than `perWindow` arrivals, however late each one was sent. Grants
- * are also spaced evenly, each measured from the moment the previous one was actually granted,
- * unless the API allows bursts (`evenly: false`).
+ * are also spaced evenly, each measured from the moment the previous one was actually granted.
  */
 
 /** Call when the request's answer (or its failure) has arrived. */
@@ -31,10 +30,10 @@ export class Pacer {
   /** When each of the last `perWindow` granted requests was answered. */
   private readonly answers: Promise<number>[] = [];
 
-  constructor(perSecond: number, { evenly = true }: { evenly?: boolean } = {}) {
+  constructor(perSecond: number) {
     this.perWindow = Math.max(1, Math.floor(perSecond));
     this.windowMs = (1000 * this.perWindow) / perSecond;
-    this.spacingMs = evenly ? 1000 / perSecond : 0;
+    this.spacingMs = 1000 / perSecond;
   }
 
   /** Resolves when the caller may send its request; the caller must release it once answered. */

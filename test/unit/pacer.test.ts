@@ -39,15 +39,6 @@ describe('pacer', function () {
     assert.ok(busiestSecond(arrivals) <= 5, `arrivals ${arrivals.map((t) => t - arrivals[0]).join(', ')} ms`);
   });
 
-  it("without even spacing, grants a second's share at once, and still no more in any second", async () => {
-    const pacer = new Pacer(5, { evenly: false });
-    const start = Date.now();
-    const grants: number[] = [];
-    await Promise.all(Array.from({ length: 7 }, () => pacer.run(async () => grants.push(Date.now() - start))));
-    assert.ok(grants[4] < 100, `the first five at ${grants.slice(0, 5).join(', ')} ms`);
-    assert.ok(busiestSecond(grants) <= 5, `grants at ${grants.join(', ')} ms`);
-  });
-
   it('sends nothing while paused after a 429', async () => {
     const pacer = new Pacer(50);
     await pacer.run(async () => pacer.pause(400));
