@@ -49,6 +49,7 @@ interface PendingRow {
   row: TaskRow;
   /** The row with the modification it shows (see `upsert`'s `asOf`). */
   fingerprint: string;
+  /** When it was queued: the fill wait ends once the oldest row has waited FILL_MAX_MS. */
   queuedAt: number;
   settle: (error?: unknown) => void;
 }

@@ -66,7 +66,7 @@ export interface TraceSources {
   dir: string;
 }
 
-/** What one sample reads; most are running totals, turned into the interval's figures below. */
+/** What one sample reads: counts since the row began; CPU ticks and the worker's histograms become the interval's figures below. */
 interface Reading {
   at: number;
   webhook: string;
