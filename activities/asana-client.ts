@@ -44,6 +44,17 @@ function showsChange(read: CachedTask, fresh: Freshness): boolean {
   return modified >= Date.parse(fresh.changedAt);
 }
 
+/**
+ * Where a listing of recently modified tasks starts to hold changes made at `times` (Asana's clock,
+ * ms; undefined where an event cannot say): no further back than LIST_LOOKBACK_MS, since a task
+ * last changed before that (a delivery Asana retried for an hour) is not worth pages of others.
+ */
+function listingStart(times: readonly (number | undefined)[]): number {
+  const lookback = Date.now() - LIST_LOOKBACK_MS;
+  if (times.some((t) => t === undefined)) return lookback;
+  return Math.max((times as number[]).reduce((a, b) => Math.min(a, b), Infinity) - SINCE_MARGIN_MS, lookback);
+}
+
 /** null for an object Asana does not have (any more); other errors propagate. */
 async function orNull<T>(request: Promise<T>): Promise<T | null> {
   try {
@@ -209,11 +220,7 @@ export class AsanaClient {
     pending: Map<string, Waiter[]>,
     found: (task: AsanaTask) => void,
   ): Promise<void> {
-    // No further back than LIST_LOOKBACK_MS: a task last changed before that (a delivery Asana retried
-    // for an hour) is not worth pages of others; its own GET serves it.
-    const times = [...pending.values()].flat().map((w) => w.changedAt);
-    const lookback = Date.now() - LIST_LOOKBACK_MS;
-    const oldest = times.every((t) => t !== undefined) ? Math.max(Math.min(...(times as number[])) - SINCE_MARGIN_MS, lookback) : lookback;
+    const oldest = listingStart([...pending.values()].flat().map((w) => w.changedAt));
     const since = new Date(oldest).toISOString();
     const cursor = queue.cursor;
     queue.cursor = undefined;
@@ -236,6 +243,35 @@ export class AsanaClient {
       else return;
     }
     if (listing.offset) queue.cursor = { since: listing.since, offset: listing.offset, at: Date.now() };
+  }
+
+  /**
+   * Which of `gids` Asana has: those this client has read before, and those a listing of the
+   * project's tasks modified since the oldest of `changedAts` (Asana's clock; undefined where an
+   * event cannot say) shows within `maxPages` pages. What it reads fills the cache, so the syncs
+   * that follow read nothing more.
+   */
+  async listedAmong(
+    projectGid: string,
+    gids: ReadonlySet<string>,
+    changedAts: readonly (string | undefined)[],
+    maxPages: number,
+  ): Promise<Set<string>> {
+    const found = new Set([...gids].filter((gid) => this.cache.has(gid)));
+    const times = changedAts.map((t) => (t === undefined ? NaN : Date.parse(t))).map((ms) => (Number.isFinite(ms) ? ms : undefined));
+    const modifiedSince = new Date(listingStart(times)).toISOString();
+    let offset: string | undefined;
+    for (let pages = 0; pages < maxPages && found.size < gids.size; pages += 1) {
+      const readAt = Date.now();
+      const page = await this.listProjectTasks(projectGid, { modifiedSince, offset });
+      for (const task of page.data) {
+        this.remember(task, readAt);
+        if (gids.has(task.gid)) found.add(task.gid);
+      }
+      offset = page.nextOffset;
+      if (!offset) break;
+    }
+    return found;
   }
 
   private remember(task: AsanaTask, readAt: number): void {

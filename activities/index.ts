@@ -10,6 +10,7 @@ import { classified } from './failures';
 import { inSyncedProject } from '../lib/asana-task';
 import { toTaskRow, type Column } from '../lib/columns';
 import { reconcilePass, type ReconcileCounts, type ReconcilePassInput, type ReconcilePassResult } from './reconcile';
+import { startListedTasks, type CheckTasksInput, type CheckTasksResult, type TaskToCheck } from './check-tasks';
 
 export interface ActivityDeps {
   asana: AsanaClient;
@@ -23,6 +24,8 @@ export interface ActivityDeps {
   reportProgress: (workflowId: string, counts: ReconcileCounts) => Promise<void>;
   /** The watermark of the project's newest continuous reconcile that completed, if any. */
   findLastWatermark: (projectGid: string) => Promise<string | undefined>;
+  /** Starts or signals a task's sync workflow with one of its events (what the webhook does for a small delivery). */
+  startSync: (projectGid: string, task: TaskToCheck) => Promise<void>;
 }
 
 /** Progress reaches the workflow at most this often; every page heartbeats. */
@@ -36,6 +39,7 @@ export function createActivities({
   syncedProjects,
   reportProgress,
   findLastWatermark,
+  startSync,
 }: ActivityDeps) {
   return {
     /**
@@ -76,6 +80,26 @@ export function createActivities({
     /** Opens the connections a sync uses (warmUpWorkflow); a failure only means the first sync opens them. */
     async warmUp(): Promise<void> {
       await Promise.allSettled([asana.warmUp(), airtable.warmUp()]);
+    },
+
+    /**
+     * Starts the sync of each task of a large delivery that Asana lists in the project; the gids it
+     * does not list are logged, counted (asana_tasks_not_listed) and returned, for the run's history.
+     */
+    async startListedTasks(input: CheckTasksInput): Promise<CheckTasksResult> {
+      const result = await classified(() => startListedTasks({ asana, syncedProjects, startSync }, input));
+      if (result.notListed.length > 0) {
+        const context = Context.current();
+        context.metricMeter
+          .createCounter('asana_tasks_not_listed', 'tasks', 'Gids of large deliveries that Asana did not list: no sync started')
+          .add(result.notListed.length);
+        context.log.warn('tasks of a large delivery not listed by Asana: no sync started', {
+          projectGid: input.projectGid,
+          count: result.notListed.length,
+          first: result.notListed.slice(0, 10),
+        });
+      }
+      return result;
     },
 
     /** Where the next incremental reconcile of a project starts; null for none (run full). */

@@ -1,8 +1,8 @@
 /** Hands journaled task events to Temporal: one workflow per task, started or signalled in one call. */
 import type { Client } from '@temporalio/client';
-import { signalTask } from '../workflows/client';
+import { signalTask, startTaskCheck } from '../workflows/client';
 import { within } from '../lib/within';
-import { Unforwardable, type Forward } from './journal';
+import { Unforwardable, type CheckForward, type Forward } from './journal';
 
 /** A call Temporal has not answered in this long fails; the journal tries the event again. */
 export const SIGNAL_DEADLINE_MS = 8_000;
@@ -23,25 +23,46 @@ function grpcCode(err: unknown): number | undefined {
 }
 
 /**
- * Forwards one journaled event through the client `connected` gives (none yet: it fails, and is
- * tried again). `inFlight` collects the calls under way, for a shutdown to wait for before closing
- * the connection. A refusal no retry can fix becomes Unforwardable.
+ * Makes a call through the client `connected` gives (none yet: it fails, and is tried again),
+ * within SIGNAL_DEADLINE_MS. `inFlight` collects the calls under way, for a shutdown to wait for
+ * before closing the connection. A refusal no retry can fix becomes Unforwardable.
  */
-export function temporalForward(connected: () => Client | undefined, taskQueue: string, inFlight: Set<Promise<unknown>>): Forward {
-  return async (entry) => {
-    const { taskGid } = entry;
+function temporalCall(connected: () => Client | undefined, inFlight: Set<Promise<unknown>>) {
+  return async (what: string, call: (client: Client) => Promise<unknown>): Promise<void> => {
     const client = connected();
     if (!client) throw new Error('not connected to Temporal');
-    const call = client.withDeadline(Date.now() + SIGNAL_DEADLINE_MS, () => signalTask(client, taskQueue, entry));
     try {
       // The gRPC deadline alone is not enough: while the client reconnects, calls have been seen to
-      // take longer. A call that still lands after we gave up is harmless: the retry signals again.
-      await within(SIGNAL_DEADLINE_MS, call, 'Temporal', inFlight);
+      // take longer. A call that still lands after we gave up is harmless: the retry sends again.
+      await within(
+        SIGNAL_DEADLINE_MS,
+        client.withDeadline(Date.now() + SIGNAL_DEADLINE_MS, () => call(client)),
+        'Temporal',
+        inFlight,
+      );
     } catch (err) {
       const code = grpcCode(err);
       if (code !== undefined && UNFIXABLE_CODES.has(code))
-        throw new Unforwardable(`Temporal refused task ${taskGid} (gRPC code ${code}): ${(err as Error).message}`);
+        throw new Unforwardable(`Temporal refused ${what} (gRPC code ${code}): ${(err as Error).message}`);
       throw err;
     }
+  };
+}
+
+/** Forwards one journaled event: its task's workflow is started or signalled. */
+export function temporalForward(connected: () => Client | undefined, taskQueue: string, inFlight: Set<Promise<unknown>>): Forward {
+  const send = temporalCall(connected, inFlight);
+  return (entry) => send(`task ${entry.taskGid}`, (client) => signalTask(client, taskQueue, entry));
+}
+
+/** Forwards a batch of journaled events of one project as one check run (checkTasksWorkflow). */
+export function temporalCheck(connected: () => Client | undefined, taskQueue: string, inFlight: Set<Promise<unknown>>): CheckForward {
+  const send = temporalCall(connected, inFlight);
+  return (entries) => {
+    const input = {
+      projectGid: entries[0].projectGid,
+      tasks: entries.map(({ taskGid, receivedAt, changedAt }) => ({ taskGid, receivedAt, changedAt })),
+    };
+    return send(`a check of ${entries.length} task events`, (client) => startTaskCheck(client, taskQueue, input));
   };
 }

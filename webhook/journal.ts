@@ -13,6 +13,12 @@
  * milliseconds and would hold every answer behind it. Only a crash of the machine in that millisecond window can lose an
  * acknowledged delivery, and the reconcile schedule catches what any webhook missed.
  *
+ * A delivery of more than `maxDirectTasks` tasks (Asana's own are far smaller; a leaked secret's
+ * can name 13,000 invented gids) starts no run per task: its events wait in a queue of their own
+ * and go to Temporal in batches, as check runs that start the sync of each task Asana lists in the
+ * project (workflows/check-tasks.ts). That queue has its own bound, so such deliveries never
+ * take the room of Asana's ordinary ones, and the check's forwards never take their slots.
+ *
  * Deliveries are refused (the caller answers 503, and Asana keeps them) while Temporal is not
  * taking events, or while too many events wait for it: Asana's retries are then the buffer, not us.
  * An event Temporal refuses for a reason a retry cannot fix (Forward rejects with Unforwardable),
@@ -38,10 +44,15 @@ export interface JournalEntry {
   receivedAt: number;
   /** The newest event time for the task, by Asana's clock, when all its events had one (TaskChange). */
   changedAt?: string;
+  /** From a delivery over `maxDirectTasks` tasks: Asana must list the task before its run starts. */
+  check?: true;
 }
 
 /** Hands one entry to Temporal; rejects when Temporal did not take it (with Unforwardable when it never will). */
 export type Forward = (entry: JournalEntry) => Promise<void>;
+
+/** Hands entries of one project to Temporal as one check run; rejects as Forward does. */
+export type CheckForward = (entries: JournalEntry[]) => Promise<void>;
 
 /** Temporal refused the entry for a reason a retry cannot fix: it is set aside, not retried. */
 export class Unforwardable extends Error {}
@@ -52,6 +63,12 @@ export type SetAsideReason = 'refused_by_temporal' | 'unreadable';
 export interface JournalOptions {
   /** Events waiting for Temporal beyond which deliveries are refused. */
   maxBacklog?: number;
+  /** Forwards the events of deliveries over `maxDirectTasks` tasks; without it every delivery goes direct. */
+  check?: CheckForward;
+  /** Tasks a delivery may hold and still start or signal a run for each at once. */
+  maxDirectTasks?: number;
+  /** Events of such deliveries waiting for Temporal beyond which they are refused (others are not). */
+  maxCheckBacklog?: number;
   /** Events forwarded at once. */
   concurrency?: number;
   /** First pause after a failed forward; doubles up to maxRetryMs. */
@@ -72,6 +89,8 @@ const SEGMENT_EVENTS = 2_000;
  */
 const REFUSALS_MEANING_OUTAGE = 10;
 const SEGMENT_NAME = /^\d{12}\.jsonl$/;
+/** Events of one project a check run takes at most: its input stays far below Temporal's 2 MB payload limit. */
+export const CHECK_BATCH = 2_000;
 
 interface Segment {
   file: string;
@@ -142,9 +161,15 @@ class Fifo<T> {
 export class Journal {
   private readonly dir: string;
   private readonly rejectedFile: string;
-  private readonly options: Required<Omit<JournalOptions, 'onSetAside'>> & Pick<JournalOptions, 'onSetAside'>;
+  private readonly options: Required<Omit<JournalOptions, 'onSetAside' | 'check'>> & Pick<JournalOptions, 'onSetAside' | 'check'>;
   /** Journaled entries not yet forwarded, by task, oldest task first. */
   private readonly queue = new Fifo<Queued>();
+  /** Entries of deliveries over maxDirectTasks, for check runs; a batch that failed goes first. */
+  private readonly toCheck = new Fifo<Journaled>();
+  private checkAgain?: Journaled[];
+  /** Such entries queued or being forwarded, and whether a check forward is under way. */
+  private checkEntries = 0;
+  private checking = false;
   /** The queue's item of each task that has one, for later events of the task to join. */
   private readonly queuedByTask = new Map<string, Queued>();
   /** Entries in the queue, and in forwards under way. */
@@ -170,7 +195,15 @@ export class Journal {
   ) {
     this.dir = path.join(dataDir, 'journal');
     this.rejectedFile = path.join(dataDir, 'journal-rejected.jsonl');
-    this.options = { maxBacklog: 20_000, concurrency: 4, retryMs: 500, maxRetryMs: 10_000, ...options };
+    this.options = {
+      maxBacklog: 20_000,
+      maxDirectTasks: options.check ? 100 : Infinity,
+      maxCheckBacklog: 50_000,
+      concurrency: 4,
+      retryMs: 500,
+      maxRetryMs: 10_000,
+      ...options,
+    };
   }
 
   /** Opens the journal under DATA_DIR and starts forwarding what an earlier run left in it. */
@@ -182,12 +215,16 @@ export class Journal {
 
   /** Whether deliveries are being taken: Temporal takes events, and the backlog has room. */
   get accepting(): boolean {
-    return this.failures === 0 && this.backlog < this.options.maxBacklog && !this.closed;
+    return this.failures === 0 && this.directBacklog < this.options.maxBacklog && !this.closed;
   }
 
-  /** Events journaled, not yet in Temporal. */
-  get backlog(): number {
+  private get directBacklog(): number {
     return this.queuedEntries + this.forwardingEntries;
+  }
+
+  /** Events journaled, not yet in Temporal (those waiting for a check run too). */
+  get backlog(): number {
+    return this.directBacklog + this.checkEntries;
   }
 
   /**
@@ -196,17 +233,13 @@ export class Journal {
    * cache cost microseconds, less than handing them to a thread and back.
    */
   append(entries: JournalEntry[]): void {
-    if (!this.accepting) {
-      const why = this.closed
-        ? 'shutting down'
-        : this.failures > 0
-          ? 'Temporal is not taking events'
-          : `${this.backlog} events already wait for Temporal`;
-      throw new JournalRefusal(why);
-    }
+    const check = entries.length > this.options.maxDirectTasks;
+    const refusal = this.refusal(check);
+    if (refusal !== undefined) throw new JournalRefusal(refusal);
     if (entries.length === 0) return;
+    const journaled = check ? entries.map((e): JournalEntry => ({ ...e, check: true })) : entries;
     const segment = this.current ?? this.startSegment();
-    const lines = Buffer.from(entries.map((e) => `${JSON.stringify(e)}\n`).join(''));
+    const lines = Buffer.from(journaled.map((e) => `${JSON.stringify(e)}\n`).join(''));
     try {
       if (writeSync(segment.fd!, lines) !== lines.length) throw new Error('short write to the journal');
     } catch (err) {
@@ -215,12 +248,23 @@ export class Journal {
       void this.endSegment(segment);
       throw err;
     }
-    segment.events += entries.length;
-    segment.pending += entries.length;
-    for (const entry of entries) this.enqueue(entry, segment);
+    segment.events += journaled.length;
+    segment.pending += journaled.length;
+    for (const entry of journaled) this.enqueue(entry, segment);
+    if (check)
+      this.log.info({ projectGid: entries[0].projectGid, tasks: entries.length }, 'delivery of many tasks: Asana must list them first');
     if (segment.events >= SEGMENT_EVENTS) void this.endSegment(segment);
     else this.sync();
     this.pump();
+  }
+
+  /** Why a delivery (one for check runs, or not) is refused now; undefined when it is taken. */
+  private refusal(check: boolean): string | undefined {
+    if (this.closed) return 'shutting down';
+    if (this.failures > 0) return 'Temporal is not taking events';
+    if (check && this.checkEntries >= this.options.maxCheckBacklog) return `${this.checkEntries} events already wait for a check`;
+    if (!check && this.directBacklog >= this.options.maxBacklog) return `${this.directBacklog} events already wait for Temporal`;
+    return undefined;
   }
 
   /**
@@ -278,9 +322,14 @@ export class Journal {
     if (segment.pending === 0) await unlink(segment.file).catch(() => undefined);
   }
 
-  /** Queues an entry, with the waiting ones of its task if there are any. */
+  /** Queues an entry, with the waiting ones of its task if there are any (or for a check run). */
   private enqueue(entry: JournalEntry, segment: Segment): void {
     const journaled = { entry, segment };
+    if (entry.check && this.options.check) {
+      this.toCheck.push(journaled);
+      this.checkEntries += 1;
+      return;
+    }
     const waiting = this.queuedByTask.get(taskKey(journaled));
     if (waiting) waiting.push(journaled);
     else {
@@ -291,58 +340,102 @@ export class Journal {
     this.queuedEntries += 1;
   }
 
-  /** Forwards queued tasks, a few at once; after a failure, waits and tries the oldest again. */
+  /**
+   * Forwards queued tasks, a few at once, and one check batch beside them; after a failure, waits
+   * and tries the oldest again.
+   */
   private pump(): void {
-    while (!this.closed && this.retryTimer === undefined && this.forwarding < this.options.concurrency && this.queue.length > 0) {
-      const item = this.queue.shift()!;
-      const key = taskKey(item[0]);
-      this.queuedByTask.delete(key);
-      const count = item.length;
-      this.queuedEntries -= count;
-      this.forwardingEntries += count;
-      this.forwarding += 1;
-      void this.forward(mergedEntry(item.map((j) => j.entry)))
-        .then(
-          () => {
-            this.failures = 0;
-            this.refusedInARow = 0;
-            this.done(item);
-          },
-          (err: unknown) => {
-            const lines = item.map((j) => JSON.stringify(j.entry));
-            if (
-              err instanceof Unforwardable &&
-              this.refusedInARow + 1 < REFUSALS_MEANING_OUTAGE &&
-              this.setAside('refused_by_temporal', lines, err.message)
-            ) {
-              this.refusedInARow += 1;
-              this.done(item);
-              return;
-            }
-            // First again; the task's events that came meanwhile wait behind it, or join it if none do.
-            this.queue.unshift(item);
-            this.queuedEntries += count;
-            if (!this.queuedByTask.has(key)) this.queuedByTask.set(key, item);
-            this.failures += 1;
-            const pause = Math.min(this.options.retryMs * 2 ** (this.failures - 1), this.options.maxRetryMs);
-            if (this.failures === 1)
-              this.log.warn({ err: (err as Error).message }, 'Temporal did not take journaled events; refusing deliveries until it does');
-            this.retryTimer ??= setTimeout(() => {
-              this.retryTimer = undefined;
-              this.pump();
-            }, pause);
-          },
-        )
-        .finally(() => {
-          this.forwarding -= 1;
-          this.forwardingEntries -= count;
-          this.pump();
-        });
+    while (!this.closed && this.retryTimer === undefined) {
+      if (!this.checking && this.options.check && (this.checkAgain || this.toCheck.length > 0)) this.forwardCheck(this.options.check);
+      else if (this.forwarding < this.options.concurrency && this.queue.length > 0) this.forwardTask();
+      else return;
     }
   }
 
+  private forwardTask(): void {
+    const item = this.queue.shift()!;
+    const key = taskKey(item[0]);
+    this.queuedByTask.delete(key);
+    const count = item.length;
+    this.queuedEntries -= count;
+    this.forwardingEntries += count;
+    this.forwarding += 1;
+    void this.send(item, this.forward(mergedEntry(item.map((j) => j.entry))), () => {
+      // First again; the task's events that came meanwhile wait behind it, or join it if none do.
+      this.queue.unshift(item);
+      this.queuedEntries += count;
+      if (!this.queuedByTask.has(key)) this.queuedByTask.set(key, item);
+    }).finally(() => {
+      this.forwarding -= 1;
+      this.forwardingEntries -= count;
+      this.pump();
+    });
+  }
+
+  /** Sends the oldest check entries of one project, up to CHECK_BATCH, as one check run. */
+  private forwardCheck(check: CheckForward): void {
+    let batch = this.checkAgain;
+    this.checkAgain = undefined;
+    if (!batch) {
+      batch = [this.toCheck.shift()!];
+      const { projectGid } = batch[0].entry;
+      while (batch.length < CHECK_BATCH && this.toCheck.length > 0) {
+        const next = this.toCheck.shift()!;
+        if (next.entry.projectGid !== projectGid) {
+          this.toCheck.unshift(next);
+          break;
+        }
+        batch.push(next);
+      }
+    }
+    const sent = batch;
+    this.checking = true;
+    void this.send(
+      sent,
+      check(sent.map((j) => j.entry)),
+      () => (this.checkAgain = sent),
+      (count) => (this.checkEntries -= count),
+    ).finally(() => {
+      this.checking = false;
+      this.pump();
+    });
+  }
+
+  /**
+   * Settles one forward: its entries are done once Temporal has them, or set aside when it never
+   * will; otherwise `putBack` queues them first again and forwarding pauses, longer each time.
+   */
+  private async send(item: Journaled[], forwarded: Promise<void>, putBack: () => void, settled?: (count: number) => void): Promise<void> {
+    try {
+      await forwarded;
+      this.failures = 0;
+      this.refusedInARow = 0;
+    } catch (err) {
+      const lines = item.map((j) => JSON.stringify(j.entry));
+      if (
+        !(err instanceof Unforwardable) ||
+        this.refusedInARow + 1 >= REFUSALS_MEANING_OUTAGE ||
+        !this.setAside('refused_by_temporal', lines, err.message)
+      ) {
+        putBack();
+        this.failures += 1;
+        const pause = Math.min(this.options.retryMs * 2 ** (this.failures - 1), this.options.maxRetryMs);
+        if (this.failures === 1)
+          this.log.warn({ err: (err as Error).message }, 'Temporal did not take journaled events; refusing deliveries until it does');
+        this.retryTimer ??= setTimeout(() => {
+          this.retryTimer = undefined;
+          this.pump();
+        }, pause);
+        return;
+      }
+      this.refusedInARow += 1;
+    }
+    settled?.(item.length);
+    this.done(item);
+  }
+
   /** Entries are in Temporal, or set aside: their segments hold fewer. */
-  private done(item: Queued): void {
+  private done(item: Journaled[]): void {
     for (const { segment } of item) {
       segment.pending -= 1;
       // A segment ends as soon as it is drained, so a restart replays little.
@@ -436,16 +529,17 @@ function parseLine(line: string): JournalEntry[] | undefined {
     return undefined;
   }
   if (typeof value !== 'object' || value === null) return undefined;
-  const { projectGid, taskGid, action, receivedAt, changedAt, tasks } = value as Record<string, unknown>;
+  const { projectGid, taskGid, action, receivedAt, changedAt, tasks, check } = value as Record<string, unknown>;
   if (typeof projectGid !== 'string' || !isGid(projectGid) || typeof receivedAt !== 'number' || !Number.isFinite(receivedAt))
     return undefined;
+  if (check !== undefined && check !== true) return undefined;
   // A time that does not parse is left out: the sync then falls back to the receipt time.
   const time = isoTime(changedAt);
   // Lines of earlier versions carry the event's action: not needed any more, but still checked.
   const knownAction = (act: unknown) => act === undefined || (typeof act === 'string' && TASK_ACTIONS.has(act));
   const event = (gid: unknown, act: unknown): JournalEntry | undefined =>
     typeof gid === 'string' && isGid(gid) && knownAction(act)
-      ? { projectGid, taskGid: gid, receivedAt, ...(time ? { changedAt: time } : {}) }
+      ? { projectGid, taskGid: gid, receivedAt, ...(time ? { changedAt: time } : {}), ...(check ? { check } : {}) }
       : undefined;
   // A line of a version that journaled a whole delivery: {"projectGid","tasks":[[gid,[actions]]],"receivedAt"}.
   const events = Array.isArray(tasks)

@@ -66,6 +66,11 @@ export class WebhookMetrics {
     registers: [this.registry],
   });
   private readonly latency = new Histogram({
+  private readonly checks = new Counter({
+    name: 'webhook_events_checked_total',
+    help: 'Task events of deliveries over 100 tasks, sent to check runs (Asana must list a task before its sync starts)',
+    registers: [this.registry],
+  });
     name: 'webhook_request_duration_seconds',
     help: 'Time to answer a webhook request, by outcome',
     labelNames: ['outcome'],
@@ -106,3 +111,7 @@ export class WebhookMetrics {
     });
   }
 }
+  checked(count: number): void {
+    this.checks.inc(count);
+  }
+

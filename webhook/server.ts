@@ -11,7 +11,7 @@ import { assertNoProblems, changeRuleOf, readColumnsFile } from '../lib/columns-
 import { connectNativeClient, ensureSearchAttributes } from '../lib/temporal';
 import { createWebhookApp, emptyCounts, type OutcomeCounts } from './app';
 import { within } from '../lib/within';
-import { temporalForward } from './dispatch';
+import { temporalCheck, temporalForward } from './dispatch';
 import { Journal, JournalRefusal } from './journal';
 import { WebhookMetrics } from './metrics';
 import { SecretStore } from '../lib/webhook-secrets';
@@ -61,7 +61,13 @@ export async function startWebhookServer(config: Config, log: Logger, client?: C
       metrics.signalled(1);
     },
     log,
-    { onSetAside: (reason, count) => metrics.setAside(reason, count) },
+    {
+      onSetAside: (reason, count) => metrics.setAside(reason, count),
+      check: async (entries) => {
+        await check(entries);
+        metrics.checked(entries.length);
+      },
+    },
   );
   metrics.watchJournal(() => journal.backlog);
 
@@ -101,6 +107,7 @@ export async function startWebhookServer(config: Config, log: Logger, client?: C
       changeRule: changeRuleOf(columns.settings),
       enqueue: (entries) => {
         if (!temporalAnswers()) throw new JournalRefusal('Temporal is not answering');
+  const check = temporalCheck(() => connected, config.temporal.taskQueue, inFlight);
         journal.append(entries);
       },
     },

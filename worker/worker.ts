@@ -13,7 +13,7 @@ import { AsanaClient } from '../activities/asana-client';
 import type { Logger } from '../lib/logger';
 import { connect, connectNative, ensureSearchAttributes } from '../lib/temporal';
 import { reconcileProgressSignal } from '../workflows';
-import { ensureSchedules, warmUp } from '../workflows/client';
+import { ensureSchedules, signalTask, warmUp } from '../workflows/client';
 import { bundleInChildProcess } from './bundle';
 import { findLastWatermark } from './watermarks';
 
@@ -38,6 +38,9 @@ export async function createSyncWorker({ config, connection, client, workflowBun
     syncedProjects: new Set(config.asana.projectGids),
     reportProgress: (workflowId, counts) => client.workflow.getHandle(workflowId).signal(reconcileProgressSignal, counts),
     findLastWatermark: (projectGid) => findLastWatermark(client, projectGid),
+    startSync: async (projectGid, task) => {
+      await signalTask(client, config.temporal.taskQueue, { projectGid, ...task });
+    },
   });
   return Worker.create({
     connection,

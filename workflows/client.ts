@@ -9,11 +9,13 @@ import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type Schedu
 import type { Config } from '../config';
 import { ASANA_PROJECT_GID, ASANA_TASK_GID } from '../lib/search-attributes';
 import {
+  checkTasksWorkflow,
   reconcileProjectWorkflow,
   syncTaskWorkflow,
   taskEventSignal,
   warmUpWorkflow,
   type ReconcileInput,
+  type CheckTasksInput,
   type ReconcileMode,
   type TaskEvent,
 } from '.';
@@ -45,6 +47,17 @@ export function signalTask(client: Client, taskQueue: string, { taskGid, project
       { key: ASANA_TASK_GID, value: taskGid },
       ...(projectGid ? [{ key: ASANA_PROJECT_GID, value: projectGid }] : []),
     ],
+  });
+}
+
+/** Starts the check of a large delivery's tasks of one project (checkTasksWorkflow); a repeat only signals listed tasks again. */
+export function startTaskCheck(client: Client, taskQueue: string, input: CheckTasksInput) {
+  return client.workflow.start(checkTasksWorkflow, {
+    workflowId: `asana-check-${input.projectGid}-${randomUUID()}`,
+    taskQueue,
+    args: [input],
+    staticSummary: `Check of ${input.tasks.length} task events of project ${input.projectGid} from a large delivery`,
+    typedSearchAttributes: [{ key: ASANA_PROJECT_GID, value: input.projectGid }],
   });
 }
 

@@ -3,3 +3,5 @@ export type { SyncTaskInput, SyncTaskResult, TaskEvent } from './sync-task';
 export { reconcileProjectWorkflow, progressQuery, reconcileProgressSignal } from './reconcile';
 export type { ReconcileInput, ReconcileMode, ReconcileProgress, ReconcileResult } from './reconcile';
 export { warmUpWorkflow } from './warm-up';
+export { checkTasksWorkflow } from './check-tasks';
+export type { CheckTasksInput, CheckTasksResult } from './check-tasks';

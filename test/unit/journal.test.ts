@@ -3,7 +3,7 @@ import { appendFile, mkdir, mkdtemp, readdir, readFile, readlink, realpath, rm, 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLogger } from '../../lib/logger';
-import { Journal, JournalRefusal, mergedEntry, Unforwardable, type JournalEntry } from '../../webhook/journal';
+import { CHECK_BATCH, Journal, JournalRefusal, mergedEntry, Unforwardable, type JournalEntry } from '../../webhook/journal';
 import { eventually } from '../support/stack';
 
 const log = createLogger('silent', 'test');
@@ -292,5 +292,79 @@ describe('webhook journal', () => {
     second.append(delivery('6'));
     await eventually(() => assert.deepEqual(temporal.taken, ['5', '6']));
     await second.close();
+  });
+
+  describe('deliveries of more tasks than maxDirectTasks', () => {
+    /** A stand-in for the check runs: records each batch, or holds them all while `hang`. */
+    function fakeChecks() {
+      const batches: JournalEntry[][] = [];
+      const state = { hang: false };
+      const check = async (entries: JournalEntry[]) => {
+        if (state.hang) return new Promise<void>(() => undefined);
+        batches.push(entries);
+      };
+      return { batches, state, check };
+    }
+    const tasks = (count: number, projectGid = '100', from = 1) =>
+      Array.from({ length: count }, (_, i): JournalEntry => ({ projectGid, taskGid: String(from + i), receivedAt: 1 }));
+
+    it('start no run per task: their events go to check runs, one project and at most CHECK_BATCH events each', async () => {
+      const temporal = fakeTemporal();
+      const checks = fakeChecks();
+      const journal = await Journal.open(dir, temporal.forward, log, { check: checks.check, maxDirectTasks: 3 });
+      journal.append(tasks(CHECK_BATCH + 1));
+      journal.append(tasks(4, '200'));
+      journal.append(tasks(3, '100', 90_000)); // not over the limit: a run each
+      await eventually(() => assert.equal(checks.batches.flat().length, CHECK_BATCH + 5));
+      assert.deepEqual(
+        checks.batches.map((b) => [b[0].projectGid, b.length]),
+        [
+          ['100', CHECK_BATCH],
+          ['100', 1],
+          ['200', 4],
+        ],
+      );
+      await eventually(() => assert.deepEqual([...temporal.taken].sort(), ['90000', '90001', '90002']));
+      await eventually(async () => assert.deepEqual(await files(), []));
+      await journal.close();
+    });
+
+    it('keep their check mark across a restart', async () => {
+      const temporal = fakeTemporal();
+      const checks = fakeChecks();
+      checks.state.hang = true;
+      const first = await Journal.open(dir, temporal.forward, log, { check: checks.check, maxDirectTasks: 3 });
+      first.append(tasks(5));
+      await first.close();
+      checks.state.hang = false;
+      const second = await Journal.open(dir, temporal.forward, log, { check: checks.check, maxDirectTasks: 3 });
+      await eventually(() =>
+        assert.deepEqual(
+          checks.batches.flat().map((e) => e.taskGid),
+          ['1', '2', '3', '4', '5'],
+        ),
+      );
+      assert.deepEqual(temporal.taken, []);
+      await second.close();
+    });
+
+    it('are refused while their own backlog is full, and never take the room of smaller deliveries', async () => {
+      const temporal = fakeTemporal();
+      temporal.state.hang = true;
+      const checks = fakeChecks();
+      checks.state.hang = true;
+      const journal = await Journal.open(dir, temporal.forward, log, {
+        check: checks.check,
+        maxDirectTasks: 3,
+        maxBacklog: 10,
+        maxCheckBacklog: 8,
+      });
+      journal.append(tasks(8));
+      assert.throws(() => journal.append(tasks(4, '100', 100)), /8 events already wait for a check/);
+      journal.append(tasks(3, '100', 200));
+      assert.ok(journal.accepting);
+      assert.equal(journal.backlog, 11);
+      await journal.close();
+    });
   });
 });

@@ -1,0 +1,71 @@
+/**
+ * The check of a delivery too large to start a run per task (webhook/journal.ts): only the tasks
+ * Asana lists in the project get a sync. One listing of the project's recently modified tasks
+ * settles hundreds of gids, so a delivery of invented gids costs a few Asana requests, no Airtable
+ * request and no run per gid.
+ */
+import { GONE_RECHECK_MS, type AsanaClient } from './asana-client';
+
+/** One task event of the delivery, as the webhook journaled it. */
+export interface TaskToCheck {
+  taskGid: string;
+  receivedAt: number;
+  changedAt?: string;
+}
+
+export interface CheckTasksInput {
+  projectGid: string;
+  tasks: TaskToCheck[];
+}
+
+export interface CheckTasksResult {
+  /** Task events whose sync was started or signalled. */
+  started: number;
+  /** Gids Asana did not list in the project (invented, deleted, moved): no run was started for them. */
+  notListed: string[];
+}
+
+export interface CheckTasksDeps {
+  asana: Pick<AsanaClient, 'listedAmong'>;
+  /** ASANA_PROJECT_GIDS: tasks of any other project are not listed. */
+  syncedProjects: ReadonlySet<string>;
+  /** Starts or signals the task's sync workflow with the event. */
+  startSync: (projectGid: string, task: TaskToCheck) => Promise<void>;
+}
+
+/** Listing pages a look may read per this many tasks: a page holds 100, so a delivery costs 1 request per 50 events at most over two looks. */
+const TASKS_PER_PAGE = 100;
+/** Syncs started at once. */
+const START_CONCURRENCY = 8;
+
+/**
+ * Starts the sync of each task Asana lists. A task it does not list at first is looked for again
+ * GONE_RECHECK_MS later, since a listing may lag a task's creation; what is still missing then is
+ * returned, and the reconcile schedule catches any real task among it.
+ */
+export async function startListedTasks(deps: CheckTasksDeps, { projectGid, tasks }: CheckTasksInput): Promise<CheckTasksResult> {
+  const listed = new Set<string>();
+  const look = async (among: TaskToCheck[]) => {
+    const gids = new Set(among.map((t) => t.taskGid));
+    const found = await deps.asana.listedAmong(
+      projectGid,
+      gids,
+      among.map((t) => t.changedAt),
+      Math.ceil(gids.size / TASKS_PER_PAGE),
+    );
+    for (const gid of found) listed.add(gid);
+  };
+  if (deps.syncedProjects.has(projectGid)) {
+    await look(tasks);
+    const missing = tasks.filter((t) => !listed.has(t.taskGid));
+    if (missing.length > 0) {
+      await new Promise((resolve) => setTimeout(resolve, GONE_RECHECK_MS));
+      await look(missing);
+    }
+  }
+  const toStart = tasks.filter((t) => listed.has(t.taskGid));
+  for (let i = 0; i < toStart.length; i += START_CONCURRENCY) {
+    await Promise.all(toStart.slice(i, i + START_CONCURRENCY).map((task) => deps.startSync(projectGid, task)));
+  }
+  return { started: toStart.length, notListed: [...new Set(tasks.map((t) => t.taskGid))].filter((gid) => !listed.has(gid)) };
+}

@@ -1,0 +1,89 @@
+/** A delivery of more than 100 tasks starts runs only for the tasks Asana lists: invented gids cost next to nothing. */
+import assert from 'node:assert/strict';
+import axios from 'axios';
+import { floodDelivery, signDelivery } from '../sandbox/asana';
+import { MAX_BODY_BYTES } from '../webhook/app';
+import { SecretStore, tokenOf } from '../lib/webhook-secrets';
+import type { CheckTasksResult } from '../workflows';
+import { eventually, startStack, type Stack } from './support/stack';
+
+describe('large deliveries', function () {
+  this.timeout(120_000);
+  let stack: Stack;
+  let hook: { gid: string; target: string };
+
+  before(async () => {
+    stack = await startStack();
+    hook = await stack.registerWebhook();
+  });
+  after(() => stack.stop());
+
+  /** The runs of one workflow type on this stack's task queue, once none of them is running. */
+  async function closedRuns(workflowType: string): Promise<string[]> {
+    return eventually(
+      async () => {
+        const ids: string[] = [];
+        for await (const run of stack.client.workflow.list({
+          query: `TaskQueue = '${stack.config.temporal.taskQueue}' AND WorkflowType = '${workflowType}'`,
+        })) {
+          assert.notEqual(run.status.name, 'RUNNING', `${run.workflowId} still running`);
+          ids.push(run.workflowId);
+        }
+        return ids;
+      },
+      30_000,
+      250,
+    );
+  }
+
+  it('of 150 new tasks gives each its row through one check run', async () => {
+    stack.asana.configure({ newTaskEvents: 1, deliveryBatchSize: 150, deliveryBatchMs: 200 });
+    const tasks = Array.from({ length: 150 }, (_, i) => stack.asana.createTask(stack.project.gid, { name: `Launch ${i}` }));
+    await eventually(() => assert.equal(stack.rows().length, 150), 30_000, 100);
+    assert.deepEqual(
+      stack
+        .rows()
+        .map((r) => r['Task ID'])
+        .sort(),
+      tasks.map((t) => t.gid).sort(),
+    );
+    const checks = await closedRuns('checkTasksWorkflow');
+    assert.equal(checks.length, 1);
+    const result = (await stack.client.workflow.getHandle(checks[0]).result()) as CheckTasksResult;
+    assert.deepEqual({ ...result, notListed: result.notListed.length }, { started: 150, notListed: 0 });
+    stack.asana.configure({ newTaskEvents: 3, deliveryBatchSize: 100, deliveryBatchMs: 20 });
+  });
+
+  it('of 1 MiB of invented gids costs at most one Asana request per 50 events, no Airtable request and no sync run; a task created 2 s later gets its row within 2 s', async () => {
+    const before = { asana: stack.asana.count(), airtable: stack.airtable.count(), rows: stack.rows().length };
+    const syncsBefore = (await closedRuns('syncTaskWorkflow')).length;
+    const { secret } = (await new SecretStore(stack.config.dataDir).get(tokenOf(hook.target)!))!;
+    const body = floodDelivery(7_000_000_000_000, MAX_BODY_BYTES);
+    const events = (JSON.parse(body) as { events: unknown[] }).events.length;
+    const answer = await axios.post(hook.target, body, {
+      headers: { 'content-type': 'application/json', 'x-hook-signature': signDelivery(secret, body) },
+      maxBodyLength: Infinity,
+      validateStatus: () => true,
+    });
+    assert.equal(answer.status, 200);
+
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const created = Date.now();
+    const task = stack.asana.createTask(stack.project.gid, { name: 'Real, after the flood' });
+    await eventually(() => assert.ok(stack.rows().some((r) => r['Task ID'] === task.gid)), 10_000, 20);
+    const rowMs = Date.now() - created;
+
+    const checks = (await closedRuns('checkTasksWorkflow')).filter((id) => id.startsWith(`asana-check-${stack.project.gid}-`));
+    const results = await Promise.all(checks.map((id) => stack.client.workflow.getHandle(id).result() as Promise<CheckTasksResult>));
+    const notListed = results.reduce((sum, r) => sum + r.notListed.length, 0);
+    assert.equal(notListed, events, 'every invented gid is kept, as not listed, in a check run');
+    assert.equal((await closedRuns('syncTaskWorkflow')).length, syncsBefore + 1, 'the real task alone got a sync run');
+    assert.ok(
+      stack.asana.count() - before.asana <= events / 50,
+      `${stack.asana.count() - before.asana} Asana requests for ${events} events`,
+    );
+    assert.equal(stack.airtable.count() - before.airtable, 1, "the real task's row alone was written");
+    assert.equal(stack.rows().length, before.rows + 1);
+    assert.ok(rowMs < 2_000, `the real task's row took ${rowMs} ms`);
+  });
+});
