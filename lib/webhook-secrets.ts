@@ -38,6 +38,24 @@ export function tokenOf(target: string): string | undefined {
   }
 }
 
+const TARGET_END = new RegExp(`/webhooks/asana/(${GID_PATTERN})/(${TOKEN_PATTERN})$`);
+
+/**
+ * The project and token of a target that is this service's: exactly the URL `webhookUrl` makes
+ * from `publicUrl` (scheme, host, port and path); undefined for any other, since a target on
+ * another host that carries one of our tokens must not pass for our webhook.
+ */
+export function ownTarget(publicUrl: string, target: string): { projectGid: string; token: string } | undefined {
+  const match = TARGET_END.exec(target);
+  if (!match) return undefined;
+  const [, projectGid, token] = match;
+  try {
+    return new URL(target).href === new URL(webhookUrl(publicUrl, projectGid, token)).href ? { projectGid, token } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** A stored webhook secret and the project its webhook is for. */
 export interface WebhookSecret {
   token: string;
@@ -237,13 +255,14 @@ async function createFile(file: string, content: string): Promise<boolean> {
   }
   const temp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
   const handle = await open(temp, 'wx', 0o600);
+  // the temp file goes whatever fails (a full disk fails the write): a leftover may hold a secret
   try {
-    await handle.writeFile(content);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
+    try {
+      await handle.writeFile(content);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await link(temp, file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;

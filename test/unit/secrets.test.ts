@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { SecretStore, tokenOf, webhookUrl } from '../../lib/webhook-secrets';
+import { ownTarget, SecretStore, tokenOf, webhookUrl } from '../../lib/webhook-secrets';
+import { run } from '../support/processes';
 
 describe('webhook secret store', () => {
   let dir: string;
@@ -80,5 +81,46 @@ describe('webhook secret store', () => {
     assert.equal(tokenOf('https://sync.example.com/webhooks/asana/123'), undefined);
     assert.equal(tokenOf('not a url'), undefined);
     await assert.rejects(store.openRegistration('../etc', 1000), /not an Asana gid/);
+  });
+
+  it("takes a target for ours only if it is the public URL's own, whoever's token it carries", () => {
+    const token = 'c'.repeat(64);
+    const publicUrl = 'https://sync.example.com/hooks';
+    assert.deepEqual(ownTarget(publicUrl, webhookUrl(publicUrl, '123', token)), { projectGid: '123', token });
+    assert.deepEqual(ownTarget(`${publicUrl}/`, `https://SYNC.example.com:443/hooks/webhooks/asana/123/${token}`), {
+      projectGid: '123',
+      token,
+    });
+    for (const foreign of [
+      `https://evil.example/hooks/webhooks/asana/123/${token}`,
+      `http://sync.example.com/hooks/webhooks/asana/123/${token}`,
+      `https://sync.example.com:8443/hooks/webhooks/asana/123/${token}`,
+      `https://sync.example.com/other/webhooks/asana/123/${token}`,
+      `https://sync.example.com/webhooks/asana/123/${token}`,
+      `https://user@sync.example.com/hooks/webhooks/asana/123/${token}`,
+      `https://sync.example.com.evil.example/hooks/webhooks/asana/123/${token}`,
+      `https://evil.example/?https://sync.example.com/hooks/webhooks/asana/123/${token}`,
+      `https://sync.example.com/hooks/webhooks/asana/123/${token}?x`,
+      'not a url',
+    ])
+      assert.equal(ownTarget(publicUrl, foreign), undefined, foreign);
+  });
+
+  it('leaves no temp file when a write fails (a full disk: no byte may be written)', async () => {
+    const token = await store.openRegistration('123', 60_000);
+    // a file size limit of 0 fails every write with EFBIG, as a full disk fails it with ENOSPC
+    const script = [
+      "process.on('SIGXFSZ', () => undefined);",
+      `const { SecretStore } = require(${JSON.stringify(require.resolve('../../lib/webhook-secrets'))});`,
+      'const store = new SecretStore(process.argv[1]);',
+      'const outcome = (p) => p.then(() => "written", (err) => err.message);',
+      `Promise.all([outcome(store.claim(${JSON.stringify(token)}, '123', ${JSON.stringify(secret)})), outcome(store.openRegistration('123', 60000))])`,
+      '  .then((outcomes) => console.log(JSON.stringify(outcomes)));',
+    ].join('\n');
+    const child = await run('/bin/sh', ['-c', 'ulimit -f 0; exec "$0" -r ts-node/register -e "$1" "$2"', process.execPath, script, dir]);
+    assert.equal(child.code, 0, child.stderr);
+    assert.deepEqual(JSON.parse(child.stdout), ['webhook secret store unavailable: EFBIG', 'webhook secret store unavailable: EFBIG']);
+    assert.deepEqual(await readdir(path.join(dir, 'webhook-secrets')), []);
+    assert.deepEqual(await readdir(path.join(dir, 'webhook-registrations')), [token]);
   });
 });
