@@ -4,7 +4,8 @@ import { assertNoProblems, readColumnsFile } from '../lib/columns-file';
 import { ApiError } from '../lib/api-error';
 import { AsanaApi } from '../lib/asana-api';
 import { SecretStore } from '../lib/webhook-secrets';
-import { RegistrationError, UsageError } from './errors';
+import { terminalLines } from '../lib/terminal-text';
+import { RegistrationError, UntrustedAnswer, UsageError } from './errors';
 import type { Output } from './output';
 import { WEBHOOK_COMMANDS } from './webhooks';
 import { airtableSetup } from './airtable';
@@ -15,8 +16,8 @@ import { connectClient } from '../lib/temporal';
 const USAGE = `Usage: npm run cli -- <command>
 
   webhooks create --project <gid> [--public-url <url>] [--filter task:added ...]
-  webhooks list [--project <gid>] [--json]
-  webhooks delete <webhookGid> | --project <gid>
+  webhooks list [--project <gid>] [--json] [--public-url <url>]
+  webhooks delete <webhookGid> | --project <gid> [--public-url <url>]
   backfill --project <gid> [--since <iso>]             reconcile now: all tasks, or those modified since
   airtable setup                                       check "Asana Tasks"; create it when missing
   sync --task <gid> [--project <gid>]                  sync one task now (retries a failed one)
@@ -57,7 +58,7 @@ export async function runCli(argv: string[], output: Output): Promise<number> {
       output.err(`error: ${(err as Error).message}\n\n${USAGE}`);
       return 2;
     }
-    if (err instanceof ApiError || err instanceof RegistrationError) {
+    if (err instanceof ApiError || err instanceof RegistrationError || err instanceof UntrustedAnswer) {
       output.err(`error: ${err.message}`);
       return 1;
     }
@@ -66,10 +67,12 @@ export async function runCli(argv: string[], output: Output): Promise<number> {
 }
 
 export function main(): void {
-  runCli(process.argv.slice(2), { out: (l) => console.log(l), err: (l) => console.error(l) }).then(
+  // what the CLI prints holds Asana's and Airtable's text: no escape sequence of theirs reaches the terminal
+  const output: Output = { out: (l) => console.log(terminalLines(l)), err: (l) => console.error(terminalLines(l)) };
+  runCli(process.argv.slice(2), output).then(
     (code) => process.exit(code),
     (err: unknown) => {
-      console.error(err instanceof Error ? err.message : err);
+      output.err(err instanceof Error ? err.message : String(err));
       process.exit(1);
     },
   );

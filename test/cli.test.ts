@@ -1,12 +1,67 @@
 /** The webhook CLI against the Asana emulator, as an operator runs it (a real process, real exit codes). */
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import axios from 'axios';
 import { signDelivery } from '../sandbox/asana';
 import { SecretStore, tokenOf } from '../lib/webhook-secrets';
 import { runEntry } from './support/processes';
 import { eventually, startStack, type Stack } from './support/stack';
+
+/** What a broken or hostile Asana does with a request: answers it with crafted JSON, or passes it to the emulator, maybe losing the emulator's answer. */
+type Conduct = { status: number; body: unknown } | 'forward' | 'lose';
+
+interface HostileAsana {
+  /** For ASANA_BASE_URL. */
+  baseUrl: string;
+  /** Every request it got, as "METHOD /path". */
+  seen: string[];
+  close(): Promise<void>;
+}
+
+/** A node:http server at ASANA_BASE_URL that answers as `conduct` says, in front of the emulator at `upstream`. */
+async function hostileAsana(upstream: string, conduct: (request: string) => Conduct): Promise<HostileAsana> {
+  const seen: string[] = [];
+  const answer = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const request = `${req.method} ${new URL(req.url ?? '/', 'http://asana').pathname}`;
+    seen.push(request);
+    const how = conduct(request);
+    if (how === 'forward' || how === 'lose') {
+      const forwarded = await fetch(`${upstream}${req.url}`, {
+        method: req.method,
+        headers: { authorization: req.headers.authorization ?? '', 'content-type': 'application/json' },
+        body: chunks.length > 0 ? Buffer.concat(chunks) : undefined,
+      });
+      const body = await forwarded.text();
+      if (how === 'lose') {
+        req.socket.destroy();
+        return;
+      }
+      res.writeHead(forwarded.status, { 'content-type': 'application/json' }).end(body);
+      return;
+    }
+    res.writeHead(how.status, { 'content-type': 'application/json' }).end(JSON.stringify(how.body));
+  };
+  const server = http.createServer((req, res) => void answer(req, res));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/1.0`,
+    seen,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+const data = (value: unknown): Conduct => ({ status: 200, body: { data: value, next_page: null } });
+/** A hostile Asana says yes to whatever else it is sent. */
+const OK = data({});
+/** A C0 or C1 control character or DEL, other than a line break. */
+const CONTROL = /[\x00-\x09\x0b-\x1f\x7f-\x9f]/; // eslint-disable-line no-control-regex -- what reaches a terminal must have none
+/** What any Asana editor can name a project: retitle the window, erase the line, overwrite it. */
+const HOSTILE_TEXT = '\x1b]0;pwned\x07\x1b[2K\rOverwritten\x9b2J\x07';
 
 describe('cli: webhooks create | list | delete', function () {
   this.timeout(60_000);
@@ -136,6 +191,7 @@ describe('cli: webhooks create | list | delete', function () {
       [['webhooks', 'create', '--project', project], { PUBLIC_URL: '' }, /--public-url <url>, or set PUBLIC_URL/],
       [['webhooks', 'create', '--project', project, '--public-url', 'nope'], {}, /--public-url must be a URL/],
       [['webhooks', 'list'], { ASANA_WORKSPACE_GID: '' }, /set ASANA_WORKSPACE_GID/],
+      [['webhooks', 'delete', '123'], { PUBLIC_URL: '' }, /--public-url <url>, or set PUBLIC_URL/],
       [['webhooks', 'delete'], {}, /either a webhook gid or --project/],
       [['webhooks', 'list'], { ASANA_ACCESS_TOKEN: '' }, /ASANA_ACCESS_TOKEN is required/],
       [['nonsense'], {}, /unknown command/],
@@ -146,5 +202,152 @@ describe('cli: webhooks create | list | delete', function () {
       assert.match(run.stderr, message);
       assert.ok(!run.stderr.includes(stack.asana.token), 'no token in messages');
     }
+  });
+
+  describe("against a broken or hostile Asana: the CLI trusts none of Asana's answers", () => {
+    let hostile: HostileAsana | undefined;
+    let live: { gid: string; target: string; token: string };
+    /** Targets that carry the live webhook's token but are not ours: another host, scheme, port or path. */
+    let foreignTargets: string[];
+    const hookAt = (gid: string, target: string, extra: Record<string, unknown> = {}) => ({
+      gid,
+      resource: { gid: stack.project.gid, name: 'Campaigns' },
+      target,
+      active: true,
+      last_failure_content: '',
+      ...extra,
+    });
+    const against = async (conduct: (request: string) => Conduct, args: string[]) => {
+      hostile = await hostileAsana(stack.asana.url, conduct);
+      return cli(args, { ASANA_BASE_URL: hostile.baseUrl });
+    };
+
+    before(async () => {
+      const hook = await stack.registerWebhook();
+      live = { ...hook, token: tokenOf(hook.target)! };
+      const ours = new URL(stack.webhook.url);
+      const tail = `/webhooks/asana/${stack.project.gid}/${live.token}`;
+      foreignTargets = [
+        `https://attacker.example${tail}`,
+        `https://${ours.host}${tail}`,
+        `http://${ours.hostname}:${Number(ours.port) + 1}${tail}`,
+        `${stack.webhook.url}/elsewhere${tail}`,
+      ];
+    });
+    afterEach(() => hostile?.close());
+
+    it('deletes only the webhook named: an answer naming another gid (or a path) sends nothing and forgets nothing', async () => {
+      for (const gid of ['../tasks/777', '222']) {
+        const run = await against(
+          (r) => (r === 'GET /api/1.0/webhooks/111' ? data(hookAt(gid, foreignTargets[0])) : OK),
+          ['webhooks', 'delete', '111'],
+        );
+        assert.equal(run.code, 1, run.stderr);
+        assert.match(run.stderr, gid === '222' ? /webhook 222 .*not one the command named; nothing was deleted/ : /not a gid/);
+        assert.deepEqual(hostile!.seen, ['GET /api/1.0/webhooks/111']);
+        assert.ok(await secrets.get(live.token), "the live webhook's secret is kept");
+        await hostile!.close();
+      }
+    });
+
+    it('deletes by project only webhooks of that project', async () => {
+      const other = hookAt('333', foreignTargets[0], { resource: { gid: '444' } });
+      const run = await against(
+        (r) => (r === 'GET /api/1.0/webhooks' ? data([other]) : OK),
+        ['webhooks', 'delete', '--project', stack.project.gid],
+      );
+      assert.equal(run.code, 1, run.stderr);
+      assert.deepEqual(hostile!.seen, ['GET /api/1.0/webhooks']);
+    });
+
+    it("never forgets the secret of a webhook on a URL that is not ours, though it carries our live webhook's token", async () => {
+      for (const target of foreignTargets) {
+        const run = await against(
+          (r) => (r === 'GET /api/1.0/webhooks/111' ? data(hookAt('111', target)) : OK),
+          ['webhooks', 'delete', '111'],
+        );
+        assert.equal(run.code, 0, run.stderr);
+        assert.match(run.stdout, /Deleted webhook 111 .*no secret was forgotten/);
+        assert.deepEqual(hostile!.seen, ['GET /api/1.0/webhooks/111', 'DELETE /api/1.0/webhooks/111'], target);
+        assert.ok(await secrets.get(live.token), `the live webhook's secret is kept (${target})`);
+        await hostile!.close();
+      }
+    });
+
+    it('creates: an answer naming a path instead of a webhook gid sends nothing there', async () => {
+      const before = await secrets.list();
+      const run = await against(
+        (r) =>
+          r === 'POST /api/1.0/webhooks' ? { status: 201, body: { data: { gid: '../tasks/777' }, 'X-Hook-Secret': 'x'.repeat(40) } } : OK,
+        ['webhooks', 'create', '--project', stack.project.gid],
+      );
+      assert.equal(run.code, 1, run.stderr);
+      assert.match(run.stderr, /not a gid/);
+      assert.deepEqual(hostile!.seen, ['POST /api/1.0/webhooks']);
+      assert.deepEqual(await secrets.list(), before);
+      assert.deepEqual(await readdir(path.join(stack.config.dataDir, 'webhook-registrations')), []);
+    });
+
+    it("lists a webhook on a foreign URL as secret none, and prints Asana's names and messages without control characters", async () => {
+      const listed = [
+        hookAt(live.gid, live.target, { resource: { gid: stack.project.gid, name: `${HOSTILE_TEXT}\n999  forged  stored` } }),
+        ...foreignTargets.map((target, i) => hookAt(`${900 + i}`, target, { last_failure_content: HOSTILE_TEXT })),
+      ];
+      const table = await against((r) => (r === 'GET /api/1.0/webhooks' ? data(listed) : OK), ['webhooks', 'list']);
+      assert.equal(table.code, 0, table.stderr);
+      assert.doesNotMatch(table.stdout, CONTROL);
+      const rows = table.stdout.trim().split('\n').slice(2);
+      assert.equal(rows.length, listed.length, table.stdout);
+      assert.deepEqual(
+        rows.map((row) => /\s(stored|none)\s/.exec(row)?.[1]),
+        ['stored', ...foreignTargets.map(() => 'none')],
+      );
+      assert.match(rows[0], /Overwritten 999 {2}forged {2}stored/, 'the name shows, on its own row');
+      await hostile!.close();
+
+      const json = await against((r) => (r === 'GET /api/1.0/webhooks' ? data(listed) : OK), ['webhooks', 'list', '--json']);
+      assert.equal(json.code, 0, json.stderr);
+      assert.doesNotMatch(json.stdout, CONTROL);
+      const parsed = JSON.parse(json.stdout) as { secret: string; resource: { name: string }; last_failure_content: string }[];
+      assert.deepEqual(
+        parsed.map((h) => h.secret),
+        ['stored', ...foreignTargets.map(() => 'none')],
+      );
+      assert.equal(parsed[0].resource.name, listed[0].resource.name, 'JSON escapes the text, whole');
+      assert.equal(parsed[1].last_failure_content, HOSTILE_TEXT);
+      await hostile!.close();
+
+      const refused = await against(() => ({ status: 400, body: { errors: [{ message: HOSTILE_TEXT }] } }), ['webhooks', 'delete', '222']);
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /Asana answered 400: +Overwritten/);
+      assert.doesNotMatch(refused.stderr, CONTROL);
+    });
+
+    it("reports the webhook a create made when Asana's answer is lost after the handshake, instead of inviting a duplicate", async () => {
+      const before = new Set(hooks().map((h) => h.gid));
+      const run = await against(
+        (r) => (r === 'POST /api/1.0/webhooks' ? 'lose' : 'forward'),
+        ['webhooks', 'create', '--project', stack.project.gid],
+      );
+      assert.equal(run.code, 0, run.stderr);
+      const created = hooks().filter((h) => !before.has(h.gid));
+      assert.equal(created.length, 1);
+      assert.match(run.stdout, new RegExp(`^Created webhook ${created[0].gid} for project ${stack.project.gid} .*answer was lost`));
+      assert.equal((await secrets.get(tokenOf(created[0].target)!))?.secret, created[0].secret);
+      assert.deepEqual(hostile!.seen, ['POST /api/1.0/webhooks', `GET /api/1.0/projects/${stack.project.gid}`, 'GET /api/1.0/webhooks']);
+      assert.deepEqual(await readdir(path.join(stack.config.dataDir, 'webhook-registrations')), []);
+    });
+
+    it('forgets the secret when the answer is lost and Asana lists no webhook on its URL', async () => {
+      const before = await secrets.list();
+      const run = await against(
+        (r) => (r === 'POST /api/1.0/webhooks' ? 'lose' : r === 'GET /api/1.0/webhooks' ? data([]) : 'forward'),
+        ['webhooks', 'create', '--project', stack.project.gid],
+      );
+      assert.equal(run.code, 1, run.stderr);
+      assert.match(run.stderr, /Asana unreachable: .*Asana lists no webhook on its URL, so the secret is forgotten/);
+      assert.deepEqual(await secrets.list(), before);
+      for (const hook of hooks().filter((h) => h.gid !== live.gid)) stack.asana.dropWebhook(hook.gid);
+    });
   });
 });
