@@ -134,7 +134,7 @@ async function floodWebhook(
   const base = `http://127.0.0.1:${port}`;
   const webhook = new ServiceProcess(
     'webhook',
-    { ...env, PORT: String(port), DATA_DIR: dataDir, TEMPORAL_TASK_QUEUE: 'bench-flood' },
+    { ...env, PORT: String(port), WEBHOOK_METRICS_PORT: '0', DATA_DIR: dataDir, TEMPORAL_TASK_QUEUE: 'bench-flood' },
     path.join(dir, 'flood-webhook.log'),
   );
   const statuses: Record<number, number> = {};
@@ -202,6 +202,7 @@ runMain(async () => {
     DATA_DIR: dir,
     LOG_LEVEL: 'warn',
     WORKER_METRICS_PORT: values.trace ? String(port + 2) : '0',
+    WEBHOOK_METRICS_PORT: String(port + 3),
   };
   // compiled, as production runs them, when the bench itself runs compiled (npm run bench)
   let worker = new ServiceProcess('worker', env, path.join(dir, 'worker.log'));
@@ -214,13 +215,14 @@ runMain(async () => {
     );
   }
   const webhookUrl = `http://127.0.0.1:${port}`;
+  const webhookMetricsUrl = `http://127.0.0.1:${port + 3}/metrics`;
   const client = new Client({ connection: await Connection.connect({ address: server.address }) });
   try {
     if (!(await until(async () => (await fetch(`${webhookUrl}/healthz`).catch(() => undefined))?.status === 200, 60_000, 250)))
       throw new Error('webhook did not become ready');
-    /** The values of these metrics of the webhook, as /metrics gives them now. */
+    /** The values of these metrics of the webhook, as its metrics port gives them now. */
     const webhookMetrics = async (...names: string[]) => {
-      const text = await (await fetch(`${webhookUrl}/metrics`)).text();
+      const text = await (await fetch(webhookMetricsUrl)).text();
       return names.map((name) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN));
     };
     /** Whether the worker process `pid` polls the bench's task queue: it has started. */
@@ -305,7 +307,7 @@ runMain(async () => {
                   asana,
                   airtable,
                   baseId: SERVICE_BASE,
-                  webhookMetricsUrl: `${webhookUrl}/metrics`,
+                  webhookMetricsUrl,
                   workerMetricsUrl: `http://127.0.0.1:${port + 2}/metrics`,
                   pids: { worker: worker.child.pid!, webhook: webhook.child.pid!, server: devServerPid(server.address) },
                   dir,

@@ -3,6 +3,7 @@
  * the typed result down; nothing else touches `process.env`.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { isIP, isIPv6 } from 'node:net';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
 import type { Duration } from '@temporalio/common';
@@ -57,6 +58,10 @@ export interface Config {
   port: number;
   /** Where the worker serves Temporal SDK metrics for Prometheus; 0 for none. */
   workerMetricsPort: number;
+  /** Where the webhook serves its metrics for Prometheus, apart from its public PORT; 0 for none. */
+  webhookMetricsPort: number;
+  /** The address both metrics endpoints listen on: loopback unless a scraper elsewhere needs them. */
+  metricsHost: string;
   publicUrl?: string;
   dataDir: string;
   logLevel: string;
@@ -159,6 +164,8 @@ export function loadConfig(needs: Need[] = ['asana', 'airtable'], env: Env = rea
     return value;
   };
   const port = portNumber('PORT', '3000');
+  const metricsHost = get('METRICS_HOST') ?? '127.0.0.1';
+  if (isIP(metricsHost) === 0) problems.push(`METRICS_HOST must be an IP address (127.0.0.1, 0.0.0.0, ::1), got "${metricsHost}"`);
 
   const publicUrl = get('PUBLIC_URL') === undefined ? undefined : url('PUBLIC_URL', '');
   const temporalAddress = get('TEMPORAL_ADDRESS');
@@ -206,6 +213,8 @@ export function loadConfig(needs: Need[] = ['asana', 'airtable'], env: Env = rea
     },
     port,
     workerMetricsPort: portNumber('WORKER_METRICS_PORT', '9464'),
+    webhookMetricsPort: portNumber('WEBHOOK_METRICS_PORT', '9465'),
+    metricsHost,
     publicUrl,
     dataDir: path.resolve(get('DATA_DIR') ?? './data'),
     logLevel: oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
@@ -215,6 +224,11 @@ export function loadConfig(needs: Need[] = ['asana', 'airtable'], env: Env = rea
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** An address as URLs and the Temporal SDK write it: host:port, an IPv6 host in brackets. */
+export function hostPort(host: string, port: number): string {
+  return `${isIPv6(host) ? `[${host}]` : host}:${port}`;
 }
 
 /** Where the Temporal CLI comes from, for scripts/provision-temporal.ts. */

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Client, Connection, type ConnectionLike } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { NativeConnection, Runtime, type LogLevel, type LogMetadata } from '@temporalio/worker';
-import { DEFAULT_TEMPORAL_ADDRESS, type TemporalConfig } from '../config';
+import { DEFAULT_TEMPORAL_ADDRESS, hostPort, type Config, type TemporalConfig } from '../config';
 import type { Logger } from './logger';
 import { SEARCH_ATTRIBUTES } from './search-attributes';
 
@@ -42,9 +42,10 @@ export async function connectNativeClient(config: TemporalConfig): Promise<Clien
 
 /**
  * Sends the SDK's own logs through pino, so each process writes one JSON log stream, and serves
- * the SDK's metrics for Prometheus on `metricsPort` (WORKER_METRICS_PORT; none when 0).
+ * the worker's SDK metrics for Prometheus on METRICS_HOST:WORKER_METRICS_PORT (none when 0, or
+ * when no config is given: a process without a worker).
  */
-export function installRuntime(log: Logger, metricsPort: number): void {
+export function installRuntime(log: Logger, metrics?: Pick<Config, 'metricsHost' | 'workerMetricsPort'>): void {
   const write = (level: LogLevel, message: string, meta?: LogMetadata) => {
     const method = ({ TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' } as const)[level];
     log[method](meta ?? {}, message);
@@ -59,7 +60,9 @@ export function installRuntime(log: Logger, metricsPort: number): void {
       error: (m, meta) => write('ERROR', m, meta),
     },
     shutdownSignals: [], // the entry points own SIGINT/SIGTERM and shut down in order
-    ...(metricsPort > 0 ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `0.0.0.0:${metricsPort}` } } } } : {}),
+    ...(metrics && metrics.workerMetricsPort > 0
+      ? { telemetryOptions: { metrics: { prometheus: { bindAddress: hostPort(metrics.metricsHost, metrics.workerMetricsPort) } } } }
+      : {}),
   });
 }
 
@@ -76,4 +79,41 @@ export async function ensureSearchAttributes(connection: Pick<ConnectionLike, 'o
     ),
   });
   return missing.map((key) => key.name);
+}
+
+/** The gRPC status code of a failed call, wherever the SDK's wrapping put it. */
+export function grpcCode(err: unknown): number | undefined {
+  for (let e: unknown = err; typeof e === 'object' && e !== null; e = (e as { cause?: unknown }).cause) {
+    const { code } = e as { code?: unknown };
+    if (typeof code === 'number') return code;
+  }
+  return undefined;
+}
+
+const INVALID_ARGUMENT = 3;
+
+/**
+ * Waits until Temporal accepts queries on the service's search attributes. A server that does not
+ * reload its search-attribute cache on every read (every production server; the dev server and
+ * compose's dev config do) refuses attributes registered moments ago, for a minute or so, and with
+ * them every schedule and workflow start that carries them.
+ */
+export async function awaitSearchAttributes(client: Client, log: Logger, timeoutMs = 5 * 60_000): Promise<void> {
+  const query = SEARCH_ATTRIBUTES.map((key) => `${key.name} = "0"`).join(' AND ');
+  const started = Date.now();
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      await client.connection.workflowService.countWorkflowExecutions({ namespace: client.options.namespace, query });
+      if (attempt > 0) log.info({ ms: Date.now() - started }, 'Temporal now sees the search attributes');
+      return;
+    } catch (err) {
+      if (grpcCode(err) !== INVALID_ARGUMENT || Date.now() - started > timeoutMs) throw err;
+      if (attempt === 0)
+        log.info(
+          { err: (err as Error).message },
+          'waiting for Temporal to see the search attributes (a server reloads them about once a minute)',
+        );
+      await new Promise((resolve) => setTimeout(resolve, Math.min(250 * 2 ** attempt, 5_000)));
+    }
+  }
 }

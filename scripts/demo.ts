@@ -40,7 +40,7 @@ runMain(async () => {
   const client = asana.addCustomField(project.gid, { name: 'Client', resource_subtype: 'enum', options: ['Acme', 'Globex'] });
 
   const log = createLogger('warn', 'demo');
-  installRuntime(log, 0); // before the dev server: it would create the SDK runtime otherwise
+  installRuntime(log); // before the dev server: it would create the SDK runtime otherwise
   console.log('Starting the Temporal dev server...');
   const temporal = await startDevServer({ uiPort: UI_PORT });
   const config = loadConfig(['asana', 'airtable'], {

@@ -32,7 +32,7 @@ function loadStartConfig(): Config {
 runMain(async () => {
   let config = loadStartConfig();
   const log = createLogger(config.logLevel, 'service');
-  installRuntime(log, config.workerMetricsPort);
+  installRuntime(log, config);
   let devServer;
   if (config.temporal.address === undefined) {
     mkdirSync(config.dataDir, { recursive: true });

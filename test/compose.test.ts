@@ -127,6 +127,16 @@ describe('docker-compose.yml', () => {
     assert.deepEqual(compose.services.webhook.ports, ['3000:3000']);
   });
 
+  it('lets a Prometheus container on the compose network scrape the worker and the webhook, and publishes neither metrics port', () => {
+    for (const name of ['worker', 'webhook']) {
+      const config = loadConfig([], environment(compose.services[name]));
+      assert.equal(config.metricsHost, '0.0.0.0', `${name}: metrics reachable from other containers`);
+      const published = Object.values(compose.services).flatMap((service) => (service.ports ?? []).map((p) => String(p).split(':').at(-1)));
+      for (const port of [config.webhookMetricsPort, config.workerMetricsPort])
+        assert.ok(!published.includes(String(port)), `${name}: metrics port ${port} is published`);
+    }
+  });
+
   it('gives the webhook the highest CPU weight, which the bench gives its process too', () => {
     const shares = (name: string) => compose.services[name].cpu_shares ?? 1024;
     for (const name of Object.keys(compose.services).filter((n) => n !== 'webhook'))

@@ -8,24 +8,31 @@ import { eventually, startStack, type Stack } from './support/stack';
 
 const metric = (text: string, line: RegExp): number => Number(line.exec(text)?.[1] ?? NaN);
 
+/** Whether a metrics URL on 127.0.0.1 refuses connections on another loopback address: an endpoint bound to every interface would take them. */
+const loopbackOnly = async (url: string): Promise<boolean> =>
+  axios.get(url.replace('//127.0.0.1:', '//127.0.0.2:')).then(
+    () => false,
+    (err: { code?: string }) => err.code === 'ECONNREFUSED',
+  );
+
 describe('metrics', function () {
   this.timeout(90_000);
   let stack: Stack;
   let target: string;
   before(async () => {
-    stack = await startStack();
+    stack = await startStack({ env: { WEBHOOK_METRICS_PORT: String(await freePort()) } });
     ({ target } = await stack.registerWebhook());
   });
   after(() => stack.stop());
 
-  it('the webhook serves deliveries by outcome, events by action, signature failures, workflow starts and latency', async () => {
+  it('the webhook serves deliveries by outcome, events by action, signature failures, workflow starts and latency on WEBHOOK_METRICS_PORT', async () => {
     const task = stack.asana.createTask(stack.project.gid, { name: 'Counted' });
     await eventually(() => assert.ok(stack.rows().some((r) => r['Task ID'] === task.gid)));
     await axios.post(target, '{"events":[]}', {
       headers: { 'content-type': 'application/json', 'x-hook-signature': '0'.repeat(64) },
       validateStatus: () => true,
     });
-    const scrape = await axios.get<string>(`${stack.webhook.url}/metrics`);
+    const scrape = await axios.get<string>(stack.webhook.metricsUrl!);
     assert.equal(scrape.status, 200);
     assert.match(String(scrape.headers['content-type']), /^text\/plain/);
     const text = scrape.data;
@@ -41,7 +48,13 @@ describe('metrics', function () {
     assert.ok(metric(text, /^webhook_request_duration_seconds_count\{outcome="delivered"\} (\d+)/m) >= 1);
   });
 
-  it('the worker serves the Temporal SDK metrics on WORKER_METRICS_PORT', async () => {
+  it('the webhook serves no metrics on its public port, and its metrics only on loopback', async () => {
+    assert.equal((await axios.get(`${stack.webhook.url}/metrics`, { validateStatus: () => true })).status, 404);
+    assert.match(stack.webhook.metricsUrl!, /^http:\/\/127\.0\.0\.1:/);
+    assert.equal(await loopbackOnly(stack.webhook.metricsUrl!), true);
+  });
+
+  it('the worker serves the Temporal SDK metrics on WORKER_METRICS_PORT, on loopback only', async () => {
     const port = await freePort();
     const env = {
       ...sandboxEnv(stack.asana, stack.airtable, stack.config.airtable.baseId, stack.project.gid),
@@ -62,6 +75,7 @@ describe('metrics', function () {
         500,
       );
       assert.match(text, /task_queue="[^"]+-metrics"/);
+      assert.equal(await loopbackOnly(`http://127.0.0.1:${port}/metrics`), true, 'bound to loopback only');
     } finally {
       worker.kill('SIGTERM');
       await new Promise((resolve) => worker.once('exit', resolve));

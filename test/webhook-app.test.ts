@@ -109,6 +109,7 @@ describe('webhook app: answers and journal entries, in-process', () => {
       ['PUT on the delivery path', () => axios.put(url, good, { validateStatus: () => true }), 405],
       ['a non-JSON content type', () => signed(good, { 'content-type': 'text/plain' }), 415],
       ['an unknown path', () => axios.get(`${base}/admin`, { validateStatus: () => true }), 404],
+      ['GET /metrics (they have a port of their own)', () => axios.get(`${base}/metrics`, { validateStatus: () => true }), 404],
     ];
     for (const [name, send, status] of cases) {
       it(`${name} → ${status}`, async () => {

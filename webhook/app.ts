@@ -2,6 +2,8 @@
  * The Asana webhook receiver, in Koa's style: small middlewares, each with one job.
  *   POST /webhooks/asana/:projectGid/:token  handshake (X-Hook-Secret) or a signed delivery
  *   GET  /healthz                            200 while deliveries are taken (Temporal answers)
+ * and nothing else: metrics have a port of their own (metrics.ts), so a stranger cannot make the
+ * webhook render them.
  * The token is the one `webhooks create` put in the URL it gave Asana (secrets.ts): a stranger can
  * neither complete a handshake nor find a URL that takes deliveries. Only projects in
  * ASANA_PROJECT_GIDS are served.
@@ -37,7 +39,7 @@ export interface WebhookDeps {
   changeRule?: ChangeRule;
 }
 
-/** Counts of each outcome, for /metrics and tests. */
+/** Counts of each outcome, for tests. */
 export type OutcomeCounts = Record<Outcome, number> & { events_skipped: number };
 
 interface State {
@@ -81,7 +83,7 @@ function requestLog(log: Logger, counts: OutcomeCounts, metrics: WebhookMetrics)
       }
     }
     if (state.outcome) counts[state.outcome] += 1;
-    if (ctx.path !== '/metrics' && ctx.path !== '/healthz') metrics.request(state.outcome ?? 'other', (performance.now() - started) / 1000);
+    if (ctx.path !== '/healthz') metrics.request(state.outcome ?? 'other', (performance.now() - started) / 1000);
     state.log.info(
       {
         method: ctx.method,
@@ -102,12 +104,6 @@ function loggedPath(requestPath: string): string {
 
 function routes(deps: WebhookDeps) {
   return async (ctx: Context, next: Next) => {
-    if (ctx.path === '/metrics') {
-      if (ctx.method !== 'GET') return methodNotAllowed(ctx, 'GET');
-      ctx.type = deps.metrics.registry.contentType;
-      ctx.body = await deps.metrics.registry.metrics();
-      return;
-    }
     if (ctx.path === '/healthz') {
       if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return methodNotAllowed(ctx, 'GET');
       ctx.status = deps.ready() ? 200 : 503;

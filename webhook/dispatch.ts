@@ -1,6 +1,7 @@
 /** Hands journaled task events to Temporal: one workflow per task, started or signalled in one call. */
 import type { Client } from '@temporalio/client';
 import { signalTask, startTaskCheck } from '../workflows/client';
+import { grpcCode } from '../lib/temporal';
 import { within } from '../lib/within';
 import { Unforwardable, type CheckForward, type Forward } from './journal';
 
@@ -12,15 +13,6 @@ export const SIGNAL_DEADLINE_MS = 8_000;
  * namespace not active) among them, counts as Temporal being unavailable and stops intake.
  */
 const UNFIXABLE_CODES = new Set([3, 11]);
-
-/** The gRPC status code of a failed call, wherever the SDK's wrapping put it. */
-function grpcCode(err: unknown): number | undefined {
-  for (let e: unknown = err; typeof e === 'object' && e !== null; e = (e as { cause?: unknown }).cause) {
-    const { code } = e as { code?: unknown };
-    if (typeof code === 'number') return code;
-  }
-  return undefined;
-}
 
 /**
  * Makes a call through the client `connected` gives (none yet: it fails, and is tried again),

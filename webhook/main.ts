@@ -8,7 +8,7 @@ import { startWebhookServer } from './server';
 runMain(async () => {
   const config = loadConfig([]);
   const log = createLogger(config.logLevel, 'webhook');
-  installRuntime(log, 0);
+  installRuntime(log);
   const webhook = await startWebhookServer(config, log);
   log.info(`stopping on ${await shutdownSignal()}`);
   await webhook.close();

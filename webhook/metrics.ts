@@ -1,4 +1,5 @@
-/** The webhook's Prometheus metrics, served at GET /metrics. */
+/** The webhook's Prometheus metrics, served at GET /metrics on a port of their own (WEBHOOK_METRICS_PORT). */
+import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { TASK_ACTIONS } from './delivery';
 import type { SetAsideReason } from './journal';
@@ -65,12 +66,12 @@ export class WebhookMetrics {
     help: 'Task workflows started or signalled (signalWithStart)',
     registers: [this.registry],
   });
-  private readonly latency = new Histogram({
   private readonly checks = new Counter({
     name: 'webhook_events_checked_total',
     help: 'Task events of deliveries over 100 tasks, sent to check runs (Asana must list a task before its sync starts)',
     registers: [this.registry],
   });
+  private readonly latency = new Histogram({
     name: 'webhook_request_duration_seconds',
     help: 'Time to answer a webhook request, by outcome',
     labelNames: ['outcome'],
@@ -80,6 +81,28 @@ export class WebhookMetrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  /**
+   * Serves GET /metrics on host:port, never on the public port: a scrape costs ten times the CPU
+   * of a 404 and answers 11 KB, which a stranger could ask for faster than they read it.
+   */
+  async serve(host: string, port: number): Promise<Server> {
+    const server = createServer((req, res) => {
+      if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
+        res.writeHead(404).end();
+        return;
+      }
+      this.registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': this.registry.contentType }).end(text),
+        (err: Error) => res.writeHead(500).end(err.message),
+      );
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, resolve);
+    });
+    return server;
   }
 
   request(outcome: Outcome | 'other', seconds: number): void {
@@ -99,6 +122,10 @@ export class WebhookMetrics {
     this.signals.inc(count);
   }
 
+  checked(count: number): void {
+    this.checks.inc(count);
+  }
+
   /** Exports how many journaled events wait for Temporal, read at each scrape. */
   watchJournal(backlog: () => number): void {
     new Gauge({
@@ -111,7 +138,3 @@ export class WebhookMetrics {
     });
   }
 }
-  checked(count: number): void {
-    this.checks.inc(count);
-  }
-

@@ -1,14 +1,15 @@
 /**
  * Runs the webhook app on PORT, connecting to Temporal in the background so /healthz can say when
- * it is ready. Deliveries go through the journal (journal.ts) to Temporal.
+ * it is ready, and its metrics on METRICS_HOST:WEBHOOK_METRICS_PORT. Deliveries go through the
+ * journal (journal.ts) to Temporal.
  */
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Client } from '@temporalio/client';
-import type { Config } from '../config';
+import { hostPort, type Config } from '../config';
 import type { Logger } from '../lib/logger';
 import { assertNoProblems, changeRuleOf, readColumnsFile } from '../lib/columns-file';
-import { connectNativeClient, ensureSearchAttributes } from '../lib/temporal';
+import { awaitSearchAttributes, connectNativeClient, ensureSearchAttributes } from '../lib/temporal';
 import { createWebhookApp, emptyCounts, type OutcomeCounts } from './app';
 import { within } from '../lib/within';
 import { temporalCheck, temporalForward } from './dispatch';
@@ -18,6 +19,8 @@ import { SecretStore } from '../lib/webhook-secrets';
 
 export interface WebhookServer {
   url: string;
+  /** Where Prometheus scrapes the webhook; none when WEBHOOK_METRICS_PORT is 0. */
+  metricsUrl?: string;
   counts: OutcomeCounts;
   close(): Promise<void>;
 }
@@ -25,6 +28,50 @@ export interface WebhookServer {
 const RECONNECT_MS = 2_000;
 /** While nothing is being forwarded, Temporal is asked this often whether it answers. */
 const PROBE_MS = 1_000;
+/** Requests a connection may leave unanswered at once: Asana sends one at a time, and a client pipelining more only piles up answers. */
+export const MAX_PIPELINED = 16;
+/** How long a connection's answers may wait unread before its client is dropped. */
+export const UNREAD_MS = 5_000;
+/** How often connections are checked for stalled requests and unread answers. */
+const CHECK_MS = 1_000;
+
+/** What the server knows of one connection. */
+interface Connection {
+  /** Requests whose answers have not all gone to the network yet. */
+  unanswered: number;
+  /** Since when its answers wait in this process for the client to read them. */
+  unreadSince?: number;
+}
+
+/**
+ * The public HTTP server. Asana gives up on a delivery after 10 s: a request still incomplete
+ * after 8 (a stalled body, headers sent a byte at a time) gets 408 and its connection closed.
+ * A client that pipelines more than MAX_PIPELINED requests, or leaves answers unread for
+ * UNREAD_MS, is dropped: every answer it does not read would otherwise stay in this process.
+ */
+export function createPublicServer(handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>): Server {
+  const connections = new Map<Socket, Connection>();
+  const server = createServer({ requestTimeout: 8_000, headersTimeout: 5_000, connectionsCheckingInterval: CHECK_MS }, (req, res) => {
+    const connection = connections.get(req.socket);
+    if (!connection || ++connection.unanswered > MAX_PIPELINED) return void req.socket.destroy();
+    res.once('close', () => (connection.unanswered -= 1));
+    void handle(req, res); // Koa answers every error itself
+  });
+  server.on('connection', (socket: Socket) => {
+    connections.set(socket, { unanswered: 0 });
+    socket.once('close', () => connections.delete(socket));
+  });
+  const sweep = setInterval(() => {
+    const now = Date.now();
+    for (const [socket, connection] of connections) {
+      if (socket.writableLength === 0) connection.unreadSince = undefined;
+      else if (connection.unreadSince === undefined) connection.unreadSince = now;
+      else if (now - connection.unreadSince >= UNREAD_MS) socket.destroy();
+    }
+  }, CHECK_MS).unref();
+  server.once('close', () => clearInterval(sweep));
+  return server;
+}
 
 export async function startWebhookServer(config: Config, log: Logger, client?: Client): Promise<WebhookServer> {
   const columns = readColumnsFile(config.columnsFile);
@@ -40,6 +87,7 @@ export async function startWebhookServer(config: Config, log: Logger, client?: C
         await ensureSearchAttributes(client.connection, config.temporal.namespace).catch((err: Error) =>
           log.warn({ err: err.message }, 'could not check the search attributes; the worker registers them'),
         );
+        await awaitSearchAttributes(client, log); // until then Temporal would refuse every event
         connected = client;
         log.info('connected to Temporal');
       } catch (err) {
@@ -54,6 +102,7 @@ export async function startWebhookServer(config: Config, log: Logger, client?: C
   const inFlight = new Set<Promise<unknown>>();
   const metrics = new WebhookMetrics();
   const forward = temporalForward(() => connected, config.temporal.taskQueue, inFlight);
+  const check = temporalCheck(() => connected, config.temporal.taskQueue, inFlight);
   const journal = await Journal.open(
     config.dataDir,
     async (entry) => {
@@ -107,28 +156,32 @@ export async function startWebhookServer(config: Config, log: Logger, client?: C
       changeRule: changeRuleOf(columns.settings),
       enqueue: (entries) => {
         if (!temporalAnswers()) throw new JournalRefusal('Temporal is not answering');
-  const check = temporalCheck(() => connected, config.temporal.taskQueue, inFlight);
         journal.append(entries);
       },
     },
     counts,
   );
-  // Asana gives up on a delivery after 10 s: a request still incomplete after 8 (a stalled body,
-  // headers sent a byte at a time) gets 408 and its connection closed, checked every second.
-  const handle = app.callback();
-  const server = createServer({ requestTimeout: 8_000, headersTimeout: 5_000, connectionsCheckingInterval: 1_000 }, (req, res) => {
-    void handle(req, res); // Koa answers every error itself
-  });
+  const server = createPublicServer(app.callback());
   await new Promise<void>((resolve) => server.listen(config.port, resolve));
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
   log.info({ url }, 'webhook listening');
+  const metricsServer = config.webhookMetricsPort > 0 ? await metrics.serve(config.metricsHost, config.webhookMetricsPort) : undefined;
+  const metricsUrl = metricsServer && `http://${hostPort(config.metricsHost, (metricsServer.address() as AddressInfo).port)}/metrics`;
+  if (metricsUrl) log.info({ url: metricsUrl }, 'webhook metrics listening');
   return {
     url,
+    metricsUrl,
     counts,
     close: async () => {
       closed = true;
       clearInterval(probe);
+      if (metricsServer) {
+        await new Promise<void>((resolve) => {
+          metricsServer.close(() => resolve());
+          metricsServer.closeAllConnections();
+        });
+      }
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await journal.close(); // what it still holds is forwarded by the next start

@@ -8,7 +8,7 @@ import { startSyncWorker } from './worker';
 runMain(async () => {
   const config = loadConfig();
   const log = createLogger(config.logLevel, 'worker');
-  installRuntime(log, config.workerMetricsPort);
+  installRuntime(log, config);
   const { worker, running } = await startSyncWorker(config, log);
   void shutdownSignal().then((signal) => {
     log.info(`stopping on ${signal}: letting running activities finish`);

@@ -11,7 +11,7 @@ import { createActivities } from '../activities';
 import { AirtableClient } from '../activities/airtable-client';
 import { AsanaClient } from '../activities/asana-client';
 import type { Logger } from '../lib/logger';
-import { connect, connectNative, ensureSearchAttributes } from '../lib/temporal';
+import { awaitSearchAttributes, connect, connectNative, ensureSearchAttributes } from '../lib/temporal';
 import { reconcileProgressSignal } from '../workflows';
 import { ensureSchedules, signalTask, warmUp } from '../workflows/client';
 import { bundleInChildProcess } from './bundle';
@@ -99,6 +99,7 @@ export async function startSyncWorker(config: Config, log: Logger): Promise<{ wo
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const added = await ensureSearchAttributes(connection, config.temporal.namespace);
   if (added.length > 0) log.info({ added }, 'registered search attributes');
+  await awaitSearchAttributes(client, log);
   const labels = Object.fromEntries(await Promise.all(config.asana.projectGids.map(async (gid) => [gid, await asana.projectLabel(gid)])));
   const schedules = await ensureSchedules(client, config, labels);
   log.info({ schedules }, 'reconciliation schedules in place');

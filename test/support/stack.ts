@@ -73,6 +73,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     DATA_DIR: dataDir,
     LOG_LEVEL: 'silent',
     WORKER_METRICS_PORT: '0',
+    WEBHOOK_METRICS_PORT: '0',
     ...(options.env as Record<string, string>),
   };
   const config = loadConfig(['asana', 'airtable'], env);

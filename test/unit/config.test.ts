@@ -24,6 +24,9 @@ describe('config', () => {
     assert.equal(config.temporal.namespace, 'default');
     assert.equal(config.temporal.taskQueue, 'asana-airtable');
     assert.equal(config.port, 3000);
+    assert.equal(config.webhookMetricsPort, 9465);
+    assert.equal(config.workerMetricsPort, 9464);
+    assert.equal(config.metricsHost, '127.0.0.1');
     assert.equal(config.deletedTasks, 'keep');
     assert.ok(config.dataDir.endsWith('/data'));
   });
@@ -39,6 +42,7 @@ describe('config', () => {
       problems({
         AIRTABLE_BASE_ID: 'base1',
         PORT: 'eighty',
+        METRICS_HOST: 'metrics.example.com',
         ASANA_BASE_URL: 'ftp://x',
         TEMPORAL_ADDRESS: 'nohost',
         ASANA_PROJECT_GIDS: '12,abc',
@@ -48,6 +52,7 @@ describe('config', () => {
         'ASANA_PROJECT_GIDS must be numeric Asana gids, got "abc"',
         'AIRTABLE_BASE_ID must look like "appXXXXXXXXXXXXXX" (app + 14 letters or digits), got "base1"',
         'PORT must be a port number, got "eighty"',
+        'METRICS_HOST must be an IP address (127.0.0.1, 0.0.0.0, ::1), got "metrics.example.com"',
         'TEMPORAL_ADDRESS must be host:port, got "nohost"',
         'ASANA_ACCESS_TOKEN is required',
         'ASANA_BASE_URL must be an http(s) URL, got "ftp://x"',
