@@ -30,20 +30,35 @@ const projectEvent = (gid: string, action: AsanaEvent['action'] = 'added', resou
     parent: { gid: PROJECT, resource_type: 'project' },
   });
 
+/** A secret store that notes each look-up the app makes: each reads a file under DATA_DIR. */
+class ObservedStore extends SecretStore {
+  readonly lookups: string[] = [];
+
+  override async get(token: string) {
+    this.lookups.push(`secret of ${token}`);
+    return super.get(token);
+  }
+
+  override async isRegistering(token: string, projectGid: string) {
+    this.lookups.push(`registration of ${token}`);
+    return super.isRegistering(token, projectGid);
+  }
+}
+
 describe('webhook app: answers and journal entries, in-process', () => {
   let dir: string;
   let server: Server;
   let base: string;
   let url: string;
   let secret: string;
-  let secrets: SecretStore;
+  let secrets: ObservedStore;
   const journaled: JournalEntry[] = [];
   let taking = true;
   let counts = emptyCounts();
 
   before(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'webhook-app-'));
-    secrets = new SecretStore(dir);
+    secrets = new ObservedStore(dir);
     const app = createWebhookApp(
       {
         secrets,
@@ -119,6 +134,18 @@ describe('webhook app: answers and journal entries, in-process', () => {
         assert.deepEqual(journaled, []);
       });
     }
+  });
+
+  it('reads the same files for an unknown token whether or not its project is synced, so the timing tells neither', async () => {
+    const token = randomBytes(32).toString('hex');
+    const lookups = async (project: string) => {
+      secrets.lookups.length = 0;
+      assert.equal((await post('{}', {}, webhookUrl(base, project, token))).status, 404);
+      return [...secrets.lookups];
+    };
+    const synced = await lookups(PROJECT);
+    assert.deepEqual(synced, [`secret of ${token}`, `registration of ${token}`]);
+    assert.deepEqual(await lookups('999'), synced);
   });
 
   it('journals the task events that can change a row, one entry a task, and counts the rest as skipped', async () => {

@@ -154,15 +154,18 @@ function tooLarge(ctx: Context): void {
 /**
  * Only URLs of ours, before the body is read: a project in ASANA_PROJECT_GIDS and a token with a
  * stored secret or an open registration. Anything else is 404, alike whichever part is wrong, so a
- * stranger learns neither which projects are synced nor which tokens exist.
+ * stranger learns neither which projects are synced nor which tokens exist. The token's files are
+ * read whether or not the project is synced, so the answer's timing does not tell either.
  */
 function knownWebhook(deps: Pick<WebhookDeps, 'projects' | 'secrets'>) {
   return async (ctx: Context, next: Next) => {
     const state = ctx.state as State;
-    if (deps.projects.has(state.projectGid)) {
-      const stored = await deps.secrets.get(state.token);
-      state.secret = stored?.projectGid === state.projectGid ? stored.secret : undefined;
-      if (state.secret !== undefined || (await deps.secrets.isRegistering(state.token, state.projectGid))) return next();
+    const stored = await deps.secrets.get(state.token);
+    const secret = stored?.projectGid === state.projectGid ? stored.secret : undefined;
+    const registering = secret === undefined && (await deps.secrets.isRegistering(state.token, state.projectGid));
+    if (deps.projects.has(state.projectGid) && (secret !== undefined || registering)) {
+      state.secret = secret;
+      return next();
     }
     ctx.req.resume(); // drain, so the answer reaches the client
     reply(ctx, 404, 'unknown_resource', 'no webhook is registered at this URL');
