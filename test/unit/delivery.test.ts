@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { DeliveryError, parseDelivery, signatureMatches, taskEvents } from '../../webhook/delivery';
+import { DeliveryError, MAX_JSON_DEPTH, parseDelivery, signatureMatches, taskEvents } from '../../webhook/delivery';
 import { signDelivery } from '../../sandbox/asana';
 import { WebhookMetrics } from '../../webhook/metrics';
 
@@ -30,6 +30,25 @@ describe('webhook deliveries', () => {
     ]) {
       assert.throws(() => parseDelivery(Buffer.from(bad)), DeliveryError, bad);
     }
+  });
+
+  it('refuses a body nested deeper than MAX_JSON_DEPTH before parsing it, a 1 MiB one at once', () => {
+    const half = 2 ** 19;
+    const started = performance.now();
+    assert.throws(
+      () => parseDelivery(Buffer.from('['.repeat(half) + ']'.repeat(half))),
+      (err) => err instanceof DeliveryError && err.message === `body nests arrays or objects deeper than ${MAX_JSON_DEPTH} levels`,
+    );
+    assert.ok(performance.now() - started < 50, `took ${performance.now() - started} ms`);
+    const nested = (levels: number) => `{"events":[],"x":${'['.repeat(levels - 1)}${']'.repeat(levels - 1)}}`;
+    assert.deepEqual(parseDelivery(Buffer.from(nested(MAX_JSON_DEPTH))), []);
+    assert.throws(() => parseDelivery(Buffer.from(nested(MAX_JSON_DEPTH + 1))), DeliveryError);
+  });
+
+  it('counts no bracket inside a string, escaped quotes included', () => {
+    const name = `\\" ${'[{'.repeat(100)}`;
+    const body = `{"events":[{"action":"added","resource":{"gid":"1","resource_type":"task","name":"${name}"}}]}`;
+    assert.equal(parseDelivery(Buffer.from(body)).length, 1);
   });
 
   it('keeps every task event, grouped by task, and skips the rest', () => {
