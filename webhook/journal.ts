@@ -476,7 +476,7 @@ export class Journal {
     for (const item of found) {
       if (SEGMENT_NAME.test(item.name)) this.nextSequence = Math.max(this.nextSequence, Number(item.name.slice(0, 12)) + 1);
       if (!SEGMENT_NAME.test(item.name) || !item.isFile()) {
-        this.log.warn({ name: item.name }, 'not a journal segment; left alone');
+        this.log.warn({ segment: item.name }, 'not a journal segment; left alone');
         continue;
       }
       const segment: Segment = { file: path.join(this.dir, item.name), events: 0, pending: 0 };
@@ -484,7 +484,7 @@ export class Journal {
       try {
         text = await readFile(segment.file, 'utf8');
       } catch (err) {
-        this.log.error({ err: (err as Error).message, name: item.name }, 'cannot read a journal segment; left alone');
+        this.log.error({ err: (err as Error).message, segment: item.name }, 'cannot read a journal segment; left alone');
         continue;
       }
       const readable: string[] = [];
@@ -503,7 +503,7 @@ export class Journal {
       // Set aside once: the segment is rewritten without them, so a later restart does not again.
       if (unreadable.length > 0 && this.setAside('unreadable', unreadable, `segment ${item.name}`)) {
         await rewrite(segment.file, readable).catch((err: Error) =>
-          this.log.error({ err: err.message, name: item.name }, 'could not rewrite a journal segment'),
+          this.log.error({ err: err.message, segment: item.name }, 'could not rewrite a journal segment'),
         );
       }
       if (segment.pending === 0) await unlink(segment.file).catch(() => undefined);

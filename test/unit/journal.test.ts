@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { appendFile, mkdir, mkdtemp, readdir, readFile, readlink, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import pino from 'pino';
 import { createLogger } from '../../lib/logger';
 import { CHECK_BATCH, Journal, JournalRefusal, mergedEntry, Unforwardable, type JournalEntry } from '../../webhook/journal';
 import { eventually } from '../support/stack';
@@ -257,6 +258,22 @@ describe('webhook journal', () => {
       assert.deepEqual(await files(), ['000000000004.jsonl'], 'the folder is left alone, and new segments are numbered after it'),
     );
     await journal.close();
+  });
+
+  it("logs a file it leaves alone under `segment`, keeping the logger's own name", async () => {
+    await mkdir(path.join(dir, 'journal'), { recursive: true });
+    await writeFile(path.join(dir, 'journal', 'stray.txt'), '');
+    const lines: string[] = [];
+    const journal = await Journal.open(
+      dir,
+      fakeTemporal().forward,
+      pino({ name: 'webhook' }, { write: (line: string) => lines.push(line) }),
+    );
+    await journal.close();
+    const logged = lines
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .find((l) => l.msg === 'not a journal segment; left alone');
+    assert.deepEqual([logged?.name, logged?.segment], ['webhook', 'stray.txt']);
   });
 
   it("replays each event's change time, and drops one that is not a time (the sync then goes by the receipt time)", async () => {
