@@ -9,7 +9,7 @@ COPY . .
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 ENV NODE_ENV=production
 # Runs as the unprivileged user the node image ships; /data holds webhook secrets.
-RUN mkdir -p /data && chown node:node /data
+RUN mkdir -p -m 700 /data && chown node:node /data
 USER node
 EXPOSE 3000
 CMD ["node", "dist/scripts/start.js"]

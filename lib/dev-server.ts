@@ -2,6 +2,7 @@
  * The Temporal dev server (SQLite, Web UI) that `npm start`, the demo and the tests run when no
  * cluster is configured, from the CLI that lib/temporal-cli.ts finds or builds.
  */
+import { chmodSync, existsSync } from 'node:fs';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { SEARCH_ATTRIBUTES } from './search-attributes';
 import { temporalExecutable } from './temporal-cli';
@@ -41,7 +42,23 @@ const DEV_SERVER_DYNAMIC_CONFIG = {
   'matching.numTaskqueueWritePartitions': 1,
 };
 
+/**
+ * Starts the dev server under umask 077, so that its SQLite file and the journal files SQLite
+ * makes beside it are 0600: the server sets up its schema only in a file it creates, so the file
+ * cannot be made 0600 before.
+ */
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
+  // SQLite gives its journal files the database's mode, so an older database is made 0600 too.
+  if (options.dbFilename !== undefined && existsSync(options.dbFilename)) chmodSync(options.dbFilename, 0o600);
+  const umask = options.dbFilename === undefined ? undefined : process.umask(0o077);
+  try {
+    return await createDevServer(options);
+  } finally {
+    if (umask !== undefined) process.umask(umask); // the SDK has spawned the server once it answers
+  }
+}
+
+async function createDevServer(options: DevServerOptions): Promise<DevServer> {
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
       executable: temporalExecutable(),

@@ -4,9 +4,9 @@
  * Web UI on port 8233. SIGINT/SIGTERM: stop taking deliveries, let running activities finish,
  * then stop the dev server.
  */
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig, type Config } from '../config';
+import { prepareDataDir } from '../lib/data-dir';
 import { startDevServer } from '../lib/dev-server';
 import { createLogger } from '../lib/logger';
 import { runMain, shutdownSignal } from '../lib/main';
@@ -33,9 +33,9 @@ runMain(async () => {
   let config = loadStartConfig();
   const log = createLogger(config.logLevel, 'service');
   installRuntime(log, config);
+  prepareDataDir(config.dataDir, log);
   let devServer;
   if (config.temporal.address === undefined) {
-    mkdirSync(config.dataDir, { recursive: true });
     log.info('TEMPORAL_ADDRESS not set: starting the embedded Temporal dev server');
     devServer = await startDevServer({
       dbFilename: path.join(config.dataDir, 'temporal.db'),

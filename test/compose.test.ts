@@ -88,7 +88,11 @@ describe('docker-compose.yml', () => {
   });
 
   it('builds worker and webhook from the Dockerfile and runs npm scripts that exist', () => {
-    assert.ok(existsSync(path.join(root, 'Dockerfile')));
+    assert.match(
+      readFileSync(path.join(root, 'Dockerfile'), 'utf8'),
+      /^RUN mkdir -p -m 700 \/data && chown node:node \/data$/m,
+      'DATA_DIR private to the node user',
+    );
     for (const name of ['worker', 'webhook']) {
       const service = compose.services[name];
       assert.equal(service.build, '.');

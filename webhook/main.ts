@@ -1,5 +1,6 @@
 /** `npm run webhook` (or `start:webhook`, as built): the Asana webhook receiver alone. */
 import { loadConfig } from '../config';
+import { prepareDataDir } from '../lib/data-dir';
 import { createLogger } from '../lib/logger';
 import { runMain, shutdownSignal } from '../lib/main';
 import { installRuntime } from '../lib/temporal';
@@ -9,6 +10,7 @@ runMain(async () => {
   const config = loadConfig([]);
   const log = createLogger(config.logLevel, 'webhook');
   installRuntime(log);
+  prepareDataDir(config.dataDir, log);
   const webhook = await startWebhookServer(config, log);
   log.info(`stopping on ${await shutdownSignal()}`);
   await webhook.close();
