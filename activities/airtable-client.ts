@@ -10,7 +10,6 @@ import Airtable from 'airtable';
 import type { FieldSet, Records } from 'airtable';
 import type { AirtableConfig } from '../config';
 import { ApiError, retryingServerErrors } from '../lib/api-error';
-import { BurstGauge } from '../lib/burst';
 import { Pacer, type Release } from '../lib/pacer';
 import { columnNames, DEFAULT_COLUMNS, rowTaskId, TASK_ID, type Column, type TaskRow } from '../lib/columns';
 
@@ -21,9 +20,7 @@ const REQUEST_TIMEOUT_MS = 30_000;
 const WRITTEN_TTL_MS = 60_000;
 const WRITTEN_MAX = 20_000;
 
-/** While a burst goes on, a request short of 10 rows waits for more until none has come for this long (see `fuller`)... */
-const FILL_GAP_MS = 150;
-/** ...or its oldest row has waited this long. */
+/** A request short of 10 rows waits for rows on their way (see `fuller`) until its oldest row has waited this long. */
 const FILL_MAX_MS = 1_000;
 
 const fingerprint = (row: TaskRow, asOf?: string): string =>
@@ -61,9 +58,9 @@ export class AirtableClient {
   /** Rows waiting for a write, from every activity of this process. */
   private readonly queue: PendingRow[] = [];
   private draining = false;
-  /** The requests' sizes: how a burst is told from rows at idle. */
-  private readonly burst = new BurstGauge();
-  /** Called when a row is queued, while `fuller` waits. */
+  /** Rows on their way: syncs reading their task, whose row will follow (see `rowComing`). */
+  private coming = 0;
+  /** Called when a row is queued, or one on its way will not come, while `fuller` waits. */
   private onRow?: () => void;
   /** Task ID → the row this process last wrote for it, oldest first. */
   private readonly written = new Map<string, { fingerprint: string; at: number }>();
@@ -137,10 +134,8 @@ export class AirtableClient {
     try {
       while (this.queue.length > 0) {
         const slot = await this.pacer.acquire(); // rows keep arriving while we wait for the slot
-        if (this.queue.length < MAX_RECORDS_PER_REQUEST && this.burst.bursting) await this.fuller();
-        const batch = this.queue.splice(0, MAX_RECORDS_PER_REQUEST);
-        this.burst.batched(batch.length);
-        void this.write(batch, slot);
+        if (this.fillPays()) await this.fuller();
+        void this.write(this.queue.splice(0, MAX_RECORDS_PER_REQUEST), slot);
       }
     } finally {
       this.draining = false;
@@ -148,26 +143,41 @@ export class AirtableClient {
   }
 
   /**
-   * Waits for a full request's rows while they keep coming: until 10 are queued, FILL_GAP_MS pass
-   * with no new row (from the start of the wait, then from each row), or the oldest row has
-   * waited FILL_MAX_MS. Only while rows come faster than one a request (a burst): every request
-   * short of 10 rows spends a fifth of a second of Airtable's rate, which the burst's last row then
-   * waits for. At a burst's start rows come slower than Airtable takes them, and in clumps.
+   * Says a row is on its way: a sync has begun to read its task. Call what it returns once the row
+   * is queued, or will not come (the task is gone, an error); more calls do nothing.
    */
+  rowComing(): () => void {
+    this.coming += 1;
+    let arrived = false;
+    return () => {
+      if (arrived) return;
+      arrived = true;
+      this.coming -= 1;
+      this.onRow?.();
+    };
+  }
+
+  /**
+   * Whether a request short of 10 rows should wait for more: only while enough rows are on their
+   * way to fill it (a burst, whose rows Airtable's rate would hold back anyway). A short request
+   * then would spend a fifth of a second of that rate, which the burst's last row waits for; at a
+   * steady pace, with few syncs under way, a row goes out in the first free slot.
+   */
+  private fillPays(): boolean {
+    return this.queue.length < MAX_RECORDS_PER_REQUEST && this.queue.length + this.coming >= MAX_RECORDS_PER_REQUEST;
+  }
+
+  /** Waits while filling pays, until the oldest queued row has waited FILL_MAX_MS. */
   private fuller(): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {
-        clearTimeout(gap);
         clearTimeout(limit);
         this.onRow = undefined;
         resolve();
       };
-      let gap = setTimeout(done, FILL_GAP_MS);
       const limit = setTimeout(done, Math.max(0, this.queue[0].queuedAt + FILL_MAX_MS - Date.now()));
       this.onRow = () => {
-        if (this.queue.length >= MAX_RECORDS_PER_REQUEST) return done();
-        clearTimeout(gap);
-        gap = setTimeout(done, FILL_GAP_MS);
+        if (!this.fillPays()) done();
       };
     });
   }

@@ -54,18 +54,23 @@ export function createActivities({
       projectGid?: string,
       fresh?: Freshness | number,
     ): Promise<{ name: string; modifiedAt?: string } | { skipped: string } | null> {
+      const rowArrived = airtable.rowComing(); // while syncs read, the write queue waits for their rows
       return classified(async () => {
         // A retry re-reads: the task may have changed, or gone, while this attempt waited. (A number
         // is how runs scheduled before change times existed say when their event arrived.)
         const freshness = Context.current().info.attempt > 1 ? undefined : typeof fresh === 'number' ? { notBefore: fresh } : fresh;
         const read = projectGid === undefined ? await asana.getTask(taskGid) : await asana.getProjectTask(taskGid, projectGid, freshness);
+        if (read === null) rowArrived(); // a second look takes seconds: no request should wait for it
         const task = read ?? (await asana.lookAgain(taskGid));
         if (task === null) return null;
         if (!inSyncedProject(task, syncedProjects))
           return { skipped: `task ${taskGid} is in none of the synced projects (ASANA_PROJECT_GIDS); no row written` };
-        await airtable.upsert([toTaskRow(await asana.withAssigneeName(task), columns)], { asOf: task.modified_at });
+        const row = toTaskRow(await asana.withAssigneeName(task), columns);
+        const written = airtable.upsert([row], { asOf: task.modified_at });
+        rowArrived();
+        await written;
         return { name: task.name, modifiedAt: task.modified_at };
-      });
+      }).finally(rowArrived);
     },
 
     /** Applies ASANA_DELETED_TASKS to the row of a task Asana no longer has. */

@@ -1,5 +1,6 @@
 /**
- * `npm run bench [-- --quick] [-- --bursts]` (--bursts: idle latency, the burst and its matrix only): the service at the APIs' real limits (Airtable 5 requests/s per
+ * `npm run bench [-- --quick] [-- --bursts] [-- --steady]` (--bursts: idle latency, steady load, the burst and its
+ * matrix only; --steady: idle latency and steady load only): the service at the APIs' real limits (Airtable 5 requests/s per
  * base with its 30 s lock-out, Asana 1,500 requests/min), against the emulators, with the worker
  * and the webhook as separate processes on a real Temporal dev server; then the naive baseline
  * on the same burst. Prints one table per scenario. --quick runs smaller sizes.
@@ -34,6 +35,7 @@ import { measureAcks } from './ack-load';
 import { composeCpuShares, niceForShares, setGroupNice } from './cpu-weight';
 import { startBaseline } from './baseline';
 import { devServerPid, startTrace } from './trace';
+import { steadyLoad } from './steady';
 
 const SERVICE_BASE = 'appBENCHSERVICE01';
 const BASELINE_BASE = 'appBENCHBASELINE1';
@@ -165,18 +167,20 @@ async function floodWebhook(
   return { statuses, idleRssMb, rssMb: webhook.maxRssMb };
 }
 
-runMain(async () => {
+/** Every scenario, each printed as it ends (the options choose which). */
+async function runBench(): Promise<void> {
   const { values } = parseArgs({
     options: {
       quick: { type: 'boolean', default: false },
       bursts: { type: 'boolean', default: false },
       only: { type: 'string' },
       trace: { type: 'boolean', default: false },
+      steady: { type: 'boolean', default: false },
     },
   });
   const size = values.quick
-    ? { burst: 200, latency: 10, acks: 400, project: 1000 }
-    : { burst: 1000, latency: 30, acks: 1000, project: 10_000 };
+    ? { burst: 200, latency: 10, acks: 400, project: 1000, steadyMs: 10_000 }
+    : { burst: 1000, latency: 30, acks: 1000, project: 10_000, steadyMs: 60_000 };
   const dir = await mkdtemp(path.join(tmpdir(), 'bench-'));
   progress(`asana-airtable-sync benchmark${values.quick ? ' (quick)' : ''}: logs in ${dir}; every step prints a line`);
 
@@ -276,6 +280,33 @@ runMain(async () => {
     progress(
       `idle latency: p50 ${percentile(latencies, 50).toFixed(0)} ms, p99 ${percentile(latencies, 99).toFixed(0)} ms, first ${latencies[0].toFixed(0)} ms`,
     );
+
+    // ---- 1b. Steady load: 10 and 30 changes a second for a minute each ----
+    const steadyGoals = { 10: 400, 30: 1000 };
+    const steady = [];
+    for (const [perSecond, goalMs] of Object.entries(steadyGoals).map(([rate, goal]) => [Number(rate), goal])) {
+      await quiet();
+      const outcome = await steadyLoad(asana, airtable, SERVICE_BASE, project.gid, perSecond, size.steadyMs);
+      steady.push({ perSecond, goalMs, outcome });
+      progress(
+        `steady ${perSecond}/s: ${outcome.changes} changes, p50 ${percentile(outcome.latencies, 50)} ms, p99 ${percentile(outcome.latencies, 99)} ms, ${outcome.missed} missed`,
+      );
+    }
+    table(
+      `Steady load, change in Asana → row shows it (every fifth change a rename; ${seconds(size.steadyMs)} each)`,
+      ['changes a second', 'changes', 'p50', 'p99', 'max', 'missed', 'goal (p99)', 'met'],
+      steady.map(({ perSecond, goalMs, outcome: o }) => [
+        perSecond,
+        o.changes,
+        `${percentile(o.latencies, 50)} ms`,
+        `${percentile(o.latencies, 99)} ms`,
+        `${Math.max(...o.latencies)} ms`,
+        o.missed,
+        `≤ ${goalMs} ms`,
+        o.missed === 0 && percentile(o.latencies, 99) <= goalMs ? 'yes' : '**no**',
+      ]),
+    );
+    if (values.steady) return; // --steady: idle latency and steady load only
 
     // ---- 2. Burst, service, delivered as Asana does by default (3 events a new task, 100 a delivery) ----
     const service = await burst(asana, airtable, SERVICE_BASE, project.gid, size.burst, 120_000);
@@ -533,5 +564,9 @@ runMain(async () => {
     if (values.trace) progress(`traces kept in ${dir}`);
     else await rm(dir, { recursive: true, force: true });
   }
+}
+
+runMain(async () => {
+  await runBench();
   process.exit(0); // the SDK's native runtime would keep the process alive after its work is done
 });

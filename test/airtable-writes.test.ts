@@ -53,16 +53,34 @@ describe('writing rows to Airtable', () => {
     assert.equal(airtable.writes(), before + 1, 'written alone, it is remembered');
   });
 
-  it('while a burst goes on, a request short of 10 rows waits for rows that keep coming rather than go out short', async () => {
+  const taskRow = (gid: number): TaskRow => ({ ...row(`Task ${gid}`), 'Task ID': String(gid) });
+  const requestSizes = () =>
+    (airtable.exchanges ?? []).map((e) => (JSON.parse(e.body.toString()) as { records: unknown[] }).records.length);
+
+  it('while enough rows to fill a request are on their way, a request short of 10 rows waits for them rather than go out short', async () => {
     airtable.exchanges = [];
-    const taskRow = (gid: number): TaskRow => ({ ...row(`Task ${gid}`), 'Task ID': String(gid) });
+    const arrivals = Array.from({ length: 20 }, () => client.rowComing()); // twenty syncs read their tasks
     const syncs = [client.upsert(Array.from({ length: 10 }, (_, i) => taskRow(i)))]; // a burst's first full request
+    arrivals.slice(0, 10).forEach((arrived) => arrived());
     for (let gid = 10; gid < 20; gid += 1) {
       await new Promise((resolve) => setTimeout(resolve, 40)); // slower than Airtable takes rows, as at a burst's start
       syncs.push(client.upsert([taskRow(gid)]));
+      arrivals[gid]();
     }
     await Promise.all(syncs);
-    const sizes = airtable.exchanges.map((e) => (JSON.parse(e.body.toString()) as { records: unknown[] }).records.length);
-    assert.deepEqual(sizes, [10, 10]);
+    assert.deepEqual(requestSizes(), [10, 10]);
+  });
+
+  it('at a steady pace, with no rows on their way, a row goes out in the first free slot, not after a fill wait', async () => {
+    airtable.exchanges = [];
+    const latencies: number[] = [];
+    const syncs: Promise<void>[] = [];
+    for (let gid = 0; gid < 20; gid += 1) {
+      const queued = Date.now();
+      syncs.push(client.upsert([taskRow(gid)]).then(() => void latencies.push(Date.now() - queued)));
+      await new Promise((resolve) => setTimeout(resolve, 100)); // 10 rows a second: half of Airtable's rate in requests of 1
+    }
+    await Promise.all(syncs);
+    assert.ok(Math.max(...latencies) < 400, `rows waited ${latencies.join(', ')} ms`);
   });
 });
