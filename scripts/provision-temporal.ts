@@ -1,8 +1,10 @@
 /**
- * `npm run provision`: finds or builds the Temporal CLI and tctl, and says which; one message and
- * exit 1 when there is no Temporal CLI. tctl is optional: its tests say why they skip without it.
+ * `npm run provision`: finds or builds the Temporal CLI, tctl and the Temporal server for
+ * PostgreSQL, and says which; one message and exit 1 when there is no Temporal CLI. tctl and the
+ * server are optional: their tests say why they skip without them.
  */
 import { execFileSync } from 'node:child_process';
+import { serverBinaries } from '../lib/postgres-temporal';
 import { tctlExecutable, temporalExecutable } from '../lib/temporal-cli';
 
 try {
@@ -35,3 +37,15 @@ try {
 } catch (err) {
   console.log(`tctl: unavailable (${(err as Error).message}); its tests will skip.`);
 }
+
+// The production server and its schema tool, for the test on PostgreSQL: built here, before the
+// tests, so the one-time Go build is not paid inside a test's timeout.
+void serverBinaries().then(
+  (binaries) =>
+    console.log(
+      binaries
+        ? `Temporal server on PostgreSQL: ${binaries.server}, ${binaries.sql}`
+        : 'Temporal server on PostgreSQL: none found, and no Go to build it; its test will skip.',
+    ),
+  (err: Error) => console.log(`Temporal server on PostgreSQL: unavailable (${err.message}); its test will skip.`),
+);

@@ -90,8 +90,8 @@ describe("Asana's OpenAPI spec", function () {
         secrets: new SecretStore(config.dataDir),
         output: { out: (l: string) => lines.push(l), err: (l: string) => lines.push(l) },
       };
-      await WEBHOOK_COMMANDS.list(ctx, []);
-      await WEBHOOK_COMMANDS.delete(ctx, ['--project', project.gid]);
+      await WEBHOOK_COMMANDS.list(ctx, ['--public-url', stack.webhook.url]);
+      await WEBHOOK_COMMANDS.delete(ctx, ['--project', project.gid, '--public-url', stack.webhook.url]);
       await ctx.api.projectLabel(project.gid);
 
       const exchanges = asana.exchanges;

@@ -18,6 +18,7 @@ interface Service {
   cpu_shares?: number;
   depends_on?: Record<string, { condition: string }>;
   entrypoint?: string[];
+  healthcheck?: { test?: string[] };
 }
 
 const root = path.resolve(__dirname, '..');
@@ -139,6 +140,14 @@ describe('docker-compose.yml', () => {
       for (const port of [config.webhookMetricsPort, config.workerMetricsPort])
         assert.ok(!published.includes(String(port)), `${name}: metrics port ${port} is published`);
     }
+  });
+
+  it("checks the webhook's health by its readiness on the metrics port the config module gives it", () => {
+    const test = compose.services.webhook.healthcheck?.test ?? [];
+    assert.match(
+      test.join(' '),
+      new RegExp(`http://127\\.0\\.0\\.1:${loadConfig([], environment(compose.services.webhook)).webhookMetricsPort}/readyz`),
+    );
   });
 
   it('gives the webhook the highest CPU weight, which the bench gives its process too', () => {

@@ -84,12 +84,19 @@ export class WebhookMetrics {
   }
 
   /**
-   * Serves GET /metrics on host:port, never on the public port: a scrape costs ten times the CPU
-   * of a 404 and answers 11 KB, which a stranger could ask for faster than they read it.
+   * Serves GET /metrics, and GET /readyz (200 once `ready` says so, else 503 with what it waits
+   * for), on host:port, never on the public port: a scrape costs ten times the CPU of a 404 and
+   * answers 11 KB, which a stranger could ask for faster than they read it.
    */
-  async serve(host: string, port: number): Promise<Server> {
+  async serve(host: string, port: number, ready: () => { ready: boolean; waitingFor?: string }): Promise<Server> {
     const server = createServer((req, res) => {
-      if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
+      const path = req.url?.split('?')[0];
+      if (req.method === 'GET' && path === '/readyz') {
+        const readiness = ready();
+        res.writeHead(readiness.ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(readiness));
+        return;
+      }
+      if (req.method !== 'GET' || path !== '/metrics') {
         res.writeHead(404).end();
         return;
       }

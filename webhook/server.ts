@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { hostPort, type Config } from '../config';
 import type { Logger } from '../lib/logger';
 import { assertNoProblems, changeRuleOf, readColumnsFile } from '../lib/columns-file';
@@ -28,6 +29,8 @@ export interface WebhookServer {
 const RECONNECT_MS = 2_000;
 /** While nothing is being forwarded, Temporal is asked this often whether it answers. */
 const PROBE_MS = 1_000;
+/** How often Temporal is asked whether a worker polls the task queue (for /readyz). */
+const POLLERS_MS = 2_000;
 /** Requests a connection may leave unanswered at once: Asana sends one at a time, and a client pipelining more only piles up answers. */
 export const MAX_PIPELINED = 16;
 /** How long a connection's answers may wait unread before its client is dropped. */
@@ -136,6 +139,31 @@ export async function startWebhookServer(config: Config, log: Logger, client?: C
   const temporalAnswers = () => connected !== undefined && answering;
   const taking = () => temporalAnswers() && journal.accepting;
 
+  // Ready means a worker polls the task queue too: until then a delivery is taken, but its row
+  // waits for the worker's start (seconds), which /healthz does not say.
+  let workerPolls = false;
+  const pollers = setInterval(() => {
+    const connection = connected?.connection;
+    if (!connection) return;
+    const call = connection.withDeadline(Date.now() + PROBE_MS, () =>
+      connection.workflowService.describeTaskQueue({
+        namespace: config.temporal.namespace,
+        taskQueue: { name: config.temporal.taskQueue },
+        taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+      }),
+    );
+    within(PROBE_MS, call, 'Temporal').then(
+      (queue) => (workerPolls = (queue.pollers ?? []).length > 0),
+      () => (workerPolls = false),
+    );
+  }, POLLERS_MS);
+  const readiness = () =>
+    !taking()
+      ? { ready: false, waitingFor: 'Temporal to take deliveries' }
+      : !workerPolls
+        ? { ready: false, waitingFor: 'a worker to poll the task queue' }
+        : { ready: true };
+
   const secrets = new SecretStore(config.dataDir);
   const legacy = await secrets.legacyProjects();
   if (legacy.length > 0) {
@@ -166,7 +194,8 @@ export async function startWebhookServer(config: Config, log: Logger, client?: C
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
   log.info({ url }, 'webhook listening');
-  const metricsServer = config.webhookMetricsPort > 0 ? await metrics.serve(config.metricsHost, config.webhookMetricsPort) : undefined;
+  const metricsServer =
+    config.webhookMetricsPort > 0 ? await metrics.serve(config.metricsHost, config.webhookMetricsPort, readiness) : undefined;
   const metricsUrl = metricsServer && `http://${hostPort(config.metricsHost, (metricsServer.address() as AddressInfo).port)}/metrics`;
   if (metricsUrl) log.info({ url: metricsUrl }, 'webhook metrics listening');
   return {
@@ -176,6 +205,7 @@ export async function startWebhookServer(config: Config, log: Logger, client?: C
     close: async () => {
       closed = true;
       clearInterval(probe);
+      clearInterval(pollers);
       if (metricsServer) {
         await new Promise<void>((resolve) => {
           metricsServer.close(() => resolve());
