@@ -1,16 +1,18 @@
 /**
  * The narrow Airtable client the activities need, on airtable.js. Rows are written with
  * performUpsert merging on "Task ID", so a task can never get two rows however writes race.
- * Every request goes through one Pacer, under AIRTABLE_RPS; airtable.js's own 429 retries (which
- * fire inside the 30 s lock-out) are off: after a 429 the pacer holds every request back for the
- * lock-out, and the caller's retry comes after it.
+ * Every request goes through the base's pacer, under AIRTABLE_RPS (shared by every worker process
+ * with REDIS_URL); airtable.js's own 429 retries (which fire inside the 30 s lock-out) are off:
+ * after a 429 the pacer holds every request back for the lock-out, and the caller's retry comes
+ * after it.
  */
 import { createHash } from 'node:crypto';
 import Airtable from 'airtable';
 import type { FieldSet, Records } from 'airtable';
 import type { AirtableConfig } from '../config';
 import { ApiError, retryingServerErrors } from '../lib/api-error';
-import { Pacer, type Release } from '../lib/pacer';
+import { airtableBudget, pacerFor } from '../lib/budgets';
+import type { Pacing, Release } from '../lib/pacer';
 import { columnNames, DEFAULT_COLUMNS, rowTaskId, TASK_ID, type Column, type TaskRow } from '../lib/columns';
 
 export const MAX_RECORDS_PER_REQUEST = 10;
@@ -53,7 +55,7 @@ interface PendingRow {
 
 export class AirtableClient {
   private readonly table: Table;
-  private readonly pacer: Pacer;
+  private readonly pacer: Pacing;
   private readonly lockoutMs: number;
   /** Rows waiting for a write, from every activity of this process. */
   private readonly queue: PendingRow[] = [];
@@ -89,7 +91,7 @@ export class AirtableClient {
       requestTimeout: REQUEST_TIMEOUT_MS,
     });
     this.table = airtable.base(config.baseId).table(config.tableName);
-    this.pacer = new Pacer(config.requestsPerSecond);
+    this.pacer = pacerFor(airtableBudget(config));
     this.lockoutMs = config.lockoutMs;
   }
 

@@ -44,6 +44,13 @@ export interface TemporalConfig {
   tls?: { certPath: string; keyPath: string };
 }
 
+export interface RedisConfig {
+  /** Where the budgets every worker process shares live (redis:// or rediss://). */
+  url: string;
+  /** Prepended to every key, for deployments (or tests) that share one Redis. */
+  keyPrefix: string;
+}
+
 export interface ReconcileConfig {
   /** How often the incremental reconciliation runs, as a Temporal duration ("5m"). */
   interval: Duration;
@@ -67,6 +74,8 @@ export interface Config {
   logLevel: string;
   deletedTasks: DeletedTaskPolicy;
   reconcile: ReconcileConfig;
+  /** Unset: each worker paces Airtable and Asana on its own, which only a single worker may do. */
+  redis?: RedisConfig;
   /** The YAML file of the columns added beside the five (lib/columns-file.ts); none when unset. */
   columnsFile?: string;
 }
@@ -173,6 +182,13 @@ export function loadConfig(needs: Need[] = ['asana', 'airtable'], env: Env = rea
     problems.push(`TEMPORAL_ADDRESS must be host:port, got "${temporalAddress}"`);
   }
 
+  const redisUrl = get('REDIS_URL');
+  const redisKeyPrefix = get('REDIS_KEY_PREFIX') ?? 'asana-airtable-sync:';
+  if (redisUrl !== undefined && !/^rediss?:\/\/[^\s]+$/.test(redisUrl)) {
+    // Never echo the URL: it may carry Redis's password.
+    problems.push('REDIS_URL must be a redis:// or rediss:// URL');
+  }
+
   const columnsFile = get('COLUMNS_FILE');
   if (columnsFile !== undefined && !existsSync(columnsFile)) problems.push(`COLUMNS_FILE must name a readable file, got "${columnsFile}"`);
 
@@ -220,6 +236,7 @@ export function loadConfig(needs: Need[] = ['asana', 'airtable'], env: Env = rea
     logLevel: oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     deletedTasks: oneOf<DeletedTaskPolicy>('ASANA_DELETED_TASKS', ['keep', 'delete'], 'keep'),
     reconcile: { interval: duration('RECONCILE_INTERVAL', '5m'), fullInterval: duration('RECONCILE_FULL_INTERVAL', '24h') },
+    redis: redisUrl === undefined ? undefined : { url: redisUrl, keyPrefix: redisKeyPrefix },
     columnsFile: columnsFile === undefined ? undefined : path.resolve(columnsFile),
   };
   if (problems.length > 0) throw new ConfigError(problems);

@@ -5,7 +5,8 @@
 import axios from 'axios';
 import type { AirtableConfig } from '../config';
 import { ApiError, retrying } from './api-error';
-import { Pacer } from './pacer';
+import { airtableBudget, pacerFor } from './budgets';
+import type { Pacing } from './pacer';
 import { DEFAULT_COLUMNS, tableFields, type Column } from './columns';
 
 interface MetaTable {
@@ -18,10 +19,14 @@ export type TableCheck = { status: 'ok'; tableId: string } | { status: 'missing'
 
 const RATE_LIMITED_ATTEMPTS = 3;
 
-/** The Meta API counts against the base's 5 requests per second too (setup adds fields one a request): one pacer a base. */
-const pacers = new Map<string, Pacer>();
-const metaPacer = (config: AirtableConfig): Pacer =>
-  pacers.get(config.baseId) ?? pacers.set(config.baseId, new Pacer(config.requestsPerSecond)).get(config.baseId)!;
+/**
+ * The Meta API counts against the base's 5 requests per second too (setup adds fields one a
+ * request): one pacer a base, on the base's shared budget when the process shares them (workers
+ * starting together each check the table).
+ */
+const pacers = new Map<string, Pacing>();
+const metaPacer = (config: AirtableConfig): Pacing =>
+  pacers.get(config.baseId) ?? pacers.set(config.baseId, pacerFor(airtableBudget(config))).get(config.baseId)!;
 
 function meta(config: AirtableConfig) {
   const http = axios.create({

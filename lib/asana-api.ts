@@ -3,7 +3,8 @@ import axios, { AxiosError, type AxiosInstance, type Method } from 'axios';
 import type { AsanaConfig } from '../config';
 import { ApiError, retryingServerErrors } from './api-error';
 import { escapeMarkdown } from './markdown';
-import { Pacer } from './pacer';
+import { asanaBudget, asanaKind, pacerFor } from './budgets';
+import type { Pacing } from './pacer';
 import { within } from './within';
 
 export const REQUEST_TIMEOUT_MS = 15_000;
@@ -21,10 +22,10 @@ export interface Page<T> {
 
 export class AsanaApi {
   private readonly http: AxiosInstance;
-  private readonly pacer: Pacer;
+  private readonly pacer: Pacing;
 
   constructor(config: Pick<AsanaConfig, 'baseUrl' | 'accessToken' | 'requestsPerMinute'>) {
-    this.pacer = new Pacer(config.requestsPerMinute / 60);
+    this.pacer = pacerFor(asanaBudget(config));
     this.http = axios.create({
       baseURL: config.baseUrl,
       timeout: REQUEST_TIMEOUT_MS,
@@ -79,7 +80,7 @@ export class AsanaApi {
         if (apiError.status === 429) this.pacer.pause(apiError.retryAfterMs ?? 60_000);
         throw apiError;
       }
-    });
+    }, asanaKind(method));
   }
 }
 

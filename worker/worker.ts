@@ -7,6 +7,7 @@ import type { Column } from '../lib/columns';
 import { loadColumns } from '../lib/columns-file';
 import { ApiError } from '../lib/api-error';
 import { AsanaApi } from '../lib/asana-api';
+import { useSharedBudgets } from '../lib/budgets';
 import { createActivities } from '../activities';
 import { AirtableClient } from '../activities/airtable-client';
 import { AsanaClient } from '../activities/asana-client';
@@ -92,6 +93,7 @@ async function warmUpLogged(client: Client, config: Config, log: Logger): Promis
 
 /** What `npm run worker` and `npm start` share: search attributes and schedules in place, then the worker. */
 export async function startSyncWorker(config: Config, log: Logger): Promise<{ worker: Worker; running: Promise<void> }> {
+  const budgets = await useSharedBudgets(config.redis, log); // before any client: they take their pacers from it
   const asana = new AsanaApi(config.asana);
   const columns = await loadColumns(config, asana);
   await assertTableReady(config, columns, log);
@@ -107,7 +109,10 @@ export async function startSyncWorker(config: Config, log: Logger): Promise<{ wo
   const worker = await createSyncWorker({ config, connection: await connectNative(config.temporal), client, workflowBundle, columns });
   await rm(workflowBundle.codePath, { force: true }); // loaded by now
   log.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'worker running');
-  const running = worker.run().finally(() => connection.close());
+  const running = worker.run().finally(async () => {
+    await connection.close();
+    await budgets?.close();
+  });
   void warmUpLogged(client, config, log); // deliberately not awaited: the worker already serves tasks meanwhile
   return { worker, running };
 }

@@ -62,6 +62,16 @@ describe('config', () => {
     );
   });
 
+  it('shares budgets only with a REDIS_URL, and never echoes a wrong one (it may hold a password)', () => {
+    assert.equal(loadConfig(undefined, valid).redis, undefined);
+    assert.deepEqual(loadConfig(undefined, { ...valid, REDIS_URL: 'redis://redis:6379' }).redis, {
+      url: 'redis://redis:6379',
+      keyPrefix: 'asana-airtable-sync:',
+    });
+    assert.equal(loadConfig(undefined, { ...valid, REDIS_URL: 'rediss://h:6380/2', REDIS_KEY_PREFIX: 'x:' }).redis?.keyPrefix, 'x:');
+    assert.deepEqual(problems({ ...valid, REDIS_URL: 'http://:hunter2@h' }), ['REDIS_URL must be a redis:// or rediss:// URL']);
+  });
+
   it('asks only for the credentials an entry point needs', () => {
     assert.deepEqual(problems({}, []), []);
     assert.deepEqual(problems({}, ['asana']), ['ASANA_ACCESS_TOKEN is required']);
