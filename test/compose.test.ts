@@ -9,6 +9,7 @@ import { loadConfig, type Env } from '../config';
 
 interface Service {
   image?: string;
+  container_name?: string;
   build?: string;
   command?: string[];
   ports?: string[];
@@ -54,6 +55,7 @@ describe('docker-compose.yml', () => {
   it("follows Temporal's topology: schema and namespace jobs in admin-tools, then temporalio/server", () => {
     assert.deepEqual(Object.keys(compose.services).sort(), [
       'postgresql',
+      'redis',
       'temporal',
       'temporal-admin-tools',
       'temporal-namespace',
@@ -70,8 +72,11 @@ describe('docker-compose.yml', () => {
       const [mount] = service.volumes![0].split(':');
       assert.ok(existsSync(path.join(root, mount, path.basename(service.command![0]))), `${job}: the script it runs exists`);
     }
-    for (const name of ['worker', 'webhook'])
-      assert.deepEqual(compose.services[name].depends_on, { 'temporal-namespace': { condition: 'service_completed_successfully' } });
+    assert.deepEqual(compose.services.webhook.depends_on, { 'temporal-namespace': { condition: 'service_completed_successfully' } });
+    assert.deepEqual(compose.services.worker.depends_on, {
+      'temporal-namespace': { condition: 'service_completed_successfully' },
+      redis: { condition: 'service_healthy' },
+    });
     assert.equal(environment(compose.services.temporal).DB, 'postgres12');
     assert.equal(environment(compose.services.temporal).POSTGRES_SEEDS, 'postgresql');
     assert.ok(compose.services['temporal-ui'].ports?.includes('127.0.0.1:8080:8080'), 'the Web UI on 8080, loopback only');
@@ -120,6 +125,18 @@ describe('docker-compose.yml', () => {
       webhook.volumes?.some((v) => v.endsWith(`:${dataDir}`) && v.split(':')[0] in compose.volumes),
       'webhook secrets live on a named volume',
     );
+  });
+
+  it('scales the worker (`--scale worker=3`): no fixed name or port, and one budget for all in the redis service', () => {
+    const worker = compose.services.worker;
+    assert.equal(worker.container_name, undefined, 'a container name allows one container');
+    assert.equal(worker.ports, undefined, 'a published port allows one container');
+    const redisUrl = new URL(environment(worker).REDIS_URL);
+    const redis = compose.services[redisUrl.hostname];
+    assert.match(redis.image!, /^redis:7/);
+    assert.equal(redis.ports, undefined, 'Redis has no authentication here: reachable on the compose network only');
+    assert.equal(loadConfig([], environment(worker)).redis?.url, environment(worker).REDIS_URL);
+    assert.equal(environment(compose.services.webhook).REDIS_URL, undefined, 'the webhook calls neither API');
   });
 
   it('publishes only the webhook beyond the host: Temporal and the Web UI have no authentication', () => {
