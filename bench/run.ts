@@ -1,9 +1,11 @@
 /**
- * `npm run bench [-- --quick] [-- --bursts] [-- --steady]` (--bursts: idle latency, steady load, the burst and its
- * matrix only; --steady: idle latency and steady load only): the service at the APIs' real limits (Airtable 5 requests/s per
- * base with its 30 s lock-out, Asana 1,500 requests/min), against the emulators, with the worker
- * and the webhook as separate processes on a real Temporal dev server; then the naive baseline
- * on the same burst. Prints one table per scenario. --quick runs smaller sizes.
+ * `npm run bench [-- --topology embedded|postgres|memory] [-- --quick] [-- --bursts] [-- --steady]`:
+ * the service at the APIs' real limits (Airtable 5 requests/s per base with its 30 s lock-out,
+ * Asana 1,500 requests/min), against the emulators, with the worker and the webhook as separate
+ * processes on a real Temporal server (bench/topology.ts; the embedded one by default); then the
+ * naive baseline on the same burst. Prints one table per scenario. --quick runs smaller sizes;
+ * --bursts: idle latency, steady load, the burst and its matrix only; --steady: idle latency and
+ * steady load only.
  */
 import type { AsanaTask } from '../lib/asana-task';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -20,7 +22,6 @@ import { loadColumns } from '../lib/columns-file';
 import { rowAsRead, TASK_ID, toTaskRow } from '../lib/columns';
 import { burst, sleep, TABLE, until, type BurstOutcome } from './burst';
 import { burstGoals, deliveryMatrix, floorMs, meetsGoals } from './matrix';
-import { startDevServer } from '../lib/dev-server';
 import { runMain } from '../lib/main';
 import { entryArgs, REPO_ROOT } from '../lib/runtime-paths';
 import { AirtableSandbox } from '../sandbox/airtable';
@@ -36,6 +37,7 @@ import { composeCpuShares, niceForShares, setGroupNice } from './cpu-weight';
 import { startBaseline } from './baseline';
 import { devServerPid, startTrace } from './trace';
 import { steadyLoad } from './steady';
+import { startTopology, TOPOLOGIES, type Topology } from './topology';
 
 const SERVICE_BASE = 'appBENCHSERVICE01';
 const BASELINE_BASE = 'appBENCHBASELINE1';
@@ -176,15 +178,19 @@ async function runBench(): Promise<void> {
       only: { type: 'string' },
       trace: { type: 'boolean', default: false },
       steady: { type: 'boolean', default: false },
+      topology: { type: 'string', default: 'embedded' },
     },
   });
+  const topology = values.topology as Topology;
+  if (!TOPOLOGIES.includes(topology)) throw new Error(`--topology must be one of ${TOPOLOGIES.join(', ')}, got "${values.topology}"`);
   const size = values.quick
     ? { burst: 200, latency: 10, acks: 400, project: 1000, steadyMs: 10_000 }
     : { burst: 1000, latency: 30, acks: 1000, project: 10_000, steadyMs: 60_000 };
   const dir = await mkdtemp(path.join(tmpdir(), 'bench-'));
   progress(`asana-airtable-sync benchmark${values.quick ? ' (quick)' : ''}: logs in ${dir}; every step prints a line`);
 
-  const server = await startDevServer();
+  const server = await startTopology(topology, dir);
+  progress(`Temporal: ${server.description}`);
   const asana = new AsanaSandbox({ rateLimitPerMinute: 1500, deliveryBatchSize: 100, retryBaseMs: 1000, maxDeliveryAttempts: 6 });
   const airtable = new AirtableSandbox({ requestsPerSecond: 5, lockoutMs: 30_000 });
   await Promise.all([asana.listen(), airtable.listen()]);

@@ -3,6 +3,7 @@
  * cluster is configured, from the CLI that lib/temporal-cli.ts finds or builds.
  */
 import { chmodSync, existsSync } from 'node:fs';
+import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { SEARCH_ATTRIBUTES } from './search-attributes';
 import { temporalExecutable } from './temporal-cli';
@@ -43,6 +44,22 @@ const DEV_SERVER_DYNAMIC_CONFIG = {
 };
 
 /**
+ * SQLite on a file, as `npm start` runs it: a write-ahead log, each commit still synced (FULL), so
+ * nothing is traded for speed. SQLite's default, a rollback journal, syncs the journal and the
+ * database on every commit, and at 30 changes a second the server fell behind by tens of seconds
+ * (BENCHMARKS.md).
+ */
+const SQLITE_PRAGMAS = { journal_mode: 'wal', synchronous: 'full' };
+
+/**
+ * The embedded server `npm start` runs when no TEMPORAL_ADDRESS is set: its state in
+ * DATA_DIR/temporal.db, kept across restarts.
+ */
+export function startEmbeddedServer(dataDir: string, options: Omit<DevServerOptions, 'dbFilename'>): Promise<DevServer> {
+  return startDevServer({ ...options, dbFilename: path.join(dataDir, 'temporal.db') });
+}
+
+/**
  * Starts the dev server under umask 077, so that its SQLite file and the journal files SQLite
  * makes beside it are 0600: the server sets up its schema only in a file it creates, so the file
  * cannot be made 0600 before.
@@ -69,10 +86,15 @@ async function createDevServer(options: DevServerOptions): Promise<DevServer> {
       namespace: options.namespace,
       searchAttributes: SEARCH_ATTRIBUTES,
       log: { format: 'json', level: 'error' },
-      extraArgs: Object.entries({ ...DEV_SERVER_DYNAMIC_CONFIG, ...options.dynamicConfig }).flatMap(([key, value]) => [
-        '--dynamic-config-value',
-        `${key}=${JSON.stringify(value)}`,
-      ]),
+      extraArgs: [
+        ...Object.entries({ ...DEV_SERVER_DYNAMIC_CONFIG, ...options.dynamicConfig }).flatMap(([key, value]) => [
+          '--dynamic-config-value',
+          `${key}=${JSON.stringify(value)}`,
+        ]),
+        ...(options.dbFilename === undefined
+          ? []
+          : Object.entries(SQLITE_PRAGMAS).flatMap(([key, value]) => ['--sqlite-pragma', `${key}=${value}`])),
+      ],
     },
   });
   return {

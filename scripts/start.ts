@@ -4,10 +4,9 @@
  * Web UI on port 8233. SIGINT/SIGTERM: stop taking deliveries, let running activities finish,
  * then stop the dev server.
  */
-import path from 'node:path';
 import { ConfigError, loadConfig, type Config } from '../config';
 import { prepareDataDir } from '../lib/data-dir';
-import { startDevServer } from '../lib/dev-server';
+import { startEmbeddedServer } from '../lib/dev-server';
 import { createLogger } from '../lib/logger';
 import { runMain, shutdownSignal } from '../lib/main';
 import { startWebhookServer } from '../webhook/server';
@@ -37,8 +36,7 @@ runMain(async () => {
   let devServer;
   if (config.temporal.address === undefined) {
     log.info('TEMPORAL_ADDRESS not set: starting the embedded Temporal dev server');
-    devServer = await startDevServer({
-      dbFilename: path.join(config.dataDir, 'temporal.db'),
+    devServer = await startEmbeddedServer(config.dataDir, {
       port: EMBEDDED_TEMPORAL_PORT,
       uiPort: EMBEDDED_UI_PORT,
       namespace: config.temporal.namespace,
