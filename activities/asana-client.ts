@@ -9,6 +9,7 @@ import { ApiError } from '../lib/api-error';
 import { BurstGauge } from '../lib/burst';
 import type { AsanaTask } from '../lib/asana-task';
 import { DEFAULT_COLUMNS, taskOptFields, type Column } from '../lib/columns';
+import { readShows, type Freshness } from '../lib/freshness';
 
 /** Fetches arriving within this window share a request. */
 const BATCH_WINDOW_MS = 20;
@@ -23,8 +24,6 @@ const LIST_THRESHOLD = 3;
 const LIST_LOOKBACK_MS = 5 * 60_000;
 /** Most listing pages one batch reads looking for its tasks (each page also fills the cache). */
 const MAX_LIST_PAGES = 10;
-/** Clock difference allowed between the webhook that stamps receipt times and this worker. */
-const CLOCK_SKEW_MS = 1_000;
 /** A listing that stopped with pages left is continued, not started over, for this long. */
 const CURSOR_TTL_MS = 30_000;
 /** modified_since is this much before the oldest change sought: Asana may count it exclusive, or stamp an event after its change. */
@@ -34,15 +33,6 @@ export const GONE_RECHECK_MS = 3_000;
 /** How long a task read stays in the cache, and how many it holds at most. */
 const CACHE_TTL_MS = 60_000;
 const CACHE_MAX = 20_000;
-
-/** Whether a read shows the changes `fresh` asks for. */
-function showsChange(read: CachedTask, fresh: Freshness): boolean {
-  if (fresh.changedAt === undefined && fresh.notBefore === undefined) return false; // a run's first sync after continue-as-new, say
-  if (fresh.notBefore !== undefined && read.readAt < fresh.notBefore + CLOCK_SKEW_MS) return false;
-  if (fresh.changedAt === undefined) return true;
-  const modified = read.task.modified_at === undefined ? NaN : Date.parse(read.task.modified_at);
-  return modified >= Date.parse(fresh.changedAt);
-}
 
 /**
  * Where a listing of recently modified tasks starts to hold changes made at `times` (Asana's clock,
@@ -63,16 +53,6 @@ async function orNull<T>(request: Promise<T>): Promise<T | null> {
     if (err instanceof ApiError && err.status === 404) return null;
     throw err;
   }
-}
-
-/**
- * What a read of a task must show to serve a sync: the change Asana timed `changedAt` (a read with
- * modified_at at or after it shows it), and the events received at `notBefore` that had no time
- * (a read that started after it, allowing for skew, shows them). Either may be absent.
- */
-export interface Freshness {
-  changedAt?: string;
-  notBefore?: number;
 }
 
 interface Waiter {
@@ -149,7 +129,8 @@ export class AsanaClient {
    */
   getProjectTask(gid: string, projectGid: string, fresh?: Freshness): Promise<AsanaTask | null> {
     const cached = this.cache.get(gid);
-    if (cached && fresh !== undefined && showsChange(cached, fresh) && Date.now() - cached.readAt < CACHE_TTL_MS) {
+    const fromCache = cached && fresh !== undefined && Date.now() - cached.readAt < CACHE_TTL_MS;
+    if (fromCache && readShows({ readAt: cached.readAt, modifiedAt: cached.task.modified_at }, fresh)) {
       return Promise.resolve(cached.task);
     }
     return new Promise((resolve, reject) => {

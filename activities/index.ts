@@ -5,7 +5,8 @@
 import { Context } from '@temporalio/activity';
 import type { DeletedTaskPolicy } from '../config';
 import type { AirtableClient } from './airtable-client';
-import type { AsanaClient, Freshness } from './asana-client';
+import type { AsanaClient } from './asana-client';
+import type { Freshness } from '../lib/freshness';
 import { classified } from './failures';
 import { inSyncedProject } from '../lib/asana-task';
 import { toTaskRow, type Column } from '../lib/columns';

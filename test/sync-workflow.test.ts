@@ -4,9 +4,9 @@ import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { Worker, type NativeConnection } from '@temporalio/worker';
-import type { Freshness } from '../activities/asana-client';
+import type { Freshness, TaskChange } from '../lib/freshness';
 import { startDevServer, type DevServer } from '../lib/dev-server';
-import { syncTaskWorkflow, taskEventSignal, type TaskEvent } from '../workflows';
+import { syncTaskWorkflow, taskEventSignal } from '../workflows';
 import { eventually } from './support/stack';
 import { devServer, workflowBundle } from './support/temporal';
 
@@ -43,7 +43,7 @@ describe('the sync workflow, with stub activities', function () {
   this.timeout(60_000);
 
   /** Starts a run with `first`, sends `second` while its first sync is under way; what each sync was asked, and the result. */
-  async function run(first: TaskEvent, second: TaskEvent) {
+  async function run(first: TaskChange, second: TaskChange) {
     let release!: () => void;
     const { asked, activities } = stubActivities(new Promise<void>((resolve) => (release = resolve)));
     const { client } = devServer().env;

@@ -2,6 +2,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { changeRule, type ChangeRule } from '../lib/columns';
 import { isGid } from '../config/gid';
+import { mergeChanges, type TaskChange } from '../lib/freshness';
 
 export interface AsanaWebhookEvent {
   action: string;
@@ -85,17 +86,8 @@ export function parseDelivery(body: Buffer): AsanaWebhookEvent[] {
   return parsed.events as AsanaWebhookEvent[];
 }
 
-/** What a delivery says about one task, once its events were found to cause a sync: when it changed. */
-export interface TaskChange {
-  /**
-   * The newest `created_at` of its events for the task, by Asana's clock (ISO); absent when one of
-   * them had none, so a sync cannot tell from Asana's clock alone whether a read shows it.
-   */
-  changedAt?: string;
-}
-
 export interface TaskEvents {
-  /** Task gid → what this delivery says about it. */
+  /** Task gid → when this delivery says it changed (merged, lib/freshness.ts). */
   byTask: Map<string, TaskChange>;
   skipped: number;
 }
@@ -122,22 +114,20 @@ export function causesSync({ resource, action, ...event }: AsanaWebhookEvent, ru
 }
 
 export function taskEvents(events: AsanaWebhookEvent[], rule: ChangeRule = DEFAULT_CHANGE_RULE): TaskEvents {
-  const byTask = new Map<string, TaskChange>();
-  const undated = new Set<string>();
+  const changes = new Map<string, TaskChange[]>();
   let skipped = 0;
   for (const event of events) {
-    const { resource } = event;
     if (!causesSync(event, rule)) {
       skipped += 1;
       continue;
     }
     const time = isoTime(event.created_at);
-    const before = byTask.get(resource.gid)?.changedAt;
-    if (time === undefined) undated.add(resource.gid);
-    const changedAt = undated.has(resource.gid) ? undefined : before === undefined || time! > before ? time : before;
-    byTask.set(resource.gid, changedAt === undefined ? {} : { changedAt });
+    const change: TaskChange = time === undefined ? {} : { changedAt: time };
+    const list = changes.get(event.resource.gid);
+    if (list) list.push(change);
+    else changes.set(event.resource.gid, [change]);
   }
-  return { byTask, skipped };
+  return { byTask: new Map([...changes].map(([gid, list]) => [gid, mergeChanges(list)])), skipped };
 }
 
 function isObject(value: unknown): value is Record<string, unknown> & { events?: unknown; resource?: unknown } {

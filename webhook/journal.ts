@@ -33,17 +33,15 @@ import { closeSync, fdatasync, fsyncSync, mkdirSync, openSync, writeSync } from 
 import { readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isGid } from '../config/gid';
+import { mergeChanges, type TaskChange } from '../lib/freshness';
 import type { Logger } from '../lib/logger';
 import { isoTime, TASK_ACTIONS } from './delivery';
 
-/** One task event on its way to Temporal. */
-export interface JournalEntry {
+/** One task event on its way to Temporal: its change (lib/freshness.ts), when received, for which task. */
+export interface JournalEntry extends TaskChange {
   projectGid: string;
   taskGid: string;
-  /** When the webhook received the delivery (ms since the epoch). */
   receivedAt: number;
-  /** The newest event time for the task, by Asana's clock, when all its events had one (TaskChange). */
-  changedAt?: string;
   /** From a delivery over `maxDirectTasks` tasks: Asana must list the task before its run starts. */
   check?: true;
 }
@@ -113,19 +111,12 @@ type Queued = Journaled[];
 
 const taskKey = ({ entry }: Journaled) => `${entry.projectGid}/${entry.taskGid}`;
 
-/**
- * One event standing for several of one task: a read that serves it serves them all. It carries
- * the newest change time when every event had one, else only the newest receipt time.
- */
+/** One event standing for several of one task (mergeChanges): a read that serves it serves them all. */
 export function mergedEntry(entries: readonly JournalEntry[]): JournalEntry {
   if (entries.length === 1) return entries[0];
   const { projectGid, taskGid } = entries[0];
-  const receivedAt = Math.max(...entries.map((e) => e.receivedAt));
-  const times = entries.map((e) => e.changedAt);
-  const changedAt = times.every((t) => t !== undefined)
-    ? times.reduce((newest, t) => (Date.parse(t) > Date.parse(newest) ? t : newest))
-    : undefined;
-  return { projectGid, taskGid, receivedAt, ...(changedAt ? { changedAt } : {}) };
+  const { changedAt, receivedAt } = mergeChanges(entries);
+  return { projectGid, taskGid, receivedAt: receivedAt!, ...(changedAt ? { changedAt } : {}) };
 }
 
 /** A FIFO whose shift is O(1): the backlog can hold tens of thousands of events. */

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
 import type { Config } from '../config';
+import type { TaskChange } from '../lib/freshness';
 import { ASANA_PROJECT_GID, ASANA_TASK_GID } from '../lib/search-attributes';
 import {
   checkTasksWorkflow,
@@ -17,7 +18,6 @@ import {
   type ReconcileInput,
   type CheckTasksInput,
   type ReconcileMode,
-  type TaskEvent,
 } from '.';
 
 export const taskWorkflowId = (taskGid: string): string => `asana-task-${taskGid}`;
@@ -28,8 +28,8 @@ export const scheduleId = (projectGid: string, mode: ReconcileMode): string =>
 const reconcileSummary = (kind: string, input: Pick<ReconcileInput, 'mode'>, projectLabel: string): string =>
   `${input.mode === 'full' ? 'Full' : 'Incremental'} ${kind} of project ${projectLabel}`;
 
-/** One event for a task: which, in which project, and when (see TaskEvent). */
-export interface TaskSignal extends TaskEvent {
+/** One event for a task: which, in which project, and its change (lib/freshness.ts). */
+export interface TaskSignal extends TaskChange {
   taskGid: string;
   projectGid?: string;
 }

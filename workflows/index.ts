@@ -1,5 +1,5 @@
 export { syncTaskWorkflow, taskEventSignal } from './sync-task';
-export type { SyncTaskInput, SyncTaskResult, TaskEvent } from './sync-task';
+export type { SyncTaskInput, SyncTaskResult } from './sync-task';
 export { reconcileProjectWorkflow, progressQuery, reconcileProgressSignal } from './reconcile';
 export type { ReconcileInput, ReconcileMode, ReconcileProgress, ReconcileResult } from './reconcile';
 export { warmUpWorkflow } from './warm-up';

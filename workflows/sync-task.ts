@@ -12,19 +12,12 @@ import {
   type RetryPolicy,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { Freshness } from '../activities/asana-client';
+import { owing, readShows, type Freshness, type TaskChange } from '../lib/freshness';
 import { escapeMarkdown } from '../lib/markdown';
 
 export interface SyncTaskInput {
   taskGid: string;
   projectGid?: string;
-}
-
-export interface TaskEvent {
-  /** When the webhook received the event (ms since the epoch): reads after it see the change. */
-  receivedAt?: number;
-  /** When the change happened, by Asana's clock (the event's created_at): a read whose modified_at is at or after it shows it. */
-  changedAt?: string;
 }
 
 export interface SyncTaskResult {
@@ -39,8 +32,8 @@ export interface SyncTaskResult {
   reason?: string;
 }
 
-/** Every webhook event for the task; the webhook sends it with signalWithStart. */
-export const taskEventSignal = defineSignal<[TaskEvent]>('taskEvent');
+/** Every webhook event for the task (its change, lib/freshness.ts); the webhook sends it with signalWithStart. */
+export const taskEventSignal = defineSignal<[TaskChange]>('taskEvent');
 
 const startToCloseTimeout = '2 minutes';
 // Unlimited attempts: an outage only delays a row. 401/403/422 fail fast (non-retryable), and
@@ -92,39 +85,28 @@ const syncCount = (syncs: number): string => (syncs === 1 ? '1 sync' : `${syncs}
  */
 export async function syncTaskWorkflow(input: SyncTaskInput): Promise<SyncTaskResult> {
   let pending = true; // the event that started this run
-  // What a read must show to serve the events not yet synced: the newest change time by Asana's
-  // clock, the newest receipt time of events without one; an event with neither needs a new read.
-  let changedAt: string | undefined;
-  let notBefore: number | undefined;
-  let readRequired = false;
+  let owed: Freshness = {}; // what a read must show to serve the events not yet synced
   setHandler(taskEventSignal, (event) => {
     pending = true;
-    if (event.changedAt !== undefined)
-      changedAt = changedAt === undefined || Date.parse(event.changedAt) > Date.parse(changedAt) ? event.changedAt : changedAt;
-    else if (event.receivedAt !== undefined) notBefore = Math.max(notBefore ?? 0, event.receivedAt);
-    else readRequired = true;
+    owed = owing(owed, event);
   });
   const { syncTaskRow, handleDeletedTask } = patched('sync-as-local-activity') ? local : remote;
   let syncs = 0;
   let result: SyncTaskResult = { status: 'synced', syncs: 0 };
   let shown: string | undefined; // the modified_at of the task as the last sync read and wrote it
   // Events, all timed by Asana, of changes the last sync's read already showed (Asana sends
-  // several for one change, a delivery apart): no sync needed. Runs of earlier versions have no `shown`.
-  const alreadyShown = () =>
-    shown !== undefined &&
-    changedAt !== undefined &&
-    notBefore === undefined &&
-    !readRequired &&
-    Date.parse(changedAt) <= Date.parse(shown);
+  // several for one change, a delivery apart): no sync needed. When that read started does not
+  // matter to timed events, and an untimed one always needs a new read.
+  const alreadyShown = () => shown !== undefined && readShows({ readAt: -Infinity, modifiedAt: shown }, owed);
   while (pending) {
     if (workflowInfo().continueAsNewSuggested) await continueAsNew<typeof syncTaskWorkflow>(input);
     pending = false;
     if (alreadyShown()) {
-      changedAt = undefined;
+      owed = {};
       continue;
     }
-    const fresh: Freshness | undefined = readRequired ? undefined : { notBefore, changedAt };
-    [changedAt, notBefore, readRequired] = [undefined, undefined, false];
+    const fresh = owed.readRequired ? undefined : { notBefore: owed.notBefore, changedAt: owed.changedAt };
+    owed = {};
     const synced = await syncTaskRow(input.taskGid, input.projectGid, fresh);
     syncs += 1;
     shown = synced !== null && 'modifiedAt' in synced ? synced.modifiedAt : undefined;
