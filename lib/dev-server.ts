@@ -2,7 +2,7 @@
  * The Temporal dev server (SQLite, Web UI) that `npm start`, the demo and the tests run when no
  * cluster is configured, from the CLI that lib/temporal-cli.ts finds or builds.
  */
-import { chmodSync, existsSync } from 'node:fs';
+import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { SEARCH_ATTRIBUTES } from './search-attributes';
@@ -24,6 +24,8 @@ export interface DevServerOptions {
   namespace?: string;
   /** Dynamic config beside the defaults below (a test's lower limits, say). */
   dynamicConfig?: Record<string, unknown>;
+  /** A file the server's own output is appended to (the tests'); this process's stdout and stderr when absent. */
+  logFile?: string;
 }
 
 /**
@@ -75,10 +77,23 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   }
 }
 
+/**
+ * The CLI, or a script that runs it with its output appended to `logFile`: the SDK starts the
+ * server with this process's stdout and stderr, and has no option to send them elsewhere.
+ */
+function executableLoggingTo(logFile: string | undefined): ReturnType<typeof temporalExecutable> {
+  const executable = temporalExecutable();
+  if (logFile === undefined || executable.type !== 'existing-path') return executable;
+  const quote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
+  const script = `${logFile}.sh`;
+  writeFileSync(script, `#!/bin/sh\nexec ${quote(executable.path)} "$@" >>${quote(logFile)} 2>&1\n`, { mode: 0o700 });
+  return { type: 'existing-path', path: script };
+}
+
 async function createDevServer(options: DevServerOptions): Promise<DevServer> {
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
-      executable: temporalExecutable(),
+      executable: executableLoggingTo(options.logFile),
       dbFilename: options.dbFilename,
       port: options.port,
       ui: options.uiPort !== undefined,

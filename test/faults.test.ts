@@ -12,7 +12,8 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { rowAsRead, toTaskRow } from '../lib/columns';
 import { SERVER_ERROR_RETRY_DELAYS_MS } from '../lib/api-error';
-import { startDevServer, type DevServer } from '../lib/dev-server';
+import type { DevServer } from '../lib/dev-server';
+import { startTestServer } from './support/temporal';
 import { createLogger } from '../lib/logger';
 import { startWebhookServer } from '../webhook/server';
 import type { AsanaEvent, SandboxTask } from '../sandbox/asana';
@@ -237,7 +238,7 @@ describe('faults: exactly one correct row per task, whatever fails', function ()
     let dir: string;
     before(async () => {
       dir = await mkdtemp(path.join(tmpdir(), 'faults-'));
-      server = await startDevServer({ port: await freePort(), dbFilename: path.join(dir, 'temporal.db') });
+      server = await startTestServer({ port: await freePort(), dbFilename: path.join(dir, 'temporal.db') });
       stack = await startStack({ temporal: server, inProcessWorker: false });
       await stack.registerWebhook();
     });
@@ -265,7 +266,7 @@ describe('faults: exactly one correct row per task, whatever fails', function ()
       await rowsAtLeast(200);
       await server.stop(); // the same database file comes back on the same port
       await sleep(2000);
-      server = await startDevServer({ port, dbFilename: path.join(dir, 'temporal.db') });
+      server = await startTestServer({ port, dbFilename: path.join(dir, 'temporal.db') });
 
       await converge(stack, tasks, 240_000);
       await assertNoneRunning(stack);

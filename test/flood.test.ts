@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import axios from 'axios';
-import { startDevServer, type DevServer } from '../lib/dev-server';
+import type { DevServer } from '../lib/dev-server';
+import { startTestServer } from './support/temporal';
 import { floodDelivery, signDelivery } from '../sandbox/asana';
 import { MAX_BODY_BYTES } from '../webhook/app';
 import { SecretStore, webhookUrl } from '../lib/webhook-secrets';
@@ -50,7 +51,7 @@ describe('webhook: floods', function () {
 
   before(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'flood-'));
-    temporal = await startDevServer({ port: await freePort() }); // its own: the flood's workflows go with it
+    temporal = await startTestServer({ port: await freePort() }); // its own: the flood's workflows go with it
   });
   after(async () => {
     await temporal.stop();

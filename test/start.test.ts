@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { dataDirProblems, prepareDataDir } from '../lib/data-dir';
-import { startDevServer } from '../lib/dev-server';
+import { startTestServer } from './support/temporal';
 import { runEntry } from './support/processes';
 
 describe('npm start with no .env', () => {
@@ -54,7 +54,7 @@ describe('npm start: DATA_DIR is private', () => {
     this.timeout(60_000);
     const dbFilename = path.join(dir, 'temporal.db');
     for (const round of ['new', 'older']) {
-      const server = await startDevServer({ dbFilename });
+      const server = await startTestServer({ dbFilename });
       try {
         await server.env.client.workflow.start('anyWorkflow', { taskQueue: 'none', workflowId: round });
         const modes = await Promise.all((await readdir(dir)).map(async (file) => `${file} ${await mode(path.join(dir, file))}`));

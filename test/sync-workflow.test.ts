@@ -5,10 +5,10 @@ import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import type { Freshness, TaskChange } from '../lib/freshness';
-import { startDevServer, type DevServer } from '../lib/dev-server';
+import type { DevServer } from '../lib/dev-server';
 import { syncTaskWorkflow, taskEventSignal } from '../workflows';
 import { eventually } from './support/stack';
-import { devServer, workflowBundle } from './support/temporal';
+import { devServer, startTestServer, workflowBundle } from './support/temporal';
 
 const CHANGED_AT = '2026-11-29T10:00:00.000Z';
 const { EventType } = temporal.api.enums.v1;
@@ -105,7 +105,7 @@ describe('the sync workflow, with stub activities', function () {
   describe('on a server that suggests continue-as-new early', () => {
     let server: DevServer;
     before(async () => {
-      server = await startDevServer({ dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 30 } });
+      server = await startTestServer({ dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 30 } });
     });
     after(() => server?.stop());
 

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { readEnv } from '../config';
-import { startDevServer, type DevServer } from '../lib/dev-server';
+import type { DevServer } from '../lib/dev-server';
+import { startTestServer } from './support/temporal';
 import { ensureSchedules, scheduleId, taskWorkflowId } from '../workflows/client';
 import { freePort } from './support/ports';
 import { runEntry } from './support/processes';
@@ -30,7 +31,7 @@ describe('Web UI: what an operator sees', function () {
   let taskGid: string;
 
   before(async () => {
-    server = await startDevServer({ port: await freePort(), uiPort: await freePort() });
+    server = await startTestServer({ port: await freePort(), uiPort: await freePort() });
     stack = await startStack({ temporal: server });
     await stack.registerWebhook();
     taskGid = stack.asana.createTask(stack.project.gid, { name: 'Launch brief «spring»' }).gid;

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import axios from 'axios';
 import { signDelivery } from '../sandbox/asana';
-import { startDevServer, type DevServer } from '../lib/dev-server';
+import type { DevServer } from '../lib/dev-server';
+import { startTestServer } from './support/temporal';
 import { createLogger } from '../lib/logger';
 import { startWebhookServer } from '../webhook/server';
 import { SecretStore, webhookUrl } from '../lib/webhook-secrets';
@@ -58,7 +59,7 @@ describe('webhook server: slow requests, restarts and Temporal outages, on the w
     const dir = await mkdtemp(path.join(tmpdir(), 'temporal-down-'));
     const port = await freePort();
     const dbFilename = path.join(dir, 'temporal.db');
-    let server: DevServer | undefined = await startDevServer({ port, dbFilename });
+    let server: DevServer | undefined = await startTestServer({ port, dbFilename });
     const webhook = await startWebhookServer(
       {
         ...stack.config,
@@ -89,7 +90,7 @@ describe('webhook server: slow requests, restarts and Temporal outages, on the w
       assert.equal(refused.status, 503);
       assert.ok(Date.now() - started < 10_000, `answered after ${Date.now() - started} ms; Asana gives up at 10 s`);
 
-      server = await startDevServer({ port, dbFilename });
+      server = await startTestServer({ port, dbFilename });
       // Asana retries the same bytes; once Temporal answers again, they go through.
       await eventually(async () => assert.equal((await postBody(target, body, headers)).status, 200), 60_000, 1000);
       const description = await eventually(() => server!.env.client.workflow.getHandle(taskWorkflowId('8080808080')).describe());
