@@ -1,3 +1,4 @@
+import { builtinModules } from 'node:module';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -23,6 +24,30 @@ export default tseslint.config(
     },
   },
   { files: ['config/**'], rules: { 'no-restricted-properties': 'off' } },
+  {
+    // Workflow code runs in Temporal's deterministic sandbox, which the bundler builds from these files.
+    files: ['workflows/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: builtinModules.map((name) => ({ name, message: "workflow code runs in Temporal's sandbox: no Node built-ins" })),
+          patterns: [
+            { group: ['node:*'], message: "workflow code runs in Temporal's sandbox: no Node built-ins" },
+            {
+              group: ['**/activities', '**/activities/*'],
+              allowTypeImports: true,
+              message: 'import activities with `import type`: they run in the worker',
+            },
+            {
+              group: ['@temporalio/client', '@temporalio/worker', '@temporalio/activity'],
+              message: 'workflow code runs in the sandbox: only @temporalio/workflow',
+            },
+          ],
+        },
+      ],
+    },
+  },
   {
     files: ['**/*.js'],
     languageOptions: {

@@ -31,7 +31,7 @@ import { registerWebhook } from '../cli/webhooks';
 import { AsanaApi } from '../lib/asana-api';
 import { MAX_BODY_BYTES } from '../webhook/app';
 import { SecretStore, webhookUrl } from '../lib/webhook-secrets';
-import { scheduleId, startBackfill } from '../workflows/client';
+import { scheduleId, startBackfill } from '../client';
 import { measureAcks } from './ack-load';
 import { composeCpuShares, niceForShares, setGroupNice } from './cpu-weight';
 import { startBaseline } from './baseline';

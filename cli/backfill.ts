@@ -4,7 +4,7 @@ import { WorkflowFailedError, type Client } from '@temporalio/client';
 import type { Config } from '../config';
 import { isGid } from '../config/gid';
 import { progressQuery, type ReconcileInput, type ReconcileProgress } from '../workflows';
-import { startBackfill } from '../workflows/client';
+import { startBackfill } from '../client';
 import { describeCounts } from '../workflows/reconcile';
 import { UsageError } from './errors';
 import type { Output } from './output';

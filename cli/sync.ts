@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import type { Config } from '../config';
 import { isGid } from '../config/gid';
-import { signalTask } from '../workflows/client';
+import { signalTask } from '../client';
 import type { SyncTaskResult } from '../workflows';
 import { UsageError } from './errors';
 import type { Output } from './output';

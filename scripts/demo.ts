@@ -24,7 +24,7 @@ import { startWebhookServer } from '../webhook/server';
 import { SecretStore } from '../lib/webhook-secrets';
 import { installRuntime } from '../lib/temporal';
 import { startSyncWorker } from '../worker/worker';
-import { taskWorkflowId } from '../workflows/client';
+import { taskWorkflowId } from '../client';
 
 const UI_PORT = 8233;
 const BASE_ID = 'appDEMOBASE000001';

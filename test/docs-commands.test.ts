@@ -10,7 +10,7 @@ import type { Client } from '@temporalio/client';
 import { sandboxEnv } from '../sandbox/env';
 import { tctlExecutable, temporalExecutable } from '../lib/temporal-cli';
 import { readEnv } from '../config';
-import { ensureSchedules, signalTask, taskWorkflowId } from '../workflows/client';
+import { ensureSchedules, signalTask, taskWorkflowId } from '../client';
 import { run, type Run } from './support/processes';
 import { BASE_ID, eventually, startStack, type Stack } from './support/stack';
 

@@ -18,7 +18,7 @@ import { createLogger } from '../lib/logger';
 import { startWebhookServer } from '../webhook/server';
 import type { AsanaEvent, SandboxTask } from '../sandbox/asana';
 import type { SyncTaskResult } from '../workflows';
-import { taskWorkflowId } from '../workflows/client';
+import { taskWorkflowId } from '../client';
 import { taskEvent } from './support/deliveries';
 import { freePort } from './support/ports';
 import { runEntry } from './support/processes';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import axios from 'axios';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { signDelivery } from '../sandbox/asana';
-import { taskWorkflowId } from '../workflows/client';
+import { taskWorkflowId } from '../client';
 import { taskEvent } from './support/deliveries';
 import { eventually, startStack, type Stack } from './support/stack';
 

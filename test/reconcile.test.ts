@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
 import { temporalExecutable } from '../lib/temporal-cli';
-import { ensureSchedules, scheduleId, signalTask } from '../workflows/client';
+import { ensureSchedules, scheduleId, signalTask } from '../client';
 import {
   progressQuery,
   reconcileProjectWorkflow,

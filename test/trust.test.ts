@@ -13,7 +13,7 @@ import { createWebhookApp } from '../webhook/app';
 import { WebhookMetrics } from '../webhook/metrics';
 import { SecretStore, tokenOf, webhookUrl } from '../lib/webhook-secrets';
 import type { SyncTaskResult } from '../workflows';
-import { taskWorkflowId } from '../workflows/client';
+import { taskWorkflowId } from '../client';
 import { taskEvent } from './support/deliveries';
 import { eventually, startStack, type Stack } from './support/stack';
 

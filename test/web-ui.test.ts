@@ -11,7 +11,7 @@ import { chromium } from 'playwright-core';
 import { readEnv } from '../config';
 import type { DevServer } from '../lib/dev-server';
 import { startTestServer } from './support/temporal';
-import { ensureSchedules, scheduleId, taskWorkflowId } from '../workflows/client';
+import { ensureSchedules, scheduleId, taskWorkflowId } from '../client';
 import { freePort } from './support/ports';
 import { runEntry } from './support/processes';
 import { eventually, startStack, type Stack } from './support/stack';

@@ -15,7 +15,7 @@ import { startTestServer } from './support/temporal';
 import { createLogger } from '../lib/logger';
 import { startWebhookServer } from '../webhook/server';
 import { SecretStore, webhookUrl } from '../lib/webhook-secrets';
-import { taskWorkflowId } from '../workflows/client';
+import { taskWorkflowId } from '../client';
 import { postBody, taskEvent } from './support/deliveries';
 import { freePort } from './support/ports';
 import { eventually, startStack, type Stack } from './support/stack';

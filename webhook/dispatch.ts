@@ -1,6 +1,6 @@
 /** Hands journaled task events to Temporal: one workflow per task, started or signalled in one call. */
 import type { Client } from '@temporalio/client';
-import { signalTask, startTaskCheck } from '../workflows/client';
+import { signalTask, startTaskCheck } from '../client';
 import { grpcCode } from '../lib/temporal';
 import { within } from '../lib/within';
 import { Unforwardable, type CheckForward, type Forward } from './journal';

@@ -14,7 +14,7 @@ import { AsanaClient } from '../activities/asana-client';
 import type { Logger } from '../lib/logger';
 import { awaitSearchAttributes, connect, connectNative, ensureSearchAttributes } from '../lib/temporal';
 import { reconcileProgressSignal } from '../workflows';
-import { ensureSchedules, signalTask, warmUp } from '../workflows/client';
+import { ensureSchedules, signalTask, warmUp } from '../client';
 import { bundleInChildProcess } from './bundle';
 import { findLastWatermark } from './watermarks';
 

@@ -18,7 +18,7 @@ import {
   type ReconcileInput,
   type CheckTasksInput,
   type ReconcileMode,
-} from '.';
+} from '../workflows';
 
 export const taskWorkflowId = (taskGid: string): string => `asana-task-${taskGid}`;
 
