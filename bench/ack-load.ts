@@ -14,7 +14,7 @@
 import { fork } from 'node:child_process';
 import http from 'node:http';
 import { LOADER_ARGS } from '../lib/runtime-paths';
-import { signDelivery } from '../sandbox/asana';
+import { signDelivery } from '../emulators/asana';
 import { setGroupNice } from './cpu-weight';
 
 export interface AckLoad {

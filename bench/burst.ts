@@ -2,8 +2,8 @@
 import type { AsanaTask } from '../lib/asana-task';
 import { randomUUID } from 'node:crypto';
 import { DEFAULT_COLUMNS, rowsEqual, TASK_ID, toTaskRow, type Column } from '../lib/columns';
-import type { AirtableSandbox } from '../sandbox/airtable';
-import type { AsanaSandbox, SandboxTask } from '../sandbox/asana';
+import type { AirtableEmulator } from '../emulators/airtable';
+import type { AsanaEmulator, EmulatedTask } from '../emulators/asana';
 
 export const TABLE = 'Asana Tasks';
 
@@ -38,11 +38,11 @@ export interface BurstOutcome {
  * holds exactly one exact row for each of those tasks; what it cost, from the first change.
  */
 async function measured(
-  asana: AsanaSandbox,
-  airtable: AirtableSandbox,
+  asana: AsanaEmulator,
+  airtable: AirtableEmulator,
   baseId: string,
   timeoutMs: number,
-  act: () => Promise<SandboxTask[]>,
+  act: () => Promise<EmulatedTask[]>,
   columns: readonly Column[] = DEFAULT_COLUMNS,
 ): Promise<BurstOutcome> {
   const asanaBefore = asana.requests.length;
@@ -97,8 +97,8 @@ async function measured(
 
 /** Creates `count` tasks in a project with a webhook, all at once or evenly over `spreadMs`. */
 export function burst(
-  asana: AsanaSandbox,
-  airtable: AirtableSandbox,
+  asana: AsanaEmulator,
+  airtable: AirtableEmulator,
   baseId: string,
   projectGid: string,
   count: number,
@@ -113,7 +113,7 @@ export function burst(
     baseId,
     timeoutMs,
     async () => {
-      const tasks: SandboxTask[] = [];
+      const tasks: EmulatedTask[] = [];
       const started = Date.now();
       for (let i = 0; i < count; i += 1) {
         if (spreadMs > 0) await sleep(started + (i * spreadMs) / count - Date.now());
@@ -137,10 +137,10 @@ export function burst(
 
 /** Changes two fields (two events) of each of these tasks at once. */
 export function changeBurst(
-  asana: AsanaSandbox,
-  airtable: AirtableSandbox,
+  asana: AsanaEmulator,
+  airtable: AirtableEmulator,
   baseId: string,
-  tasks: SandboxTask[],
+  tasks: EmulatedTask[],
   timeoutMs: number,
 ): Promise<BurstOutcome> {
   return measured(asana, airtable, baseId, timeoutMs, async () =>

@@ -3,8 +3,8 @@
  * tasks created at once or over 10 s, and the order task lists come in; plus a burst of changes.
  * Every row is run and reported, with its goal.
  */
-import type { AirtableSandbox } from '../sandbox/airtable';
-import type { AsanaSandbox } from '../sandbox/asana';
+import type { AirtableEmulator } from '../emulators/airtable';
+import type { AsanaEmulator } from '../emulators/asana';
 import { burst, changeBurst, sleep, TABLE, type BurstOutcome } from './burst';
 
 export interface DeliveryPattern {
@@ -30,8 +30,8 @@ export interface MatrixRow {
 }
 
 export interface MatrixContext {
-  asana: AsanaSandbox;
-  airtable: AirtableSandbox;
+  asana: AsanaEmulator;
+  airtable: AirtableEmulator;
   baseId: string;
   projectGid: string;
   count: number;

@@ -24,9 +24,9 @@ import { burst, sleep, TABLE, until, type BurstOutcome } from './burst';
 import { burstGoals, deliveryMatrix, floorMs, meetsGoals } from './matrix';
 import { runMain } from '../lib/main';
 import { entryArgs, REPO_ROOT } from '../lib/runtime-paths';
-import { AirtableSandbox } from '../sandbox/airtable';
-import { AsanaSandbox, floodDelivery, signDelivery } from '../sandbox/asana';
-import { sandboxEnv } from '../sandbox/env';
+import { AirtableEmulator } from '../emulators/airtable';
+import { AsanaEmulator, floodDelivery, signDelivery } from '../emulators/asana';
+import { emulatorEnv } from '../emulators/env';
 import { registerWebhook } from '../cli/webhooks';
 import { AsanaApi } from '../lib/asana-api';
 import { MAX_BODY_BYTES } from '../webhook/app';
@@ -115,7 +115,7 @@ class ServiceProcess {
 }
 
 /** The naive baseline takes any handshake; the service's webhooks are registered as `webhooks create` does. */
-async function registerBaselineWebhook(asana: AsanaSandbox, projectGid: string, target: string): Promise<string> {
+async function registerBaselineWebhook(asana: AsanaEmulator, projectGid: string, target: string): Promise<string> {
   const response = await fetch(`${asana.baseUrl}/webhooks`, {
     method: 'POST',
     headers: { Authorization: `Bearer ${asana.token}`, 'content-type': 'application/json' },
@@ -191,8 +191,8 @@ async function runBench(): Promise<void> {
 
   const server = await startTopology(topology, dir);
   progress(`Temporal: ${server.description}`);
-  const asana = new AsanaSandbox({ rateLimitPerMinute: 1500, deliveryBatchSize: 100, retryBaseMs: 1000, maxDeliveryAttempts: 6 });
-  const airtable = new AirtableSandbox({ requestsPerSecond: 5, lockoutMs: 30_000 });
+  const asana = new AsanaEmulator({ rateLimitPerMinute: 1500, deliveryBatchSize: 100, retryBaseMs: 1000, maxDeliveryAttempts: 6 });
+  const airtable = new AirtableEmulator({ requestsPerSecond: 5, lockoutMs: 30_000 });
   await Promise.all([asana.listen(), airtable.listen()]);
   airtable.createTable(SERVICE_BASE, TABLE);
   airtable.createTable(BASELINE_BASE, TABLE);
@@ -205,7 +205,7 @@ async function runBench(): Promise<void> {
   const env = {
     PATH: readEnv().PATH ?? '',
     HOME: readEnv().HOME ?? '/tmp',
-    ...sandboxEnv(asana, airtable, SERVICE_BASE, project.gid),
+    ...emulatorEnv(asana, airtable, SERVICE_BASE, project.gid),
     TEMPORAL_ADDRESS: server.address,
     TEMPORAL_TASK_QUEUE: 'bench',
     PORT: String(port),

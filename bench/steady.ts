@@ -3,8 +3,8 @@
  * timed from the change in Asana to the first moment its row shows it.
  */
 import { TASK_ID } from '../lib/columns';
-import type { AirtableSandbox } from '../sandbox/airtable';
-import type { AsanaSandbox } from '../sandbox/asana';
+import type { AirtableEmulator } from '../emulators/airtable';
+import type { AsanaEmulator } from '../emulators/asana';
 import { sleep, TABLE, until } from './burst';
 
 export interface SteadyOutcome {
@@ -19,8 +19,8 @@ export interface SteadyOutcome {
 const WATCH_MS = 5;
 
 export async function steadyLoad(
-  asana: AsanaSandbox,
-  airtable: AirtableSandbox,
+  asana: AsanaEmulator,
+  airtable: AirtableEmulator,
   baseId: string,
   projectGid: string,
   perSecond: number,

@@ -6,8 +6,8 @@
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { AirtableSandbox } from '../sandbox/airtable';
-import type { AsanaSandbox } from '../sandbox/asana';
+import type { AirtableEmulator } from '../emulators/airtable';
+import type { AsanaEmulator } from '../emulators/asana';
 import { MAX_RECORDS_PER_REQUEST } from '../activities/airtable-client';
 import { TABLE } from './burst';
 
@@ -57,8 +57,8 @@ const slots = (text: string, workerType: string): string =>
   new RegExp(`temporal_worker_task_slots_available\\{[^}]*worker_type="${workerType}"[^}]*\\} (\\S+)`).exec(text)?.[1] ?? '-';
 
 export interface TraceSources {
-  asana: AsanaSandbox;
-  airtable: AirtableSandbox;
+  asana: AsanaEmulator;
+  airtable: AirtableEmulator;
   baseId: string;
   webhookMetricsUrl: string;
   workerMetricsUrl: string;

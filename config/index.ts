@@ -25,7 +25,7 @@ export interface AirtableConfig {
   baseId: string;
   tableName: string;
   endpointUrl: string;
-  /** How long Airtable refuses a base after a 429 (30 s); shorter only for a sandbox. */
+  /** How long Airtable refuses a base after a 429 (30 s); shorter only for an emulator. */
   lockoutMs: number;
   /** Requests per second this deployment sends to the base (Airtable allows 5). */
   requestsPerSecond: number;

@@ -17,9 +17,9 @@ import { createLogger } from '../lib/logger';
 import { runMain, shutdownSignal } from '../lib/main';
 import { formatTable } from '../lib/text-table';
 import { WEBHOOK_COMMANDS } from '../cli/webhooks';
-import { AirtableSandbox } from '../sandbox/airtable';
-import { AsanaSandbox } from '../sandbox/asana';
-import { sandboxEnv } from '../sandbox/env';
+import { AirtableEmulator } from '../emulators/airtable';
+import { AsanaEmulator } from '../emulators/asana';
+import { emulatorEnv } from '../emulators/env';
 import { startWebhookServer } from '../webhook/server';
 import { SecretStore } from '../lib/webhook-secrets';
 import { installRuntime } from '../lib/temporal';
@@ -31,8 +31,8 @@ const BASE_ID = 'appDEMOBASE000001';
 
 runMain(async () => {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'asana-airtable-demo-'));
-  const asana = new AsanaSandbox();
-  const airtable = new AirtableSandbox();
+  const asana = new AsanaEmulator();
+  const airtable = new AirtableEmulator();
   await Promise.all([asana.listen(4010), airtable.listen(4020)]);
   airtable.createTable(BASE_ID, 'Asana Tasks');
   const project = asana.addProject('Spring campaign');
@@ -44,7 +44,7 @@ runMain(async () => {
   console.log('Starting the Temporal dev server...');
   const temporal = await startDevServer({ uiPort: UI_PORT });
   const config = loadConfig(['asana', 'airtable'], {
-    ...sandboxEnv(asana, airtable, BASE_ID, project.gid),
+    ...emulatorEnv(asana, airtable, BASE_ID, project.gid),
     TEMPORAL_ADDRESS: temporal.address,
     PORT: '3000',
     PUBLIC_URL: 'http://localhost:3000',

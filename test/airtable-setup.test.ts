@@ -1,15 +1,15 @@
 /** The table is checked, created and completed through the Meta API; the worker refuses to start on a wrong one. */
 import assert from 'node:assert/strict';
-import { AirtableSandbox } from '../sandbox/airtable';
+import { AirtableEmulator } from '../emulators/airtable';
 import { runEntry } from './support/processes';
 
 const BASE = 'appSETUPTESTBASE1';
 
 describe('airtable setup and the worker start-up check', function () {
   this.timeout(60_000);
-  let airtable: AirtableSandbox;
+  let airtable: AirtableEmulator;
   before(async () => {
-    airtable = new AirtableSandbox({ requestsPerSecond: 50 });
+    airtable = new AirtableEmulator({ requestsPerSecond: 50 });
     await airtable.listen();
     airtable.createBase(BASE);
   });

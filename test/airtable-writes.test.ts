@@ -2,14 +2,14 @@
 import assert from 'node:assert/strict';
 import { AirtableClient } from '../activities/airtable-client';
 import type { TaskRow } from '../lib/columns';
-import { AirtableSandbox } from '../sandbox/airtable';
+import { AirtableEmulator } from '../emulators/airtable';
 
 describe('writing rows to Airtable', () => {
   const BASE = 'appWRITESTEST0001';
-  let airtable: AirtableSandbox;
+  let airtable: AirtableEmulator;
   let client: AirtableClient;
   beforeEach(async () => {
-    airtable = new AirtableSandbox();
+    airtable = new AirtableEmulator();
     await airtable.listen();
     airtable.createTable(BASE, 'Asana Tasks');
     client = new AirtableClient({

@@ -1,16 +1,16 @@
 /** How many requests a burst's task reads cost, against the Asana emulator over loopback (no Temporal). */
 import assert from 'node:assert/strict';
 import { AsanaClient } from '../activities/asana-client';
-import { AsanaSandbox, type SandboxTask } from '../sandbox/asana';
+import { AsanaEmulator, type EmulatedTask } from '../emulators/asana';
 
 describe('reading a burst of tasks from Asana', function () {
   this.timeout(30_000);
-  let asana: AsanaSandbox;
+  let asana: AsanaEmulator;
   afterEach(() => asana.close());
 
   /** The emulator with `count` tasks created at once, and a client on it. */
   async function burstOf(count: number, listOrder: 'project' | 'newest-first') {
-    asana = new AsanaSandbox({ listOrder });
+    asana = new AsanaEmulator({ listOrder });
     await asana.listen();
     const project = asana.addProject('Burst');
     const tasks = Array.from({ length: count }, (_, i) => asana.createTask(project.gid, { name: `Task ${i}` }));
@@ -19,7 +19,7 @@ describe('reading a burst of tasks from Asana', function () {
   }
 
   /** Reads every task as the syncs of its events would, `perWave` at a time, in the order the events came. */
-  async function readAsEventsArrive(client: AsanaClient, projectGid: string, tasks: SandboxTask[], perWave: number) {
+  async function readAsEventsArrive(client: AsanaClient, projectGid: string, tasks: EmulatedTask[], perWave: number) {
     const read: (string | undefined)[] = [];
     for (let i = 0; i < tasks.length; i += perWave) {
       const wave = tasks.slice(i, i + perWave);

@@ -5,7 +5,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import axios from 'axios';
-import { signDelivery } from '../sandbox/asana';
+import { signDelivery } from '../emulators/asana';
 import { SecretStore, tokenOf } from '../lib/webhook-secrets';
 import { runEntry } from './support/processes';
 import { eventually, startStack, type Stack } from './support/stack';

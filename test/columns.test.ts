@@ -5,7 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
 import { airtableSetup } from '../cli/airtable';
-import type { SandboxUser } from '../sandbox/asana';
+import type { EmulatedUser } from '../emulators/asana';
 import { everyValue, EVERY_SOURCE, startStackWithEverySource, type ProjectFields } from './support/columns';
 import { createSyncWorker } from '../worker/worker';
 import { reconcileProjectWorkflow } from '../workflows';
@@ -18,7 +18,7 @@ describe('columns chosen by the operator', function () {
   let stack: Stack;
   let dir: string;
   let fields: ProjectFields;
-  let ana: SandboxUser;
+  let ana: EmulatedUser;
   const output = { lines: [] as string[], out: (l: string) => output.lines.push(l), err: (l: string) => output.lines.push(l) };
   const rowOf = (gid: string) => stack.rows().find((r) => r['Task ID'] === gid);
 

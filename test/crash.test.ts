@@ -10,9 +10,9 @@ import { AsanaApi } from '../lib/asana-api';
 import { rowsEqual, DEFAULT_COLUMNS, TASK_ID, toTaskRow } from '../lib/columns';
 import { SecretStore } from '../lib/webhook-secrets';
 import { registerWebhook } from '../cli/webhooks';
-import { AirtableSandbox } from '../sandbox/airtable';
-import { AsanaSandbox } from '../sandbox/asana';
-import { sandboxEnv } from '../sandbox/env';
+import { AirtableEmulator } from '../emulators/airtable';
+import { AsanaEmulator } from '../emulators/asana';
+import { emulatorEnv } from '../emulators/env';
 import { freePort } from './support/ports';
 import { spawnEntry } from './support/processes';
 import { eventually } from './support/stack';
@@ -33,14 +33,14 @@ function processTree(pid: number): number[] {
 describe('npm start killed with SIGKILL mid-burst', function () {
   this.timeout(240_000);
   let dir: string;
-  let asana: AsanaSandbox;
-  let airtable: AirtableSandbox;
+  let asana: AsanaEmulator;
+  let airtable: AirtableEmulator;
   let service: ChildProcess | undefined;
 
   before(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'crash-'));
-    asana = new AsanaSandbox({ retryBaseMs: 250, retryMaxMs: 2_000, maxDeliveryAttempts: 60 });
-    airtable = new AirtableSandbox({ lockoutMs: 1_000 });
+    asana = new AsanaEmulator({ retryBaseMs: 250, retryMaxMs: 2_000, maxDeliveryAttempts: 60 });
+    airtable = new AirtableEmulator({ lockoutMs: 1_000 });
     await Promise.all([asana.listen(), airtable.listen()]);
     airtable.createTable(BASE, TABLE);
   });
@@ -54,7 +54,7 @@ describe('npm start killed with SIGKILL mid-burst', function () {
     const project = asana.addProject('Crash');
     const port = await freePort();
     const env = {
-      ...sandboxEnv(asana, airtable, BASE, project.gid),
+      ...emulatorEnv(asana, airtable, BASE, project.gid),
       AIRTABLE_LOCKOUT_MS: '1000',
       PORT: String(port),
       DATA_DIR: dir,

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { sandboxEnv } from '../sandbox/env';
+import { emulatorEnv } from '../emulators/env';
 import { tctlExecutable, temporalExecutable } from '../lib/temporal-cli';
 import { readEnv } from '../config';
 import { ensureSchedules, signalTask, taskWorkflowId } from '../client';
@@ -190,7 +190,7 @@ describe('docs: every runnable operator command', function () {
     assert.equal(temporal.type, 'existing-path', 'npm run provision finds or builds the Temporal CLI');
     const binDirs = [temporal.type === 'existing-path' ? path.dirname(temporal.path) : '', tctl ? path.dirname(tctl) : ''].filter(Boolean);
     env = {
-      ...sandboxEnv(stack.asana, stack.airtable, BASE_ID, stack.project.gid),
+      ...emulatorEnv(stack.asana, stack.airtable, BASE_ID, stack.project.gid),
       TEMPORAL_ADDRESS: stack.config.temporal.address!,
       TEMPORAL_CLI_ADDRESS: stack.config.temporal.address!,
       PUBLIC_URL: stack.webhook.url,

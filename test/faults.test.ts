@@ -16,7 +16,7 @@ import type { DevServer } from '../lib/dev-server';
 import { startTestServer } from './support/temporal';
 import { createLogger } from '../lib/logger';
 import { startWebhookServer } from '../webhook/server';
-import type { AsanaEvent, SandboxTask } from '../sandbox/asana';
+import type { AsanaEvent, EmulatedTask } from '../emulators/asana';
 import type { SyncTaskResult } from '../workflows';
 import { taskWorkflowId } from '../client';
 import { taskEvent } from './support/deliveries';
@@ -27,12 +27,12 @@ import { eventually, startStack, type Stack } from './support/stack';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The row each task should have now, as Airtable returns it (empty cells omitted). */
-function expectedRow(stack: Stack, task: SandboxTask): Record<string, unknown> {
+function expectedRow(stack: Stack, task: EmulatedTask): Record<string, unknown> {
   return rowAsRead(toTaskRow(stack.asana.taskRecord(task.gid) as unknown as AsanaTask));
 }
 
 /** Problems with the table against Asana's tasks; empty when every task has exactly one exact row. */
-function tableProblems(stack: Stack, tasks: SandboxTask[]): string[] {
+function tableProblems(stack: Stack, tasks: EmulatedTask[]): string[] {
   const rows = new Map<string, Record<string, unknown>[]>();
   for (const fields of stack.rows()) rows.set(String(fields['Task ID']), [...(rows.get(String(fields['Task ID'])) ?? []), fields]);
   const problems: string[] = [];
@@ -63,7 +63,7 @@ async function diagnose(stack: Stack, gid: string): Promise<string> {
   return `${gid}: deliveries [${deliveries.join(', ')}]; workflow ${workflow}`;
 }
 
-async function converge(stack: Stack, tasks: SandboxTask[], timeoutMs: number): Promise<void> {
+async function converge(stack: Stack, tasks: EmulatedTask[], timeoutMs: number): Promise<void> {
   try {
     await eventually(
       () => {
@@ -100,7 +100,7 @@ async function assertNoneRunning(stack: Stack): Promise<void> {
 
 const users = (stack: Stack) => [stack.asana.addUser('Ana Lima'), stack.asana.addUser('Bo Chen'), stack.asana.addUser('Çağla Öz')];
 
-function createBurst(stack: Stack, count: number, label: string): SandboxTask[] {
+function createBurst(stack: Stack, count: number, label: string): EmulatedTask[] {
   const people = users(stack);
   return Array.from({ length: count }, (_, i) =>
     stack.asana.createTask(stack.project.gid, {
@@ -157,7 +157,7 @@ describe('faults: exactly one correct row per task, whatever fails', function ()
 
       // duplicates, and a `changed` that arrives before its `added`
       const [hook] = stack.asana.webhookList().map((w) => w.gid);
-      const event = (task: SandboxTask, action: AsanaEvent['action']) => taskEvent(task.gid, { action });
+      const event = (task: EmulatedTask, action: AsanaEvent['action']) => taskEvent(task.gid, { action });
       const late = stack.asana.createTask(stack.project.gid, { name: 'Out of order' });
       await stack.asana.deliver(hook, [event(late, 'changed')]);
       await stack.asana.deliver(hook, [event(late, 'added'), event(late, 'added'), event(tasks[5], 'added')]);

@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import axios from 'axios';
 import type { DevServer } from '../lib/dev-server';
 import { startTestServer } from './support/temporal';
-import { floodDelivery, signDelivery } from '../sandbox/asana';
+import { floodDelivery, signDelivery } from '../emulators/asana';
 import { MAX_BODY_BYTES } from '../webhook/app';
 import { SecretStore, webhookUrl } from '../lib/webhook-secrets';
 import { freePort } from './support/ports';

@@ -1,7 +1,7 @@
 /** A delivery of more than 100 tasks starts runs only for the tasks Asana lists: invented gids cost next to nothing. */
 import assert from 'node:assert/strict';
 import axios from 'axios';
-import { floodDelivery, signDelivery } from '../sandbox/asana';
+import { floodDelivery, signDelivery } from '../emulators/asana';
 import { MAX_BODY_BYTES } from '../webhook/app';
 import { SecretStore, tokenOf } from '../lib/webhook-secrets';
 import type { CheckTasksResult } from '../workflows';

@@ -1,7 +1,7 @@
 /** Prometheus metrics, scraped as Prometheus would. */
 import assert from 'node:assert/strict';
 import axios from 'axios';
-import { sandboxEnv } from '../sandbox/env';
+import { emulatorEnv } from '../emulators/env';
 import { freePort } from './support/ports';
 import { spawnEntry } from './support/processes';
 import { eventually, startStack, type Stack } from './support/stack';
@@ -57,7 +57,7 @@ describe('metrics', function () {
   it('the worker serves the Temporal SDK metrics on WORKER_METRICS_PORT, on loopback only', async () => {
     const port = await freePort();
     const env = {
-      ...sandboxEnv(stack.asana, stack.airtable, stack.config.airtable.baseId, stack.project.gid),
+      ...emulatorEnv(stack.asana, stack.airtable, stack.config.airtable.baseId, stack.project.gid),
       TEMPORAL_ADDRESS: stack.config.temporal.address!,
       TEMPORAL_TASK_QUEUE: `${stack.config.temporal.taskQueue}-metrics`,
       WORKER_METRICS_PORT: String(port),

@@ -4,7 +4,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import axios from 'axios';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { signDelivery } from '../sandbox/asana';
+import { signDelivery } from '../emulators/asana';
 import { taskWorkflowId } from '../client';
 import { taskEvent } from './support/deliveries';
 import { eventually, startStack, type Stack } from './support/stack';

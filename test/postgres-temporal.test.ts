@@ -21,7 +21,7 @@ import {
   type ServerBinaries,
 } from '../lib/postgres-temporal';
 import { entryArgs, REPO_ROOT } from '../lib/runtime-paths';
-import { sandboxEnv } from '../sandbox/env';
+import { emulatorEnv } from '../emulators/env';
 import { eventually, startStack, type Stack } from './support/stack';
 
 /** Databases, dir and ports of this run's own: another run of the suite on this machine may be under way. */
@@ -120,7 +120,7 @@ describe('Temporal on PostgreSQL with the production dynamic config', function (
     const running = stack!;
     const env = {
       PATH: readEnv().PATH ?? '',
-      ...sandboxEnv(running.asana, running.airtable, running.config.airtable.baseId, running.project.gid),
+      ...emulatorEnv(running.asana, running.airtable, running.config.airtable.baseId, running.project.gid),
       TEMPORAL_ADDRESS: running.config.temporal.address!,
       TEMPORAL_TASK_QUEUE: running.config.temporal.taskQueue,
       WORKER_METRICS_PORT: '0',

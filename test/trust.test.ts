@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import axios from 'axios';
 import pino from 'pino';
-import { signDelivery } from '../sandbox/asana';
+import { signDelivery } from '../emulators/asana';
 import { createWebhookApp } from '../webhook/app';
 import { WebhookMetrics } from '../webhook/metrics';
 import { SecretStore, tokenOf, webhookUrl } from '../lib/webhook-secrets';

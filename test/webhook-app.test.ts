@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import axios from 'axios';
-import { signDelivery, type AsanaEvent } from '../sandbox/asana';
+import { signDelivery, type AsanaEvent } from '../emulators/asana';
 import { createLogger } from '../lib/logger';
 import { SecretStore, tokenOf, webhookUrl } from '../lib/webhook-secrets';
 import { createWebhookApp, emptyCounts, MAX_BODY_BYTES } from '../webhook/app';

@@ -9,7 +9,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import axios from 'axios';
-import { signDelivery } from '../sandbox/asana';
+import { signDelivery } from '../emulators/asana';
 import type { DevServer } from '../lib/dev-server';
 import { startTestServer } from './support/temporal';
 import { createLogger } from '../lib/logger';

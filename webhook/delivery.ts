@@ -103,13 +103,14 @@ export function isoTime(value: unknown): string | undefined {
 }
 
 /** Whether the event causes a sync of its task: a task we sync, an action we know, and a change that may reach the row. */
-export function causesSync({ resource, action, ...event }: AsanaWebhookEvent, rule: ChangeRule = DEFAULT_CHANGE_RULE): boolean {
+export function causesSync(event: AsanaWebhookEvent, rule: ChangeRule = DEFAULT_CHANGE_RULE): boolean {
+  const { resource, action } = event;
   return (
     resource.resource_type === 'task' &&
     SYNCED_TASK_SUBTYPES.has(resource.resource_subtype ?? 'default_task') &&
     TASK_ACTIONS.has(action) &&
     isGid(resource.gid) &&
-    mayChangeRow({ resource, action, ...event }, rule)
+    mayChangeRow(event, rule)
   );
 }
 

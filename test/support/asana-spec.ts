@@ -7,7 +7,7 @@ import path from 'node:path';
 import addFormats from 'ajv-formats';
 import OpenAPIBackend, { type Operation } from 'openapi-backend';
 import { parse } from 'yaml';
-import type { Exchange } from '../../sandbox/http';
+import type { Exchange } from '../../emulators/http';
 
 const SPEC_FILE = path.join(__dirname, '..', 'fixtures', 'asana-openapi', 'asana_oas.yaml');
 /** The path prefix of Asana's `servers` URL, which the spec's paths leave out. */

@@ -2,7 +2,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { AsanaSandbox, SandboxCustomField, SandboxProject } from '../../sandbox/asana';
+import type { AsanaEmulator, EmulatedCustomField, EmulatedProject } from '../../emulators/asana';
 import { startStack, type Stack } from './stack';
 
 export const EVERY_SOURCE = `
@@ -22,10 +22,10 @@ columns:
   - { name: Owners, type: singleLineText, source: "custom_field:Owners" }
 `;
 
-export type ProjectFields = Record<'client' | 'budget' | 'channels' | 'launch' | 'owners' | 'brief', SandboxCustomField>;
+export type ProjectFields = Record<'client' | 'budget' | 'channels' | 'launch' | 'owners' | 'brief', EmulatedCustomField>;
 
 /** Adds the custom fields EVERY_SOURCE names (and Brief, a text field it does not) to the project. */
-export function addCustomFields(asana: AsanaSandbox, project: SandboxProject): ProjectFields {
+export function addCustomFields(asana: AsanaEmulator, project: EmulatedProject): ProjectFields {
   return {
     client: asana.addCustomField(project.gid, { name: 'Client', resource_subtype: 'enum', options: ['Acme', 'Globex'] }),
     budget: asana.addCustomField(project.gid, { name: 'Budget', resource_subtype: 'number', precision: 2 }),
@@ -50,7 +50,7 @@ export const everyValue = (fields: ProjectFields, personGid: string) => ({
  * fields it names; `setUp` runs first, before the service starts.
  */
 export async function startStackWithEverySource(
-  setUp?: (asana: AsanaSandbox, project: SandboxProject) => void,
+  setUp?: (asana: AsanaEmulator, project: EmulatedProject) => void,
 ): Promise<{ stack: Stack; fields: ProjectFields; dir: string }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'columns-'));
   await writeFile(path.join(dir, 'columns.yml'), EVERY_SOURCE);

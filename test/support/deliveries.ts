@@ -1,6 +1,6 @@
 /** What tests send a webhook: Asana's task events, and request bodies posted byte for byte. */
 import axios from 'axios';
-import type { AsanaEvent } from '../../sandbox/asana';
+import type { AsanaEvent } from '../../emulators/asana';
 
 /** A task event as Asana delivers it, stamped now, with no user or parent; `over` sets any part of it. */
 export function taskEvent(gid: string, over: Partial<AsanaEvent> = {}): AsanaEvent {

@@ -1,5 +1,5 @@
 /**
- * The whole service against both sandboxes over loopback: Asana emulator, Airtable emulator,
+ * The whole service against both emulators over loopback: Asana emulator, Airtable emulator,
  * a worker on its own task queue, and the webhook, all on the shared dev server.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -17,9 +17,9 @@ import { registerWebhook } from '../../cli/webhooks';
 import { SecretStore } from '../../lib/webhook-secrets';
 import { createSyncWorker } from '../../worker/worker';
 import { startWebhookServer, type WebhookServer } from '../../webhook/server';
-import { AsanaSandbox, type AsanaSandboxOptions, type SandboxProject } from '../../sandbox/asana';
-import { AirtableSandbox, type AirtableSandboxOptions } from '../../sandbox/airtable';
-import { sandboxEnv } from '../../sandbox/env';
+import { AsanaEmulator, type AsanaEmulatorOptions, type EmulatedProject } from '../../emulators/asana';
+import { AirtableEmulator, type AirtableEmulatorOptions } from '../../emulators/airtable';
+import { emulatorEnv } from '../../emulators/env';
 import { spawnEntry } from './processes';
 import { devServer, workflowBundle } from './temporal';
 
@@ -27,9 +27,9 @@ export const BASE_ID = 'appSANDBOXBASE001';
 export const TABLE = 'Asana Tasks';
 
 export interface Stack {
-  asana: AsanaSandbox;
-  airtable: AirtableSandbox;
-  project: SandboxProject;
+  asana: AsanaEmulator;
+  airtable: AirtableEmulator;
+  project: EmulatedProject;
   config: Config;
   client: Client;
   webhook: WebhookServer;
@@ -44,20 +44,20 @@ export interface Stack {
 }
 
 export interface StackOptions {
-  asana?: AsanaSandboxOptions;
-  airtable?: AirtableSandboxOptions;
+  asana?: AsanaEmulatorOptions;
+  airtable?: AirtableEmulatorOptions;
   env?: Env;
   /** A dedicated dev server (for tests that stop it); the shared one otherwise. */
   temporal?: DevServer;
   /** Run a worker in this process (default); false to spawn worker processes instead. */
   inProcessWorker?: boolean;
   /** Sets up Asana before the service starts (custom fields its columns name, say). */
-  setUp?: (asana: AsanaSandbox, project: SandboxProject) => void;
+  setUp?: (asana: AsanaEmulator, project: EmulatedProject) => void;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
-  const asana = new AsanaSandbox({ retryBaseMs: 200, ...options.asana });
-  const airtable = new AirtableSandbox({ lockoutMs: 1000, ...options.airtable });
+  const asana = new AsanaEmulator({ retryBaseMs: 200, ...options.asana });
+  const airtable = new AirtableEmulator({ lockoutMs: 1000, ...options.airtable });
   await Promise.all([asana.listen(), airtable.listen()]);
   airtable.createTable(BASE_ID, TABLE);
   const project = asana.addProject('Campaigns');
@@ -65,7 +65,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'sync-test-'));
   const server = options.temporal ?? devServer();
   const env: Record<string, string> = {
-    ...sandboxEnv(asana, airtable, BASE_ID, project.gid),
+    ...emulatorEnv(asana, airtable, BASE_ID, project.gid),
     AIRTABLE_LOCKOUT_MS: '1000',
     TEMPORAL_ADDRESS: server.address,
     TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`,

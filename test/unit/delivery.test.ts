@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { DeliveryError, MAX_JSON_DEPTH, parseDelivery, signatureMatches, taskEvents } from '../../webhook/delivery';
-import { signDelivery } from '../../sandbox/asana';
+import { signDelivery } from '../../emulators/asana';
 import { WebhookMetrics } from '../../webhook/metrics';
 
 const event = (gid: string, action = 'added', resource_type = 'task', resource_subtype = 'default_task') => ({

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { compileFormula, formulaMatches, FormulaError } from '../../sandbox/formula';
+import { compileFormula, formulaMatches, FormulaError } from '../../emulators/formula';
 
 const matches = (formula: string, fields: Record<string, unknown>) => formulaMatches(compileFormula(formula), fields, 'rec1');
 
-describe('sandbox: filterByFormula', () => {
+describe('the Airtable emulator: filterByFormula', () => {
   it('matches fields against escaped strings', () => {
     assert.equal(matches("{Task ID} = '12\\'3'", { 'Task ID': "12'3" }), true);
     assert.equal(matches("{Task ID} = '123'", { 'Task ID': '124' }), false);

@@ -9,7 +9,15 @@ import path from 'node:path';
 const ROOT = path.join(__dirname, '..', '..');
 
 /** Bottom first. Folders of one layer do not import each other. */
-const LAYERS = [['config'], ['lib'], ['activities', 'sandbox'], ['workflows'], ['client'], ['webhook', 'worker', 'cli'], ['scripts', 'bench']];
+const LAYERS = [
+  ['config'],
+  ['lib'],
+  ['activities', 'emulators'],
+  ['workflows'],
+  ['client'],
+  ['webhook', 'worker', 'cli'],
+  ['scripts', 'bench'],
+];
 const layerOf = (folder: string) => LAYERS.findIndex((layer) => layer.includes(folder));
 
 function sourceFiles(folder: string): string[] {

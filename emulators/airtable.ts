@@ -29,7 +29,7 @@ interface Table {
   records: Map<string, AirtableRecord>;
 }
 
-export interface AirtableSandboxOptions {
+export interface AirtableEmulatorOptions {
   token?: string;
   /** Requests per second per base before a 429 (Airtable: 5). */
   requestsPerSecond?: number;
@@ -58,16 +58,16 @@ interface RecordInput {
   fields?: unknown;
 }
 
-export class AirtableSandbox extends EmulatorServer {
+export class AirtableEmulator extends EmulatorServer {
   readonly token: string;
   private readonly bases = new Map<string, Map<string, Table>>();
   rateLimited = 0;
   private readonly windows = new Map<string, SlidingWindow>();
   private readonly lockedUntil = new Map<string, number>();
-  private readonly options: Required<AirtableSandboxOptions>;
+  private readonly options: Required<AirtableEmulatorOptions>;
   protected readonly router = new Router();
 
-  constructor(options: AirtableSandboxOptions = {}) {
+  constructor(options: AirtableEmulatorOptions = {}) {
     super();
     this.options = { token: 'pat-airtable-sandbox', requestsPerSecond: 5, lockoutMs: 30_000, ...options };
     this.token = this.options.token;

@@ -1,8 +1,8 @@
-import type { AirtableSandbox } from './airtable';
-import type { AsanaSandbox } from './asana';
+import type { AirtableEmulator } from './airtable';
+import type { AsanaEmulator } from './asana';
 
 /** The service's environment variables that point it at the two emulators. */
-export function sandboxEnv(asana: AsanaSandbox, airtable: AirtableSandbox, baseId: string, projectGid: string): Record<string, string> {
+export function emulatorEnv(asana: AsanaEmulator, airtable: AirtableEmulator, baseId: string, projectGid: string): Record<string, string> {
   return {
     ASANA_ACCESS_TOKEN: asana.token,
     ASANA_BASE_URL: asana.baseUrl,

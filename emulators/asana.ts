@@ -9,29 +9,29 @@ import { createHmac, randomBytes, randomInt } from 'node:crypto';
 import http from 'node:http';
 import { EmulatorServer, pageToken, post, parseJson, Router, SlidingWindow, sleep, type Request, type Response } from './http';
 
-export interface SandboxUser {
+export interface EmulatedUser {
   gid: string;
   name: string;
   email: string;
 }
 
-export interface SandboxSection {
+export interface EmulatedSection {
   gid: string;
   name: string;
 }
 
-export interface SandboxProject {
+export interface EmulatedProject {
   gid: string;
   name: string;
   workspace: string;
   /** A new project has one section; a task added to the project lands in the first. */
-  sections: SandboxSection[];
+  sections: EmulatedSection[];
   /** The gids of the custom fields added to the project (its custom_field_settings). */
   customFields: string[];
 }
 
 /** A custom field's definition; enum options have gids, as Asana's do. */
-export interface SandboxCustomField {
+export interface EmulatedCustomField {
   gid: string;
   name: string;
   resource_subtype: 'text' | 'number' | 'enum' | 'multi_enum' | 'date' | 'people';
@@ -42,7 +42,7 @@ export interface SandboxCustomField {
 /** A task's value of a custom field: text, a number, an option name, option names, a date (YYYY-MM-DD), or user gids (people). */
 export type CustomFieldInput = string | number | string[] | null;
 
-export interface SandboxTask {
+export interface EmulatedTask {
   gid: string;
   name: string;
   notes: string;
@@ -66,7 +66,7 @@ export interface SandboxTask {
   modified_at: string;
 }
 
-export type TaskInput = Partial<Omit<SandboxTask, 'gid' | 'created_at' | 'modified_at' | 'completed_at'>>;
+export type TaskInput = Partial<Omit<EmulatedTask, 'gid' | 'created_at' | 'modified_at' | 'completed_at'>>;
 
 export interface WebhookFilter {
   resource_type: string;
@@ -85,7 +85,7 @@ export interface AsanaEvent {
 }
 
 /** A webhook as Asana holds it, its secret included. */
-export interface SandboxWebhook {
+export interface EmulatedWebhook {
   gid: string;
   resource: string;
   target: string;
@@ -98,12 +98,12 @@ export interface SandboxWebhook {
   last_failure_content: string;
 }
 
-interface Webhook extends SandboxWebhook {
+interface Webhook extends EmulatedWebhook {
   pending: AsanaEvent[];
   flushTimer?: NodeJS.Timeout;
 }
 
-export interface AsanaSandboxOptions {
+export interface AsanaEmulatorOptions {
   token?: string;
   /** Requests per minute per token: 150 on free plans, 1,500 on paid ones. */
   rateLimitPerMinute?: number;
@@ -147,7 +147,7 @@ export interface DeliveryRecord {
   at: number;
 }
 
-/** Gids start at a random point, so sandboxes sharing one Temporal server never share workflow ids. */
+/** Gids start at a random point, so emulators sharing one Temporal server never share workflow ids. */
 const randomGidStart = (): bigint => 1_000_000_000_000_000n + BigInt(randomInt(0, 2 ** 47)) * 1000n;
 
 function errors(status: number, message: string, headers?: Record<string, string>): Response {
@@ -176,13 +176,13 @@ export function floodDelivery(firstGid: number, maxBytes: number): string {
   return `{"events":[${events.join(',')}]}`;
 }
 
-export class AsanaSandbox extends EmulatorServer {
+export class AsanaEmulator extends EmulatorServer {
   readonly token: string;
-  private readonly users = new Map<string, SandboxUser>();
-  private readonly projects = new Map<string, SandboxProject>();
-  private readonly tasks = new Map<string, SandboxTask>();
+  private readonly users = new Map<string, EmulatedUser>();
+  private readonly projects = new Map<string, EmulatedProject>();
+  private readonly tasks = new Map<string, EmulatedTask>();
   private readonly webhooks = new Map<string, Webhook>();
-  private readonly customFields = new Map<string, SandboxCustomField>();
+  private readonly customFields = new Map<string, EmulatedCustomField>();
   /** Tag name → its gid. */
   private readonly tagGids = new Map<string, string>();
   readonly deliveries: DeliveryRecord[] = [];
@@ -192,16 +192,16 @@ export class AsanaSandbox extends EmulatorServer {
   deliveredEvents?: AsanaEvent[][];
   readonly workspaceGid: string;
   /** The user the token belongs to ("me"): events name them as the one who made each change. */
-  readonly me: SandboxUser;
+  readonly me: EmulatedUser;
   rateLimited = 0;
   private nextGid = randomGidStart();
   private readonly window = new SlidingWindow(60_000);
   private readonly inFlight = new Set<Promise<void>>();
   private closed = false;
-  private readonly options: Required<AsanaSandboxOptions>;
+  private readonly options: Required<AsanaEmulatorOptions>;
   protected readonly router = new Router();
 
-  constructor(options: AsanaSandboxOptions = {}) {
+  constructor(options: AsanaEmulatorOptions = {}) {
     super();
     this.options = {
       token: 'asana-sandbox-token',
@@ -219,7 +219,7 @@ export class AsanaSandbox extends EmulatorServer {
     };
     this.token = this.options.token;
     this.workspaceGid = this.gid();
-    this.me = this.addUser('Sandbox API User');
+    this.me = this.addUser('Emulator API User');
     this.router
       .add('GET', '/api/1.0/tasks/:gid', (r) => this.getTask(r))
       .add('PUT', '/api/1.0/tasks/:gid', (r) => this.putTask(r))
@@ -243,7 +243,7 @@ export class AsanaSandbox extends EmulatorServer {
   }
 
   /** Changes how the emulator delivers events and lists tasks from now on (a bench varies them). */
-  configure(options: Pick<AsanaSandboxOptions, 'newTaskEvents' | 'deliveryBatchSize' | 'deliveryBatchMs' | 'listOrder'>): void {
+  configure(options: Pick<AsanaEmulatorOptions, 'newTaskEvents' | 'deliveryBatchSize' | 'deliveryBatchMs' | 'listOrder'>): void {
     Object.assign(this.options, options);
   }
 
@@ -254,13 +254,13 @@ export class AsanaSandbox extends EmulatorServer {
 
   // ---- data set-up and changes, as a person in Asana's UI would make them ----
 
-  addUser(name: string, email = `${name.toLowerCase().replace(/\W+/g, '.')}@example.com`): SandboxUser {
+  addUser(name: string, email = `${name.toLowerCase().replace(/\W+/g, '.')}@example.com`): EmulatedUser {
     const user = { gid: this.gid(), name, email };
     this.users.set(user.gid, user);
     return user;
   }
 
-  addProject(name: string): SandboxProject {
+  addProject(name: string): EmulatedProject {
     const project = {
       gid: this.gid(),
       name,
@@ -273,7 +273,7 @@ export class AsanaSandbox extends EmulatorServer {
   }
 
   /** Adds a section to a project, after its others. */
-  addSection(projectGid: string, name: string): SandboxSection {
+  addSection(projectGid: string, name: string): EmulatedSection {
     const section = { gid: this.gid(), name };
     this.mustFindProject(projectGid).sections.push(section);
     return section;
@@ -282,9 +282,9 @@ export class AsanaSandbox extends EmulatorServer {
   /** Adds a custom field to a project (with its enum options, for enum and multi_enum); a copy. */
   addCustomField(
     projectGid: string,
-    field: { name: string; resource_subtype: SandboxCustomField['resource_subtype']; precision?: number; options?: string[] },
-  ): SandboxCustomField {
-    const created: SandboxCustomField = {
+    field: { name: string; resource_subtype: EmulatedCustomField['resource_subtype']; precision?: number; options?: string[] },
+  ): EmulatedCustomField {
+    const created: EmulatedCustomField = {
       gid: this.gid(),
       name: field.name,
       resource_subtype: field.resource_subtype,
@@ -308,9 +308,9 @@ export class AsanaSandbox extends EmulatorServer {
   }
 
   /** Creates a task in a project; webhooks on the project hear the events `newTaskEvents` says. */
-  createTask(projectGid: string, input: TaskInput = {}): SandboxTask {
+  createTask(projectGid: string, input: TaskInput = {}): EmulatedTask {
     const now = isoNow();
-    const task: SandboxTask = {
+    const task: EmulatedTask = {
       name: '',
       notes: '',
       assignee: null,
@@ -344,14 +344,14 @@ export class AsanaSandbox extends EmulatorServer {
     return task;
   }
 
-  updateTask(gid: string, changes: TaskInput): SandboxTask {
+  updateTask(gid: string, changes: TaskInput): EmulatedTask {
     const task = this.change(gid, changes);
     for (const field of Object.keys(changes)) this.emit(task, 'changed', null, { field, action: 'changed' });
     return task;
   }
 
   /** Changes a task as `updateTask` does, but its events never reach a webhook: only a read of the task shows the change. */
-  editTaskSilently(gid: string, changes: TaskInput): SandboxTask {
+  editTaskSilently(gid: string, changes: TaskInput): EmulatedTask {
     return copyTask(this.change(gid, changes));
   }
 
@@ -393,30 +393,30 @@ export class AsanaSandbox extends EmulatorServer {
   // ---- inspection: copies of what Asana holds, for assertions ----
 
   /** A task as Asana holds it now, or undefined once deleted: what a row should show. */
-  task(gid: string): SandboxTask | undefined {
+  task(gid: string): EmulatedTask | undefined {
     const task = this.tasks.get(gid);
     return task && copyTask(task);
   }
 
   /** The tasks Asana holds now (of one project, if given), oldest first. */
-  taskList(projectGid?: string): SandboxTask[] {
+  taskList(projectGid?: string): EmulatedTask[] {
     return [...this.tasks.values()].filter((t) => projectGid === undefined || t.projects.includes(projectGid)).map(copyTask);
   }
 
   /** A user by gid: the name a row's Assignee should show. */
-  user(gid: string): SandboxUser | undefined {
+  user(gid: string): EmulatedUser | undefined {
     const user = this.users.get(gid);
     return user && { ...user };
   }
 
   /** A webhook as Asana holds it, or undefined once deleted; with its secret, to sign deliveries as Asana would. */
-  webhook(gid: string): SandboxWebhook | undefined {
+  webhook(gid: string): EmulatedWebhook | undefined {
     const webhook = this.webhooks.get(gid);
     return webhook && copyWebhook(webhook);
   }
 
   /** The webhooks Asana holds now, oldest first, secrets included. */
-  webhookList(): SandboxWebhook[] {
+  webhookList(): EmulatedWebhook[] {
     return [...this.webhooks.values()].map(copyWebhook);
   }
 
@@ -583,7 +583,7 @@ export class AsanaSandbox extends EmulatorServer {
 
   // ---- rendering ----
 
-  private render(task: SandboxTask, query: URLSearchParams): Record<string, unknown> {
+  private render(task: EmulatedTask, query: URLSearchParams): Record<string, unknown> {
     const assignee = task.assignee === null ? null : this.users.get(task.assignee);
     const full = {
       gid: task.gid,
@@ -629,7 +629,7 @@ export class AsanaSandbox extends EmulatorServer {
   }
 
   /** A custom field's definition; a task's value of it comes without the enum options. */
-  private renderCustomField(field: SandboxCustomField, withOptions = true): Record<string, unknown> {
+  private renderCustomField(field: EmulatedCustomField, withOptions = true): Record<string, unknown> {
     return {
       gid: field.gid,
       resource_type: 'custom_field',
@@ -644,7 +644,7 @@ export class AsanaSandbox extends EmulatorServer {
   }
 
   /** A task's value of a custom field as Asana shows it: the typed value and its display_value. */
-  private renderCustomFieldValue(field: SandboxCustomField, value: CustomFieldInput): Record<string, unknown> {
+  private renderCustomFieldValue(field: EmulatedCustomField, value: CustomFieldInput): Record<string, unknown> {
     const option = (name: unknown) => {
       const found = field.enum_options.find((o) => o.name === name);
       return found ? { ...found, resource_type: 'enum_option' } : null;
@@ -654,7 +654,7 @@ export class AsanaSandbox extends EmulatorServer {
       return user ? [{ gid: user.gid, resource_type: 'user', name: user.name }] : [];
     });
     const definition = this.renderCustomField(field, false);
-    const typed: Record<SandboxCustomField['resource_subtype'], [string, unknown, string | null]> = {
+    const typed: Record<EmulatedCustomField['resource_subtype'], [string, unknown, string | null]> = {
       text: ['text_value', value, typeof value === 'string' ? value : null],
       number: ['number_value', value, typeof value === 'number' ? value.toFixed(field.precision) : null],
       enum: ['enum_value', option(value), option(value)?.name ?? null],
@@ -699,7 +699,7 @@ export class AsanaSandbox extends EmulatorServer {
     };
   }
 
-  private page(req: Request, tasks: SandboxTask[]): Response {
+  private page(req: Request, tasks: EmulatedTask[]): Response {
     const ordered = this.options.listOrder === 'newest-first' ? [...tasks].reverse() : tasks;
     return this.paginate(req, ordered, (t) => this.render(t, req.query), compact);
   }
@@ -755,7 +755,7 @@ export class AsanaSandbox extends EmulatorServer {
 
   // ---- events and deliveries ----
 
-  private emit(task: SandboxTask, action: AsanaEvent['action'], parent: AsanaEvent['parent'], change: AsanaEvent['change'] = null): void {
+  private emit(task: EmulatedTask, action: AsanaEvent['action'], parent: AsanaEvent['parent'], change: AsanaEvent['change'] = null): void {
     const event: AsanaEvent = {
       user: { gid: this.me.gid, resource_type: 'user' },
       // when the change happened: the modified_at it gave the task (a deletion leaves none)
@@ -843,7 +843,7 @@ export class AsanaSandbox extends EmulatorServer {
   }
 
   /** Applies changes to a task as Asana does (modified_at, due_on from due_at), with no event. */
-  private change(gid: string, changes: TaskInput): SandboxTask {
+  private change(gid: string, changes: TaskInput): EmulatedTask {
     const task = this.mustFind(gid);
     const now = isoNow();
     if (changes.completed !== undefined && changes.completed !== task.completed) task.completed_at = changes.completed ? now : null;
@@ -852,18 +852,18 @@ export class AsanaSandbox extends EmulatorServer {
     return task;
   }
 
-  private mustFindProject(gid: string): SandboxProject {
+  private mustFindProject(gid: string): EmulatedProject {
     const project = this.projects.get(gid);
     if (!project) throw new Error(`no project ${gid}`);
     return project;
   }
 
-  private sectionOf(task: SandboxTask, projectGid: string): SandboxSection | undefined {
+  private sectionOf(task: EmulatedTask, projectGid: string): EmulatedSection | undefined {
     const sections = this.projects.get(projectGid)?.sections ?? [];
     return sections.find((s) => s.gid === task.sections[projectGid]) ?? sections[0];
   }
 
-  private mustFind(gid: string): SandboxTask {
+  private mustFind(gid: string): EmulatedTask {
     const task = this.tasks.get(gid);
     if (!task) throw new Error(`no task ${gid}`);
     return task;
@@ -875,11 +875,11 @@ export class AsanaSandbox extends EmulatorServer {
   }
 }
 
-function copyTask(task: SandboxTask): SandboxTask {
+function copyTask(task: EmulatedTask): EmulatedTask {
   return structuredClone(task);
 }
 
-function copyWebhook({ pending: _pending, flushTimer: _flushTimer, ...webhook }: Webhook): SandboxWebhook {
+function copyWebhook({ pending: _pending, flushTimer: _flushTimer, ...webhook }: Webhook): EmulatedWebhook {
   return { ...webhook, filters: structuredClone(webhook.filters) };
 }
 
