@@ -135,8 +135,10 @@ export class AirtableClient {
     this.draining = true;
     try {
       while (this.queue.length > 0) {
-        const slot = await this.pacer.acquire(); // rows keep arriving while we wait for the slot
+        // The wait for rows comes before the slot: a slot held while filling would be lost to the
+        // other workers sharing the base's budget, which may have full requests ready.
         if (this.fillPays()) await this.fuller();
+        const slot = await this.pacer.acquire(); // rows keep arriving while we wait for the slot
         void this.write(this.queue.splice(0, MAX_RECORDS_PER_REQUEST), slot);
       }
     } finally {
