@@ -1,14 +1,15 @@
 /**
  * Scale-out (`--scale-out`): a burst of 1,000 new tasks (200 with --quick) synced by 1, 2 and 3
  * identical worker processes that share their budgets through Redis (REDIS_URL), each count with
- * and without one worker killed (SIGKILL) 5 s into the burst (1 s with --quick). The webhook runs as its own process;
- * the emulators enforce the APIs' real limits (Airtable 5 requests/s with its 30 s lock-out,
- * Asana 1,500 requests/min). A lone worker killed is restarted at once, as compose's
- * `restart: unless-stopped` does; two or three are not: the survivors take over. Each row's
- * workers start fresh and sync a burst of 100 tasks before the measured one.
+ * and without one worker killed (SIGKILL) 5 s into the burst (1 s with --quick); first, one worker
+ * on its own pacer (no REDIS_URL), as before. The webhook runs as its own process; the emulators
+ * enforce the APIs' real limits (Airtable 5 requests/s with its 30 s lock-out, Asana 1,500
+ * requests/min). A lone worker killed is restarted at once, as compose's `restart: unless-stopped`
+ * does; two or three are not: the survivors take over. Each row's workers start fresh and sync a
+ * burst of 100 tasks before the measured one.
  *
- * Run alone: `npm run build && node dist/bench/scale-out.js [--quick]` (needs Redis: REDIS_URL, or
- * the one on 127.0.0.1:6379).
+ * Run alone: `npm run build && node dist/bench/scale-out.js [--quick] [--only TEXT]` (needs Redis:
+ * REDIS_URL, or the one on 127.0.0.1:6379).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
