@@ -5,7 +5,8 @@
  * processes on a real Temporal server (bench/topology.ts; the embedded one by default); then the
  * naive baseline on the same burst. Prints one table per scenario. --quick runs smaller sizes;
  * --bursts: idle latency, steady load, the burst and its matrix only; --steady: idle latency and
- * steady load only.
+ * steady load only; --scale-out: 1, 2 and 3 workers sharing one budget through Redis (REDIS_URL, or
+ * the local one), with and without a kill (bench/scale-out.ts), and nothing else.
  */
 import type { AsanaTask } from '../lib/asana-task';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -38,6 +39,7 @@ import { startBaseline } from './baseline';
 import { devServerPid, startTrace } from './trace';
 import { steadyLoad } from './steady';
 import { startTopology, TOPOLOGIES, type Topology } from './topology';
+import { scaleOut } from './scale-out';
 
 const SERVICE_BASE = 'appBENCHSERVICE01';
 const BASELINE_BASE = 'appBENCHBASELINE1';
@@ -179,6 +181,7 @@ async function runBench(): Promise<void> {
       trace: { type: 'boolean', default: false },
       steady: { type: 'boolean', default: false },
       topology: { type: 'string', default: 'embedded' },
+      'scale-out': { type: 'boolean', default: false },
     },
   });
   const topology = values.topology as Topology;
@@ -191,6 +194,15 @@ async function runBench(): Promise<void> {
 
   const server = await startTopology(topology, dir);
   progress(`Temporal: ${server.description}`);
+  if (values['scale-out']) {
+    try {
+      const result = await scaleOut({ temporalAddress: server.address, dir, quick: values.quick, only: values.only, progress });
+      table(result.title, result.columns, result.rows);
+    } finally {
+      await server.stop();
+    }
+    return;
+  }
   const asana = new AsanaEmulator({ rateLimitPerMinute: 1500, deliveryBatchSize: 100, retryBaseMs: 1000, maxDeliveryAttempts: 6 });
   const airtable = new AirtableEmulator({ requestsPerSecond: 5, lockoutMs: 30_000 });
   await Promise.all([asana.listen(), airtable.listen()]);

@@ -8,26 +8,20 @@
  * does; two or three are not: the survivors take over. Each row's workers start fresh and sync a
  * burst of 100 tasks before the measured one.
  *
- * Run alone: `npm run build && node dist/bench/scale-out.js [--quick] [--only TEXT]` (needs Redis:
+ * Run with `npm run bench -- --scale-out [--topology …] [--quick] [--only TEXT]` (needs Redis:
  * REDIS_URL, or the one on 127.0.0.1:6379).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { openSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import Redis from 'ioredis';
 import { readEnv } from '../config';
 import { registerWebhook } from '../cli/webhooks';
 import { AsanaApi } from '../lib/asana-api';
-import { startDevServer } from '../lib/dev-server';
-import { runMain } from '../lib/main';
 import { entryArgs, REPO_ROOT } from '../lib/runtime-paths';
 import { SharedBudgets } from '../lib/shared-pacer';
-import { formatTable } from '../lib/text-table';
 import { SecretStore } from '../lib/webhook-secrets';
 import { AirtableEmulator } from '../emulators/airtable';
 import { AsanaEmulator } from '../emulators/asana';
@@ -241,27 +235,4 @@ export async function scaleOut(options: ScaleOutOptions): Promise<ScaleOutTable>
     redis.disconnect();
     await Promise.all([asana.close(), airtable.close()]);
   }
-}
-
-if (require.main === module) {
-  runMain(async () => {
-    const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } });
-    const dir = await mkdtemp(path.join(tmpdir(), 'bench-scale-out-'));
-    const server = await startDevServer();
-    const started = Date.now();
-    try {
-      const result = await scaleOut({
-        temporalAddress: server.address,
-        dir,
-        quick: values.quick,
-        only: values.only,
-        progress: (line) => console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`),
-      });
-      console.log(`\n${result.title}\n${formatTable(result.columns, result.rows)}`);
-    } finally {
-      await server.stop();
-      await rm(dir, { recursive: true, force: true });
-    }
-    process.exit(0); // the SDK's native runtime would keep the process alive after its work is done
-  });
 }
