@@ -24,6 +24,10 @@ const WRITTEN_MAX = 20_000;
 
 /** A request short of 10 rows waits for rows on their way (see `fuller`) until its oldest row has waited this long. */
 const FILL_MAX_MS = 1_000;
+/** A full request this recent says Airtable's rate is what holds rows back: a short one then waits for rows that keep coming... */
+const FULL_RECENTLY_MS = 1_000;
+/** ...each within this long of the one before. */
+const FILL_GAP_MS = 150;
 
 const fingerprint = (row: TaskRow, asOf?: string): string =>
   createHash('sha256')
@@ -62,6 +66,9 @@ export class AirtableClient {
   private draining = false;
   /** Rows on their way: syncs reading their task, whose row will follow (see `rowComing`). */
   private coming = 0;
+  /** When the last request of 10 rows went out, and when the last row was queued. */
+  private lastFullAt = 0;
+  private lastRowAt = 0;
   /** Called when a row is queued, or one on its way will not come, while `fuller` waits. */
   private onRow?: () => void;
   /** Task ID → the row this process last wrote for it, oldest first. */
@@ -123,6 +130,7 @@ export class AirtableClient {
                 queuedAt: Date.now(),
                 settle: (error) => (error === undefined ? resolve() : reject(error)),
               });
+              this.lastRowAt = Date.now();
               this.onRow?.();
             }),
         )
@@ -139,7 +147,9 @@ export class AirtableClient {
         // other workers sharing the base's budget, which may have full requests ready.
         if (this.fillPays()) await this.fuller();
         const slot = await this.pacer.acquire(); // rows keep arriving while we wait for the slot
-        void this.write(this.queue.splice(0, MAX_RECORDS_PER_REQUEST), slot);
+        const batch = this.queue.splice(0, MAX_RECORDS_PER_REQUEST);
+        if (batch.length === MAX_RECORDS_PER_REQUEST) this.lastFullAt = Date.now();
+        void this.write(batch, slot);
       }
     } finally {
       this.draining = false;
@@ -162,26 +172,42 @@ export class AirtableClient {
   }
 
   /**
-   * Whether a request short of 10 rows should wait for more: only while enough rows are on their
-   * way to fill it (a burst, whose rows Airtable's rate would hold back anyway). A short request
-   * then would spend a fifth of a second of that rate, which the burst's last row waits for; at a
-   * steady pace, with few syncs under way, a row goes out in the first free slot.
+   * Whether a request short of 10 rows should wait for more: only while Airtable's rate holds rows
+   * back, in a burst: enough rows are on their way to fill it, or the last full request went out
+   * under a second ago. A short request then would spend a fifth of a second of that rate, which
+   * the burst's last row waits for; at a steady pace, with few syncs under way and requests short
+   * of 10, a row goes out in the first free slot.
    */
   private fillPays(): boolean {
-    return this.queue.length < MAX_RECORDS_PER_REQUEST && this.queue.length + this.coming >= MAX_RECORDS_PER_REQUEST;
+    if (this.queue.length >= MAX_RECORDS_PER_REQUEST) return false;
+    const now = Date.now();
+    const stillComing = now - this.lastFullAt < FULL_RECENTLY_MS && now - this.lastRowAt < FILL_GAP_MS;
+    return this.queue.length + this.coming >= MAX_RECORDS_PER_REQUEST || stillComing;
   }
 
   /** Waits while filling pays, until the oldest queued row has waited FILL_MAX_MS. */
   private fuller(): Promise<void> {
     return new Promise((resolve) => {
+      let gap: NodeJS.Timeout | undefined;
       const done = () => {
         clearTimeout(limit);
+        clearTimeout(gap);
         this.onRow = undefined;
         resolve();
       };
-      const limit = setTimeout(done, Math.max(0, this.queue[0].queuedAt + FILL_MAX_MS - Date.now()));
-      this.onRow = () => {
+      const check = () => {
         if (!this.fillPays()) done();
+      };
+      // With no row for FILL_GAP_MS, a wait that only a recent full request kept going ends.
+      const renewGap = () => {
+        clearTimeout(gap);
+        gap = setTimeout(check, FILL_GAP_MS);
+      };
+      const limit = setTimeout(done, Math.max(0, this.queue[0].queuedAt + FILL_MAX_MS - Date.now()));
+      renewGap();
+      this.onRow = () => {
+        renewGap();
+        check();
       };
     });
   }
