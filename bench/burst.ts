@@ -1,4 +1,5 @@
 /** Bursts of Asana activity against a table, measured until every row is exact: what the bench scenarios share. */
+import type { Client } from '@temporalio/client';
 import type { AsanaTask } from '../lib/asana-task';
 import { randomUUID } from 'node:crypto';
 import { DEFAULT_COLUMNS, rowsEqual, TASK_ID, toTaskRow, type Column } from '../lib/columns';
@@ -16,6 +17,19 @@ export async function until(check: () => boolean | Promise<boolean>, timeoutMs: 
     await sleep(intervalMs);
   }
   return false;
+}
+
+/** Whether no workflow on the task queue is running, waiting up to 5 minutes: the next scenario then measures only itself. */
+export function untilNoneRunning(client: Client, taskQueue: string): Promise<boolean> {
+  return until(
+    async () => {
+      for await (const run of client.workflow.list({ query: `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'` }))
+        return run === undefined;
+      return true;
+    },
+    300_000,
+    1000,
+  );
 }
 
 export interface BurstOutcome {

@@ -21,7 +21,7 @@ import { loadConfig, readEnv } from '../config';
 import { airtableSetup } from '../cli/airtable';
 import { loadColumns } from '../lib/columns-file';
 import { rowAsRead, TASK_ID, toTaskRow } from '../lib/columns';
-import { burst, sleep, TABLE, until, type BurstOutcome } from './burst';
+import { burst, sleep, TABLE, until, untilNoneRunning, type BurstOutcome } from './burst';
 import { burstGoals, deliveryMatrix, floorMs, meetsGoals } from './matrix';
 import { runMain } from '../lib/main';
 import { entryArgs, REPO_ROOT } from '../lib/runtime-paths';
@@ -264,16 +264,7 @@ async function runBench(): Promise<void> {
     const idleRssMb = worker.sample();
     /** Resolves once no sync is running, so the next scenario measures only itself. */
     const quiet = async () => {
-      const idle = await until(
-        async () => {
-          for await (const run of client.workflow.list({ query: `TaskQueue = 'bench' AND ExecutionStatus = 'Running'` }))
-            return run === undefined;
-          return true;
-        },
-        300_000,
-        1000,
-      );
-      if (!idle) throw new Error('syncs of the previous scenario did not finish');
+      if (!(await untilNoneRunning(client, 'bench'))) throw new Error('syncs of the previous scenario did not finish');
     };
 
     const hook = await registerWebhook(

@@ -27,7 +27,7 @@ import { AirtableEmulator } from '../emulators/airtable';
 import { AsanaEmulator } from '../emulators/asana';
 import { emulatorEnv } from '../emulators/env';
 import { scheduleId } from '../client';
-import { burst, sleep, TABLE, until, type BurstOutcome } from './burst';
+import { burst, sleep, TABLE, until, untilNoneRunning, type BurstOutcome } from './burst';
 import { composeCpuShares, niceForShares, setGroupNice } from './cpu-weight';
 import { floorMs } from './matrix';
 
@@ -153,16 +153,6 @@ export async function scaleOut(options: ScaleOutOptions): Promise<ScaleOutTable>
     const polled = new Set((queue.pollers ?? []).map((p) => Number(p.identity?.split('@')[0])));
     return pids.every((pid) => polled.has(pid));
   };
-  const quiet = () =>
-    until(
-      async () => {
-        for await (const run of client.workflow.list({ query: `TaskQueue = '${TASK_QUEUE}' AND ExecutionStatus = 'Running'` }))
-          return run === undefined;
-        return true;
-      },
-      300_000,
-      1000,
-    );
   const rows: string[][] = [];
   try {
     let registered = false;
@@ -189,7 +179,7 @@ export async function scaleOut(options: ScaleOutOptions): Promise<ScaleOutTable>
       // Warm workers, as the main bench's is by the scenarios before its burst: a cold one compiles
       // its code while it syncs, and on 2 cores that CPU comes out of the burst.
       await burst(asana, airtable, BASE, project.gid, WARM_UP_TASKS, 120_000);
-      if (!(await quiet())) throw new Error('syncs of the previous row did not finish');
+      if (!(await untilNoneRunning(client, TASK_QUEUE))) throw new Error('syncs of the previous row did not finish');
       airtable.clear(BASE, TABLE);
       await sleep(1000); // a clean second of Airtable's rate
       progress(`${label}: burst of ${count}`);
