@@ -4,7 +4,7 @@
  * settles hundreds of gids, so a delivery of invented gids costs a few Asana requests, no Airtable
  * request and no run per gid.
  */
-import { GONE_RECHECK_MS, type AsanaClient } from './asana-client';
+import { GONE_RECHECK_MS, type TaskReader } from './task-reader';
 
 /** One task event of the delivery, as the webhook journaled it. */
 export interface TaskToCheck {
@@ -26,7 +26,7 @@ export interface CheckTasksResult {
 }
 
 export interface CheckTasksDeps {
-  asana: Pick<AsanaClient, 'listedAmong'>;
+  asana: Pick<TaskReader, 'listedAmong'>;
   /** ASANA_PROJECT_GIDS: tasks of any other project are not listed. */
   syncedProjects: ReadonlySet<string>;
   /** Starts or signals the task's sync workflow with the event. */

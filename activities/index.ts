@@ -4,20 +4,20 @@
  */
 import { Context } from '@temporalio/activity';
 import type { DeletedTaskPolicy } from '../config';
-import type { AirtableClient } from './airtable-client';
-import type { AsanaClient } from './asana-client';
+import type { RowWriter } from './row-writer';
+import type { TaskReader } from './task-reader';
 import type { Freshness } from '../lib/freshness';
 import { classified } from './failures';
-import { inSyncedProject } from '../lib/asana-task';
-import { toTaskRow, type Column } from '../lib/columns';
+import { inSyncedProject } from '../rows/asana-task';
+import { toTaskRow, type Column } from '../rows/columns';
 import { reconcilePass, type ReconcileCounts, type ReconcilePassInput, type ReconcilePassResult } from './reconcile';
 import { startListedTasks, type CheckTasksInput, type CheckTasksResult, type TaskToCheck } from './check-tasks';
 
 export interface ActivityDeps {
-  asana: AsanaClient;
-  airtable: AirtableClient;
+  asana: TaskReader;
+  airtable: RowWriter;
   deletedTasks: DeletedTaskPolicy;
-  /** The columns of the table (lib/columns.ts, with COLUMNS_FILE's). */
+  /** The columns of the table (rows/columns.ts, with COLUMNS_FILE's). */
   columns: readonly Column[];
   /** ASANA_PROJECT_GIDS: a sync writes a row only for a task in one of them. */
   syncedProjects: ReadonlySet<string>;

@@ -7,10 +7,10 @@
  */
 import type { DeletedTaskPolicy } from '../config';
 import { ApiError, retrying } from '../lib/api-error';
-import type { AirtableClient, StoredRow } from './airtable-client';
-import { GONE_RECHECK_MS, type AsanaClient } from './asana-client';
-import type { AsanaTask } from '../lib/asana-task';
-import { rowsEqual, rowTaskId, TASK_ID, toTaskRow, type Column, type TaskRow } from '../lib/columns';
+import type { RowWriter, StoredRow } from './row-writer';
+import { GONE_RECHECK_MS, type TaskReader } from './task-reader';
+import type { AsanaTask } from '../rows/asana-task';
+import { rowsEqual, rowTaskId, TASK_ID, toTaskRow, type Column, type TaskRow } from '../rows/columns';
 
 export interface ReconcileCounts {
   seen: number;
@@ -37,8 +37,8 @@ export interface ReconcilePassResult extends ReconcileCounts {
 }
 
 export interface ReconcileDeps {
-  asana: AsanaClient;
-  airtable: AirtableClient;
+  asana: TaskReader;
+  airtable: RowWriter;
   deletedTasks: DeletedTaskPolicy;
   /** The columns rows are made of and compared by. */
   columns: readonly Column[];
@@ -74,7 +74,7 @@ function byTaskId(rows: StoredRow[]): Map<string, StoredRow[]> {
 }
 
 /** Keeps the oldest row of each task and deletes the rest, so upserts can match one row again. */
-async function removeDuplicates(airtable: AirtableClient, stored: Map<string, StoredRow[]>): Promise<number> {
+async function removeDuplicates(airtable: RowWriter, stored: Map<string, StoredRow[]>): Promise<number> {
   const extras: StoredRow[] = [];
   for (const [taskGid, rows] of stored) {
     if (rows.length < 2) continue;
@@ -89,7 +89,7 @@ async function removeDuplicates(airtable: AirtableClient, stored: Map<string, St
 const PAGE_TASKS = 100;
 
 /** The project's tasks (those modified since `since`, when given) a page at a time, as Asana lists them. */
-async function* listedPages(asana: AsanaClient, projectGid: string, since?: string): AsyncGenerator<AsanaTask[]> {
+async function* listedPages(asana: TaskReader, projectGid: string, since?: string): AsyncGenerator<AsanaTask[]> {
   let offset: string | undefined;
   do {
     const page = await retryingInPlace(() => asana.listProjectTasks(projectGid, { modifiedSince: since, offset }));
@@ -102,7 +102,7 @@ async function* pagesOf(tasks: AsanaTask[]): AsyncGenerator<AsanaTask[]> {
   for (let i = 0; i < tasks.length; i += PAGE_TASKS) yield tasks.slice(i, i + PAGE_TASKS);
 }
 
-async function allProjectTasks(asana: AsanaClient, projectGid: string, onPage: () => void): Promise<AsanaTask[]> {
+async function allProjectTasks(asana: TaskReader, projectGid: string, onPage: () => void): Promise<AsanaTask[]> {
   const tasks: AsanaTask[] = [];
   for await (const page of listedPages(asana, projectGid)) {
     tasks.push(...page);

@@ -1,8 +1,8 @@
 /** Bursts of Asana activity against a table, measured until every row is exact: what the bench scenarios share. */
 import type { Client } from '@temporalio/client';
-import type { AsanaTask } from '../lib/asana-task';
+import type { AsanaTask } from '../rows/asana-task';
 import { randomUUID } from 'node:crypto';
-import { DEFAULT_COLUMNS, rowsEqual, TASK_ID, toTaskRow, type Column } from '../lib/columns';
+import { DEFAULT_COLUMNS, rowsEqual, TASK_ID, toTaskRow, type Column } from '../rows/columns';
 import type { AirtableEmulator } from '../emulators/airtable';
 import type { AsanaEmulator, EmulatedTask } from '../emulators/asana';
 

@@ -8,7 +8,7 @@
  * steady load only; --scale-out: 1, 2 and 3 workers sharing one budget through Redis (REDIS_URL, or
  * the local one), with and without a kill (bench/scale-out.ts), and nothing else.
  */
-import type { AsanaTask } from '../lib/asana-task';
+import type { AsanaTask } from '../rows/asana-task';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -19,8 +19,8 @@ import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig, readEnv } from '../config';
 import { airtableSetup } from '../cli/airtable';
-import { loadColumns } from '../lib/columns-file';
-import { rowAsRead, TASK_ID, toTaskRow } from '../lib/columns';
+import { loadColumns } from '../rows/columns-file';
+import { rowAsRead, TASK_ID, toTaskRow } from '../rows/columns';
 import { burst, sleep, TABLE, until, untilNoneRunning, type BurstOutcome } from './burst';
 import { burstGoals, deliveryMatrix, floorMs, meetsGoals } from './matrix';
 import { runMain } from '../lib/main';

@@ -2,7 +2,7 @@
  * Steady load: changes at an even rate (new tasks, every fifth a rename of an earlier one), each
  * timed from the change in Asana to the first moment its row shows it.
  */
-import { TASK_ID } from '../lib/columns';
+import { TASK_ID } from '../rows/columns';
 import type { AirtableEmulator } from '../emulators/airtable';
 import type { AsanaEmulator } from '../emulators/asana';
 import { sleep, TABLE, until } from './burst';

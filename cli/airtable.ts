@@ -2,8 +2,8 @@
 import type { Config } from '../config';
 import { checkTable, createMissingFields, createTable } from '../lib/airtable-schema';
 import { AsanaApi } from '../lib/asana-api';
-import { tableFields } from '../lib/columns';
-import { loadColumns } from '../lib/columns-file';
+import { tableFields } from '../rows/columns';
+import { loadColumns } from '../rows/columns-file';
 import { UsageError } from './errors';
 import type { Output } from './output';
 

@@ -1,6 +1,6 @@
 /** `npm run cli -- <command>` (bin: asana-airtable-sync). Exit codes: 0 success, 1 an API refused, 2 bad usage or configuration. */
 import { ConfigError, loadConfig, type Config, type Need } from '../config';
-import { assertNoProblems, readColumnsFile } from '../lib/columns-file';
+import { assertNoProblems, readColumnsFile } from '../rows/columns-file';
 import { ApiError } from '../lib/api-error';
 import { AsanaApi } from '../lib/asana-api';
 import { SecretStore } from '../lib/webhook-secrets';

@@ -76,7 +76,7 @@ export interface Config {
   reconcile: ReconcileConfig;
   /** Unset: each worker paces Airtable and Asana on its own, which only a single worker may do. */
   redis?: RedisConfig;
-  /** The YAML file of the columns added beside the five (lib/columns-file.ts); none when unset. */
+  /** The YAML file of the columns added beside the five (rows/columns-file.ts); none when unset. */
   columnsFile?: string;
 }
 

@@ -6,7 +6,7 @@
  * envelopes, and the rate limit: 5 requests per second per base, then a 30 s lock-out.
  */
 import { randomBytes } from 'node:crypto';
-import { tableFields, type AirtableFieldType } from '../lib/columns';
+import { tableFields, type AirtableFieldType } from '../rows/columns';
 import { compileFormula, formulaMatches, FormulaError, type Formula } from './formula';
 import { EmulatorServer, pageToken, parseJson, Router, SlidingWindow, type Request, type Response } from './http';
 

@@ -493,13 +493,13 @@ export class AsanaEmulator extends EmulatorServer {
       name: project.name,
       workspace: { gid: project.workspace, resource_type: 'workspace' },
     };
-    return { status: 200, body: { data: project_(full, req.query) } };
+    return { status: 200, body: { data: selectOptFields(full, req.query) } };
   }
 
   private getUser(req: Request): Response {
     const user = req.params.gid === 'me' ? this.me : this.users.get(req.params.gid);
     if (!user) return errors(404, `user: Unknown object: ${req.params.gid}`);
-    return { status: 200, body: { data: project_({ ...user, resource_type: 'user' }, req.query) } };
+    return { status: 200, body: { data: selectOptFields({ ...user, resource_type: 'user' }, req.query) } };
   }
 
   private async createWebhook(req: Request): Promise<Response> {
@@ -616,7 +616,7 @@ export class AsanaEmulator extends EmulatorServer {
       }),
       permalink_url: `https://app.asana.com/0/${task.projects[0]}/${task.gid}`,
     };
-    return project_(full, query);
+    return selectOptFields(full, query);
   }
 
   private tagGid(name: string): string {
@@ -680,7 +680,7 @@ export class AsanaEmulator extends EmulatorServer {
       project: { gid: project.gid, resource_type: 'project', name: project.name },
       custom_field: this.renderCustomField(this.customFields.get(gid)!),
     }));
-    return this.paginate(req, settings, (s) => project_(s, req.query));
+    return this.paginate(req, settings, (s) => selectOptFields(s, req.query));
   }
 
   private renderWebhook(w: Webhook): Record<string, unknown> {
@@ -897,7 +897,7 @@ function compact(record: Record<string, unknown>): Record<string, unknown> {
 }
 
 /** Applies opt_fields (dotted paths) to a full record; gid always comes back. */
-function project_(full: Record<string, unknown>, query: URLSearchParams): Record<string, unknown> {
+function selectOptFields(full: Record<string, unknown>, query: URLSearchParams): Record<string, unknown> {
   const optFields = query.get('opt_fields');
   if (optFields === null) return full;
   return selectPaths(

@@ -7,7 +7,7 @@ import type { AirtableConfig } from '../config';
 import { ApiError, retrying } from './api-error';
 import { airtableBudget, pacerFor } from './budgets';
 import type { Pacing } from './pacer';
-import { DEFAULT_COLUMNS, tableFields, type Column } from './columns';
+import { DEFAULT_COLUMNS, tableFields, type Column } from '../rows/columns';
 
 interface MetaTable {
   id: string;

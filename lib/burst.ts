@@ -1,6 +1,6 @@
 /**
  * Tells a burst from work at idle: the last batch held more than one item and ended less than a
- * second ago. The Asana and Airtable clients both wait a little longer to fill a batch then.
+ * second ago. The task reader and the row writer both wait a little longer to fill a batch then.
  */
 const BURST_GAP_MS = 1_000;
 

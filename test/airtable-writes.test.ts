@@ -1,18 +1,18 @@
-/** What the Airtable client sends for rows it has written before, against the Airtable emulator over loopback. */
+/** What the row writer sends for rows it has written before, against the Airtable emulator over loopback. */
 import assert from 'node:assert/strict';
-import { AirtableClient } from '../activities/airtable-client';
-import type { TaskRow } from '../lib/columns';
+import { RowWriter } from '../activities/row-writer';
+import type { TaskRow } from '../rows/columns';
 import { AirtableEmulator } from '../emulators/airtable';
 
 describe('writing rows to Airtable', () => {
   const BASE = 'appWRITESTEST0001';
   let airtable: AirtableEmulator;
-  let client: AirtableClient;
+  let client: RowWriter;
   beforeEach(async () => {
     airtable = new AirtableEmulator();
     await airtable.listen();
     airtable.createTable(BASE, 'Asana Tasks');
-    client = new AirtableClient({
+    client = new RowWriter({
       token: airtable.token,
       baseId: BASE,
       tableName: 'Asana Tasks',

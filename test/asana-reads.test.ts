@@ -1,6 +1,6 @@
 /** How many requests a burst's task reads cost, against the Asana emulator over loopback (no Temporal). */
 import assert from 'node:assert/strict';
-import { AsanaClient } from '../activities/asana-client';
+import { TaskReader } from '../activities/task-reader';
 import { AsanaEmulator, type EmulatedTask } from '../emulators/asana';
 
 describe('reading a burst of tasks from Asana', function () {
@@ -14,12 +14,12 @@ describe('reading a burst of tasks from Asana', function () {
     await asana.listen();
     const project = asana.addProject('Burst');
     const tasks = Array.from({ length: count }, (_, i) => asana.createTask(project.gid, { name: `Task ${i}` }));
-    const client = new AsanaClient({ baseUrl: asana.baseUrl, accessToken: asana.token, requestsPerMinute: 1500 });
+    const client = new TaskReader({ baseUrl: asana.baseUrl, accessToken: asana.token, requestsPerMinute: 1500 });
     return { project, tasks, client };
   }
 
   /** Reads every task as the syncs of its events would, `perWave` at a time, in the order the events came. */
-  async function readAsEventsArrive(client: AsanaClient, projectGid: string, tasks: EmulatedTask[], perWave: number) {
+  async function readAsEventsArrive(client: TaskReader, projectGid: string, tasks: EmulatedTask[], perWave: number) {
     const read: (string | undefined)[] = [];
     for (let i = 0; i < tasks.length; i += perWave) {
       const wave = tasks.slice(i, i + perWave);

@@ -4,13 +4,13 @@
  * lost, and no workflow is left running.
  */
 import assert from 'node:assert/strict';
-import type { AsanaTask } from '../lib/asana-task';
+import type { AsanaTask } from '../rows/asana-task';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { rowAsRead, toTaskRow } from '../lib/columns';
+import { rowAsRead, toTaskRow } from '../rows/columns';
 import { SERVER_ERROR_RETRY_DELAYS_MS } from '../lib/api-error';
 import type { DevServer } from '../lib/dev-server';
 import { startTestServer } from './support/temporal';

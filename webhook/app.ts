@@ -12,7 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import Koa, { type Context, type Next } from 'koa';
-import type { ChangeRule } from '../lib/columns';
+import type { ChangeRule } from '../rows/columns';
 import type { Logger } from '../lib/logger';
 import { causesSync, DeliveryError, parseDelivery, signatureMatches, taskEvents } from './delivery';
 import { OUTCOMES, type Outcome, type WebhookMetrics } from './metrics';

@@ -1,6 +1,6 @@
 /** Pure parsing of Asana deliveries: shape checks and picking the task events we sync. */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { changeRule, type ChangeRule } from '../lib/columns';
+import { changeRule, type ChangeRule } from '../rows/columns';
 import { isGid } from '../config/gid';
 import { mergeChanges, type TaskChange } from '../lib/freshness';
 

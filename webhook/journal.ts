@@ -422,11 +422,11 @@ export class Journal {
       this.refusedInARow += 1;
     }
     settled?.(item.length);
-    this.done(item);
+    this.releaseFromSegments(item);
   }
 
   /** Entries are in Temporal, or set aside: their segments hold fewer. */
-  private done(item: Journaled[]): void {
+  private releaseFromSegments(item: Journaled[]): void {
     for (const { segment } of item) {
       segment.pending -= 1;
       // A segment ends as soon as it is drained, so a restart replays little.

@@ -9,7 +9,7 @@ import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { hostPort, type Config } from '../config';
 import type { Logger } from '../lib/logger';
-import { assertNoProblems, changeRuleOf, readColumnsFile } from '../lib/columns-file';
+import { assertNoProblems, changeRuleOf, readColumnsFile } from '../rows/columns-file';
 import { awaitSearchAttributes, connectNativeClient, ensureSearchAttributes } from '../lib/temporal';
 import { createWebhookApp, emptyCounts, type OutcomeCounts } from './app';
 import { within } from '../lib/within';
@@ -137,7 +137,7 @@ export async function startWebhookServer(config: Config, log: Logger, client?: C
     );
   }, PROBE_MS);
   const temporalAnswers = () => connected !== undefined && answering;
-  const taking = () => temporalAnswers() && journal.accepting;
+  const acceptingDeliveries = () => temporalAnswers() && journal.accepting;
 
   // Ready means a worker polls the task queue too: until then a delivery is taken, but its row
   // waits for the worker's start (seconds), which /healthz does not say.
@@ -158,7 +158,7 @@ export async function startWebhookServer(config: Config, log: Logger, client?: C
     );
   }, POLLERS_MS);
   const readiness = () =>
-    !taking()
+    !acceptingDeliveries()
       ? { ready: false, waitingFor: 'Temporal to take deliveries' }
       : !workerPolls
         ? { ready: false, waitingFor: 'a worker to poll the task queue' }
@@ -180,7 +180,7 @@ export async function startWebhookServer(config: Config, log: Logger, client?: C
       projects,
       log,
       metrics,
-      ready: taking,
+      ready: acceptingDeliveries,
       changeRule: changeRuleOf(columns.settings),
       enqueue: (entries) => {
         if (!temporalAnswers()) throw new JournalRefusal('Temporal is not answering');

@@ -3,14 +3,14 @@ import { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { ConfigError, type Config } from '../config';
 import { checkTable } from '../lib/airtable-schema';
-import type { Column } from '../lib/columns';
-import { loadColumns } from '../lib/columns-file';
+import type { Column } from '../rows/columns';
+import { loadColumns } from '../rows/columns-file';
 import { ApiError } from '../lib/api-error';
 import { AsanaApi } from '../lib/asana-api';
 import { useSharedBudgets } from '../lib/budgets';
 import { createActivities } from '../activities';
-import { AirtableClient } from '../activities/airtable-client';
-import { AsanaClient } from '../activities/asana-client';
+import { RowWriter } from '../activities/row-writer';
+import { TaskReader } from '../activities/task-reader';
 import type { Logger } from '../lib/logger';
 import { awaitSearchAttributes, connect, connectNative, ensureSearchAttributes } from '../lib/temporal';
 import { reconcileProgressSignal } from '../workflows';
@@ -32,8 +32,8 @@ export interface SyncWorkerOptions {
 export async function createSyncWorker({ config, connection, client, workflowBundle, ...options }: SyncWorkerOptions): Promise<Worker> {
   const columns = options.columns ?? (await loadColumns(config, new AsanaApi(config.asana)));
   const activities = createActivities({
-    asana: new AsanaClient(config.asana, columns),
-    airtable: new AirtableClient(config.airtable, columns),
+    asana: new TaskReader(config.asana, columns),
+    airtable: new RowWriter(config.airtable, columns),
     deletedTasks: config.deletedTasks,
     columns,
     syncedProjects: new Set(config.asana.projectGids),

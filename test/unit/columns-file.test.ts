@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { AsanaTask } from '../../lib/asana-task';
-import { changeRule, rowsEqual, rowAsRead, taskOptFields, toTaskRow, type CustomFieldDefinition } from '../../lib/columns';
-import { buildColumns, changeRuleOf, readColumnsFile } from '../../lib/columns-file';
+import type { AsanaTask } from '../../rows/asana-task';
+import { changeRule, rowsEqual, rowAsRead, taskOptFields, toTaskRow, type CustomFieldDefinition } from '../../rows/columns';
+import { buildColumns, changeRuleOf, readColumnsFile } from '../../rows/columns-file';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'columns-file-'));
 let files = 0;

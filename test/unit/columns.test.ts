@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { escapeMarkdown } from '../../lib/markdown';
-import { inSyncedProject, type AsanaTask } from '../../lib/asana-task';
+import { inSyncedProject, type AsanaTask } from '../../rows/asana-task';
 import {
   DEFAULT_COLUMNS,
   dueDateOf,
@@ -11,7 +11,7 @@ import {
   taskOptFields,
   toTaskRow,
   type Column,
-} from '../../lib/columns';
+} from '../../rows/columns';
 
 const task = (over: Partial<AsanaTask> = {}): AsanaTask => ({
   gid: '42',

@@ -11,6 +11,7 @@ const ROOT = path.join(__dirname, '..', '..');
 /** Bottom first. Folders of one layer do not import each other. */
 const LAYERS = [
   ['config'],
+  ['rows'],
   ['lib'],
   ['activities', 'emulators'],
   ['workflows'],

@@ -1,7 +1,7 @@
-import { DEFAULT_COLUMNS } from '../../lib/columns';
+import { DEFAULT_COLUMNS } from '../../rows/columns';
 import assert from 'node:assert/strict';
-import type { AirtableClient, StoredRow } from '../../activities/airtable-client';
-import type { AsanaClient } from '../../activities/asana-client';
+import type { RowWriter, StoredRow } from '../../activities/row-writer';
+import type { TaskReader } from '../../activities/task-reader';
 import { reconcilePass } from '../../activities/reconcile';
 
 describe('reconcile pass', () => {
@@ -18,11 +18,11 @@ describe('reconcile pass', () => {
       },
       upsert: async () => undefined,
       delete: async () => assert.fail('nothing is deleted: every task still exists'),
-    } as unknown as AirtableClient;
+    } as unknown as RowWriter;
     const asana = {
       listProjectTasks: async () => ({ data: [], nextOffset: undefined }),
       getTask: async (gid: string) => ({ gid, name: 'still there', assignee: null, due_on: null, due_at: null }),
-    } as unknown as AsanaClient;
+    } as unknown as TaskReader;
     let reports = 0;
     const result = await reconcilePass(
       { asana, airtable, deletedTasks: 'delete', columns: DEFAULT_COLUMNS, report: () => (reports += 1) },

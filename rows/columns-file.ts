@@ -6,7 +6,6 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { ConfigError, type Config } from '../config';
-import type { AsanaApi } from './asana-api';
 import {
   AIRTABLE_FIELD_TYPES,
   changeRule,
@@ -149,8 +148,13 @@ export function assertNoProblems(problems: string[]): void {
   if (problems.length > 0) throw new ConfigError(problems);
 }
 
+/** What loading the columns asks of Asana: every page of a list (lib/asana-api.ts's AsanaApi). */
+export interface AsanaLists {
+  all<T>(path: string, params: Record<string, string>): Promise<T[]>;
+}
+
 /** The custom fields of a project, as its custom_field_settings define them. */
-async function projectCustomFields(api: AsanaApi, projectGid: string): Promise<CustomFieldDefinition[]> {
+async function projectCustomFields(api: AsanaLists, projectGid: string): Promise<CustomFieldDefinition[]> {
   const settings = await api.all<{ custom_field: CustomFieldDefinition }>(
     `/projects/${encodeURIComponent(projectGid)}/custom_field_settings`,
     {
@@ -165,7 +169,7 @@ async function projectCustomFields(api: AsanaApi, projectGid: string): Promise<C
  * The columns the service writes: the five, and COLUMNS_FILE's, with their custom fields looked
  * up in the synced projects. Throws ConfigError listing every problem.
  */
-export async function loadColumns(config: Pick<Config, 'columnsFile' | 'asana' | 'airtable'>, api: AsanaApi): Promise<Column[]> {
+export async function loadColumns(config: Pick<Config, 'columnsFile' | 'asana' | 'airtable'>, api: AsanaLists): Promise<Column[]> {
   const { settings, problems } = readColumnsFile(config.columnsFile);
   assertNoProblems(problems);
   const needsCustomFields = settings.some((s) => customFieldRef(s.source) !== undefined);

@@ -1,5 +1,5 @@
 /**
- * The narrow Airtable client the activities need, on airtable.js. Rows are written with
+ * The row writer: the narrow Airtable client the activities need, on airtable.js. Rows are written with
  * performUpsert merging on "Task ID", so a task can never get two rows however writes race.
  * Every request goes through the base's pacer, under AIRTABLE_RPS (shared by every worker process
  * with REDIS_URL); airtable.js's own 429 retries (which fire inside the 30 s lock-out) are off:
@@ -13,7 +13,7 @@ import type { AirtableConfig } from '../config';
 import { ApiError, retryingServerErrors } from '../lib/api-error';
 import { airtableBudget, pacerFor } from '../lib/budgets';
 import type { Pacing, Release } from '../lib/pacer';
-import { columnNames, DEFAULT_COLUMNS, rowTaskId, TASK_ID, type Column, type TaskRow } from '../lib/columns';
+import { columnNames, DEFAULT_COLUMNS, rowTaskId, TASK_ID, type Column, type TaskRow } from '../rows/columns';
 
 export const MAX_RECORDS_PER_REQUEST = 10;
 const PAGE_SIZE = 100;
@@ -22,7 +22,7 @@ const REQUEST_TIMEOUT_MS = 30_000;
 const WRITTEN_TTL_MS = 60_000;
 const WRITTEN_MAX = 20_000;
 
-/** A request short of 10 rows waits for rows on their way (see `fuller`) until its oldest row has waited this long. */
+/** A request short of 10 rows waits for rows on their way (see `waitWhileFillPays`) until its oldest row has waited this long. */
 const FILL_MAX_MS = 1_000;
 /** A full request this recent says Airtable's rate is what holds rows back: a short one then waits for rows that keep coming... */
 const FULL_RECENTLY_MS = 1_000;
@@ -57,7 +57,7 @@ interface PendingRow {
   settle: (error?: unknown) => void;
 }
 
-export class AirtableClient {
+export class RowWriter {
   private readonly table: Table;
   private readonly pacer: Pacing;
   private readonly lockoutMs: number;
@@ -69,7 +69,7 @@ export class AirtableClient {
   /** When the last request of 10 rows went out, and when the last row was queued. */
   private lastFullAt = 0;
   private lastRowAt = 0;
-  /** Called when a row is queued, or one on its way will not come, while `fuller` waits. */
+  /** Called when a row is queued, or one on its way will not come, while `waitWhileFillPays` waits. */
   private onRow?: () => void;
   /** Task ID → the row this process last wrote for it, oldest first. */
   private readonly written = new Map<string, { fingerprint: string; at: number }>();
@@ -145,7 +145,7 @@ export class AirtableClient {
       while (this.queue.length > 0) {
         // The wait for rows comes before the slot: a slot held while filling would be lost to the
         // other workers sharing the base's budget, which may have full requests ready.
-        if (this.fillPays()) await this.fuller();
+        if (this.fillPays()) await this.waitWhileFillPays();
         const slot = await this.pacer.acquire(); // rows keep arriving while we wait for the slot
         const batch = this.queue.splice(0, MAX_RECORDS_PER_REQUEST);
         if (batch.length === MAX_RECORDS_PER_REQUEST) this.lastFullAt = Date.now();
@@ -186,7 +186,7 @@ export class AirtableClient {
   }
 
   /** Waits while filling pays, until the oldest queued row has waited FILL_MAX_MS. */
-  private fuller(): Promise<void> {
+  private waitWhileFillPays(): Promise<void> {
     return new Promise((resolve) => {
       let gap: NodeJS.Timeout | undefined;
       const done = () => {

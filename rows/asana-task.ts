@@ -17,7 +17,7 @@ export interface CustomFieldValue {
   people_value?: Named[] | null;
 }
 
-/** The task as fetched with taskOptFields() (lib/columns.ts): only the fields the columns ask for are present. */
+/** The task as fetched with taskOptFields() (rows/columns.ts): only the fields the columns ask for are present. */
 export interface AsanaTask {
   gid: string;
   name: string;

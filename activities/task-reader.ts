@@ -7,8 +7,8 @@ import type { AsanaConfig } from '../config';
 import { AsanaApi, type Page } from '../lib/asana-api';
 import { ApiError } from '../lib/api-error';
 import { BurstGauge } from '../lib/burst';
-import type { AsanaTask } from '../lib/asana-task';
-import { DEFAULT_COLUMNS, taskOptFields, type Column } from '../lib/columns';
+import type { AsanaTask } from '../rows/asana-task';
+import { DEFAULT_COLUMNS, taskOptFields, type Column } from '../rows/columns';
 import { readShows, type Freshness } from '../lib/freshness';
 
 /** Fetches arriving within this window share a request. */
@@ -87,7 +87,7 @@ interface ProjectQueue {
 
 type AssigneeFields = { name?: string | null; email?: string | null };
 
-export class AsanaClient {
+export class TaskReader {
   private readonly api: AsanaApi;
   private readonly users = new Map<string, AssigneeFields>();
   /** By project; the synced projects are few, so queues are kept. */
