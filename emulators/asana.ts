@@ -7,6 +7,7 @@
  */
 import { createHmac, randomBytes, randomInt } from 'node:crypto';
 import http from 'node:http';
+import type { WebhookFilter } from '../rows/webhook-filters';
 import { EmulatorServer, pageToken, post, parseJson, Router, SlidingWindow, sleep, type Request, type Response } from './http';
 
 export interface EmulatedUser {
@@ -68,12 +69,8 @@ export interface EmulatedTask {
 
 export type TaskInput = Partial<Omit<EmulatedTask, 'gid' | 'created_at' | 'modified_at' | 'completed_at'>>;
 
-export interface WebhookFilter {
-  resource_type: string;
-  resource_subtype?: string;
-  action?: string;
-  fields?: string[];
-}
+/** The actions the spec names for an event, and so for a filter. */
+const EVENT_ACTIONS = ['added', 'changed', 'removed', 'deleted', 'undeleted'];
 
 export interface AsanaEvent {
   user: { gid: string; resource_type: 'user' } | null;
@@ -96,11 +93,18 @@ export interface EmulatedWebhook {
   last_success_at: string | null;
   last_failure_at: string | null;
   last_failure_content: string;
+  /** Failed attempts since the last success (the spec: resets after a successful attempt). */
+  delivery_retry_count: number;
+  /** When the next retry of a failed delivery goes out. */
+  next_attempt_after: string | null;
+  /** When Asana deletes the webhook unless a delivery succeeds before: set by the first failure after a success. */
+  failure_deletion_timestamp: string | null;
 }
 
 interface Webhook extends EmulatedWebhook {
   pending: AsanaEvent[];
   flushTimer?: NodeJS.Timeout;
+  deletionTimer?: NodeJS.Timeout;
 }
 
 export interface AsanaEmulatorOptions {
@@ -118,6 +122,8 @@ export interface AsanaEmulatorOptions {
   retryMaxMs?: number;
   /** Attempts per delivery before giving up (a bound for tests; Asana's bound is 24 h). */
   maxDeliveryAttempts?: number;
+  /** A webhook whose deliveries fail for this long, with no success between, is deleted (Asana: 24 h). */
+  failureDeletionMs?: number;
   /** Real Asana refuses localhost targets; the emulator allows them unless told otherwise. */
   refuseLocalhostTargets?: boolean;
   /**
@@ -194,6 +200,8 @@ export class AsanaEmulator extends EmulatorServer {
   /** The user the token belongs to ("me"): events name them as the one who made each change. */
   readonly me: EmulatedUser;
   rateLimited = 0;
+  /** Events a webhook's filters kept from it: Asana sends them nowhere. */
+  filteredEvents = 0;
   private nextGid = randomGidStart();
   private readonly window = new SlidingWindow(60_000);
   private readonly inFlight = new Set<Promise<void>>();
@@ -212,6 +220,7 @@ export class AsanaEmulator extends EmulatorServer {
       retryBaseMs: 1000,
       retryMaxMs: 60_000,
       maxDeliveryAttempts: 10,
+      failureDeletionMs: 24 * 60 * 60_000,
       refuseLocalhostTargets: false,
       newTaskEvents: 3,
       listOrder: 'project',
@@ -385,7 +394,7 @@ export class AsanaEmulator extends EmulatorServer {
 
   override async close(): Promise<void> {
     this.closed = true;
-    for (const webhook of this.webhooks.values()) clearTimeout(webhook.flushTimer);
+    for (const webhook of this.webhooks.values()) this.stopTimers(webhook);
     this.agent.destroy();
     await super.close();
   }
@@ -517,8 +526,9 @@ export class AsanaEmulator extends EmulatorServer {
     if (this.options.refuseLocalhostTargets && ['localhost', '127.0.0.1', '[::1]'].includes(target.hostname)) {
       return errors(403, 'Webhook target URL cannot point to localhost');
     }
-    const filters = (Array.isArray(data.filters) ? data.filters : []) as WebhookFilter[];
-    if (filters.some((f) => typeof f?.resource_type !== 'string')) return errors(400, 'filters: resource_type is required in each filter');
+    const filters = data.filters ?? [];
+    const bad = filtersProblem(filters);
+    if (bad !== undefined) return errors(400, bad);
     if ([...this.webhooks.values()].some((w) => w.resource === data.resource && w.target === data.target)) {
       return errors(403, 'Duplicated webhook: a webhook for this resource and target already exists');
     }
@@ -533,13 +543,16 @@ export class AsanaEmulator extends EmulatorServer {
       gid: this.gid(),
       resource: data.resource,
       target: data.target,
-      filters,
+      filters: filters as WebhookFilter[],
       secret,
       active: true,
       created_at: isoNow(),
       last_success_at: null,
       last_failure_at: null,
       last_failure_content: '',
+      delivery_retry_count: 0,
+      next_attempt_after: null,
+      failure_deletion_timestamp: null,
       pending: [],
     };
     this.webhooks.set(webhook.gid, webhook);
@@ -564,8 +577,10 @@ export class AsanaEmulator extends EmulatorServer {
     const webhook = this.webhooks.get(req.params.gid);
     if (!webhook) return errors(404, `webhook: Unknown object: ${req.params.gid}`);
     const filters = (parseJson(req.body) as { data?: { filters?: unknown } } | undefined)?.data?.filters;
-    if (!Array.isArray(filters)) return errors(400, 'filters: Missing input');
-    webhook.filters = filters as WebhookFilter[];
+    if (filters === undefined) return errors(400, 'filters: Missing input');
+    const bad = filtersProblem(filters);
+    if (bad !== undefined) return errors(400, bad);
+    webhook.filters = filters as WebhookFilter[]; // the spec: the new list replaces the old one whole
     return { status: 200, body: { data: this.renderWebhook(webhook) } };
   }
 
@@ -577,8 +592,13 @@ export class AsanaEmulator extends EmulatorServer {
   }
 
   private forget(webhook: Webhook): void {
-    clearTimeout(webhook.flushTimer);
+    this.stopTimers(webhook);
     this.webhooks.delete(webhook.gid);
+  }
+
+  private stopTimers(webhook: Webhook): void {
+    clearTimeout(webhook.flushTimer);
+    clearTimeout(webhook.deletionTimer);
   }
 
   // ---- rendering ----
@@ -696,6 +716,9 @@ export class AsanaEmulator extends EmulatorServer {
       ...(w.last_success_at === null ? {} : { last_success_at: w.last_success_at }),
       ...(w.last_failure_at === null ? {} : { last_failure_at: w.last_failure_at }),
       last_failure_content: w.last_failure_content,
+      delivery_retry_count: w.delivery_retry_count,
+      ...(w.next_attempt_after === null ? {} : { next_attempt_after: w.next_attempt_after }),
+      ...(w.failure_deletion_timestamp === null ? {} : { failure_deletion_timestamp: w.failure_deletion_timestamp }),
     };
   }
 
@@ -768,7 +791,10 @@ export class AsanaEmulator extends EmulatorServer {
     };
     for (const webhook of this.webhooks.values()) {
       if (!task.projects.includes(webhook.resource) && webhook.resource !== task.gid) continue;
-      if (webhook.filters.length > 0 && !webhook.filters.some((f) => filterPasses(f, event))) continue;
+      if (webhook.filters.length > 0 && !webhook.filters.some((f) => filterPasses(f, event))) {
+        this.filteredEvents += 1;
+        continue;
+      }
       webhook.pending.push(event);
       webhook.flushTimer ??= setTimeout(() => this.flush(webhook), this.options.deliveryBatchMs);
     }
@@ -802,8 +828,12 @@ export class AsanaEmulator extends EmulatorServer {
     for (let attempt = 1; attempt <= this.options.maxDeliveryAttempts && !this.closed; attempt += 1) {
       const status = await this.post(webhook, events, attempt);
       if (typeof status === 'number' && status >= 200 && status < 300) return;
-      if (!this.webhooks.has(webhook.gid)) return;
-      await sleep(Math.min(this.options.retryBaseMs * 2 ** (attempt - 1), this.options.retryMaxMs));
+      if (!this.webhooks.has(webhook.gid) || attempt === this.options.maxDeliveryAttempts) return;
+      const delay = Math.min(this.options.retryBaseMs * 2 ** (attempt - 1), this.options.retryMaxMs);
+      webhook.delivery_retry_count += 1;
+      webhook.next_attempt_after = new Date(Date.now() + delay).toISOString();
+      await sleep(delay);
+      if (!this.webhooks.has(webhook.gid)) return; // deleted while it waited
     }
   }
 
@@ -828,13 +858,24 @@ export class AsanaEmulator extends EmulatorServer {
       attempt,
       at: Date.now(),
     });
-    if (typeof status === 'number' && status >= 200 && status < 300) {
-      webhook.last_success_at = isoNow();
-    } else {
-      webhook.last_failure_at = isoNow();
-      webhook.last_failure_content = typeof status === 'number' ? `Received status ${status}` : `Delivery ${status}`;
-    }
+    if (typeof status === 'number' && status >= 200 && status < 300) this.succeeded(webhook);
+    else this.failed(webhook, typeof status === 'number' ? `Received status ${status}` : `Delivery ${status}`);
     return status;
+  }
+
+  private succeeded(webhook: Webhook): void {
+    webhook.last_success_at = isoNow();
+    Object.assign(webhook, { delivery_retry_count: 0, next_attempt_after: null, failure_deletion_timestamp: null });
+    clearTimeout(webhook.deletionTimer);
+  }
+
+  /** A failure after a success starts the clock: with no success by failureDeletionMs, Asana deletes the webhook. */
+  private failed(webhook: Webhook, content: string): void {
+    webhook.last_failure_at = isoNow();
+    webhook.last_failure_content = content;
+    if (webhook.failure_deletion_timestamp !== null) return;
+    webhook.failure_deletion_timestamp = new Date(Date.now() + this.options.failureDeletionMs).toISOString();
+    webhook.deletionTimer = setTimeout(() => this.forget(webhook), this.options.failureDeletionMs);
   }
 
   private async handshake(target: string, secret: string): Promise<boolean> {
@@ -879,8 +920,23 @@ function copyTask(task: EmulatedTask): EmulatedTask {
   return structuredClone(task);
 }
 
-function copyWebhook({ pending: _pending, flushTimer: _flushTimer, ...webhook }: Webhook): EmulatedWebhook {
+function copyWebhook({ pending: _pending, flushTimer: _flushTimer, deletionTimer: _deletionTimer, ...webhook }: Webhook): EmulatedWebhook {
   return { ...webhook, filters: structuredClone(webhook.filters) };
+}
+
+/** What is wrong with a request's filters, as Asana's 400 says it; undefined when nothing is. */
+function filtersProblem(filters: unknown): string | undefined {
+  if (!Array.isArray(filters)) return 'filters: Must be an array of filters';
+  for (const filter of filters as Partial<Record<keyof WebhookFilter, unknown>>[]) {
+    if (typeof filter?.resource_type !== 'string') return 'filters: resource_type is required in each filter';
+    if (filter.action !== undefined && !EVENT_ACTIONS.includes(filter.action as string))
+      return `filters: action must be one of ${EVENT_ACTIONS.join(', ')}, got ${JSON.stringify(filter.action)}`;
+    if (filter.fields === undefined) continue;
+    if (!Array.isArray(filter.fields) || filter.fields.some((f) => typeof f !== 'string'))
+      return 'filters: fields must be an array of field names';
+    if (filter.action !== 'changed') return 'filters: fields is only valid for action "changed"';
+  }
+  return undefined;
 }
 
 function filterPasses(filter: WebhookFilter, event: AsanaEvent): boolean {
