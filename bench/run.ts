@@ -28,7 +28,7 @@ import { entryArgs, REPO_ROOT } from '../lib/runtime-paths';
 import { AirtableEmulator } from '../emulators/airtable';
 import { AsanaEmulator, floodDelivery, signDelivery } from '../emulators/asana';
 import { emulatorEnv } from '../emulators/env';
-import { registerWebhook } from '../cli/webhooks';
+import { configuredFilters, registerWebhook } from '../lib/asana-webhooks';
 import { AsanaApi } from '../lib/asana-api';
 import { MAX_BODY_BYTES } from '../webhook/app';
 import { SecretStore, webhookUrl } from '../lib/webhook-secrets';
@@ -272,6 +272,7 @@ async function runBench(): Promise<void> {
       new SecretStore(dir),
       project.gid,
       webhookUrl,
+      configuredFilters(undefined), // the five columns': the burst with ten more keeps this webhook
     );
     const hookGid = hook.gid;
     // ---- 1. Idle latency, delivery sent → row written, from the first delivery after the worker started ----

@@ -18,7 +18,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import Redis from 'ioredis';
 import { readEnv } from '../config';
-import { registerWebhook } from '../cli/webhooks';
+import { configuredFilters, registerWebhook } from '../lib/asana-webhooks';
 import { AsanaApi } from '../lib/asana-api';
 import { entryArgs, REPO_ROOT } from '../lib/runtime-paths';
 import { SharedBudgets } from '../lib/shared-pacer';
@@ -173,7 +173,7 @@ export async function scaleOut(options: ScaleOutOptions): Promise<ScaleOutTable>
         for (const mode of ['incremental', 'full'] as const)
           await client.schedule.getHandle(scheduleId(project.gid, mode)).pause('the bench measures bursts only');
         const api = new AsanaApi({ baseUrl: asana.baseUrl, accessToken: asana.token, requestsPerMinute: 1500 });
-        await registerWebhook(api, new SecretStore(options.dir), project.gid, `http://127.0.0.1:${port}`);
+        await registerWebhook(api, new SecretStore(options.dir), project.gid, `http://127.0.0.1:${port}`, configuredFilters(undefined));
         registered = true;
       }
       // Warm workers, as the main bench's is by the scenarios before its burst: a cold one compiles

@@ -5,7 +5,8 @@ import { ApiError } from '../lib/api-error';
 import { AsanaApi } from '../lib/asana-api';
 import { SecretStore } from '../lib/webhook-secrets';
 import { terminalLines } from '../lib/terminal-text';
-import { RegistrationError, UntrustedAnswer, UsageError } from './errors';
+import { RegistrationError, UntrustedAnswer } from '../lib/asana-webhooks';
+import { UsageError } from './errors';
 import type { Output } from './output';
 import { WEBHOOK_COMMANDS } from './webhooks';
 import { airtableSetup } from './airtable';
@@ -16,6 +17,7 @@ import { connectClient } from '../lib/temporal';
 const USAGE = `Usage: npm run cli -- <command>
 
   webhooks create --project <gid> [--public-url <url>] [--filter task:added ...]
+  webhooks ensure [--public-url <url>]                 one active webhook of ours per synced project, with the columns' filters
   webhooks list [--project <gid>] [--json] [--public-url <url>]
   webhooks delete <webhookGid> | --project <gid> [--public-url <url>]
   backfill --project <gid> [--since <iso>]             reconcile now: all tasks, or those modified since

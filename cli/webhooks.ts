@@ -1,35 +1,25 @@
-/** `webhooks create|list|delete`: the service's Asana webhooks, and the secrets that go with them. */
+/** `webhooks create|ensure|list|delete`: the service's Asana webhooks, and the secrets that go with them. */
 import { parseArgs } from 'node:util';
 import type { Config } from '../config';
 import { isGid } from '../config/gid';
-import { ApiError } from '../lib/api-error';
 import type { AsanaApi } from '../lib/asana-api';
-import { ownTarget, SecretStore, webhookUrl, type WebhookSecret } from '../lib/webhook-secrets';
+import {
+  answeredGid,
+  configuredFilters,
+  describeEnsured,
+  ensureWebhook,
+  listWebhooks,
+  registerWebhook,
+  secretOf,
+  UntrustedAnswer,
+  type Webhook,
+} from '../lib/asana-webhooks';
+import type { SecretStore } from '../lib/webhook-secrets';
+import type { WebhookFilter } from '../rows/webhook-filters';
 import { formatTable } from '../lib/text-table';
 import { terminalJson } from '../lib/terminal-text';
-import { RegistrationError, UntrustedAnswer, UsageError } from './errors';
+import { UsageError } from './errors';
 import type { Output } from './output';
-
-export const DEFAULT_ACTIONS = ['added', 'changed', 'removed', 'deleted', 'undeleted'];
-/** How long a registration's URL accepts its one handshake. */
-export const REGISTRATION_WINDOW_MS = 60_000;
-
-interface Filter {
-  resource_type: string;
-  action?: string;
-}
-
-interface Webhook {
-  gid: string;
-  resource: { gid: string; name?: string };
-  target: string;
-  active: boolean;
-  last_success_at: string | null;
-  last_failure_at: string | null;
-  last_failure_content: string | null;
-}
-
-const WEBHOOK_FIELDS = 'resource,resource.name,target,active,last_success_at,last_failure_at,last_failure_content';
 
 export interface WebhookCommandContext {
   config: Config;
@@ -44,14 +34,6 @@ function gidOption(value: string | undefined, name: string): string {
   return value;
 }
 
-/** A gid from one of Asana's answers, checked before it goes into a path: `../tasks/777` would name another object. */
-function answeredGid(value: unknown, what: string): string {
-  if (typeof value === 'string' && isGid(value)) return value;
-  throw new UntrustedAnswer(
-    `Asana answered with ${what} gid ${String(JSON.stringify(value))}, which is not a gid; nothing was done with it`,
-  );
-}
-
 /** The webhook's address as Asana reaches it (--public-url, or PUBLIC_URL): a target is ours only under it. */
 function publicUrlOption(ctx: WebhookCommandContext, value: string | undefined): string {
   const publicUrl = value ?? ctx.config.publicUrl;
@@ -61,9 +43,9 @@ function publicUrlOption(ctx: WebhookCommandContext, value: string | undefined):
   return publicUrl;
 }
 
-/** `--filter task:added` (resource_type[:action]), repeatable; defaults to task added/changed/removed/deleted/undeleted. */
-function parseFilters(values: string[] | undefined): Filter[] {
-  if (!values || values.length === 0) return DEFAULT_ACTIONS.map((action) => ({ resource_type: 'task', action }));
+/** `--filter task:added` (resource_type[:action]), repeatable; defaults to the filters the columns call for. */
+function parseFilters(ctx: WebhookCommandContext, values: string[] | undefined): WebhookFilter[] {
+  if (!values || values.length === 0) return configuredFilters(ctx.config.columnsFile);
   return values.map((value) => {
     const [resourceType, action, extra] = value.split(':');
     if (!resourceType || extra !== undefined)
@@ -72,91 +54,10 @@ function parseFilters(values: string[] | undefined): Filter[] {
   });
 }
 
-interface CreateAnswer {
-  data?: { gid?: unknown };
-  'X-Hook-Secret'?: unknown;
-}
-
-/** A registered webhook; `found` when Asana's answer was lost or unusable and the webhook was found in Asana's list. */
-export interface Registered {
-  gid: string;
-  target: string;
-  found?: true;
-}
-
-/**
- * Registers a webhook for the project: opens a registration, asks Asana to create the webhook on
- * that registration's URL (Asana then performs the handshake with our webhook) and checks that the
- * secret our webhook stored is the one Asana sent. Needs the webhook's DATA_DIR.
- */
-export async function registerWebhook(
-  api: AsanaApi,
-  secrets: SecretStore,
-  projectGid: string,
-  publicUrl: string,
-  filters = parseFilters(undefined),
-): Promise<Registered> {
-  const token = await secrets.openRegistration(projectGid, REGISTRATION_WINDOW_MS);
-  const target = webhookUrl(publicUrl, projectGid, token);
-  try {
-    let answer: CreateAnswer;
-    let gid: string;
-    try {
-      answer = await api.raw<CreateAnswer>('POST', '/webhooks', { data: { data: { resource: projectGid, target, filters } } });
-      gid = answeredGid(answer.data?.gid, 'webhook');
-    } catch (err) {
-      // the handshake stored a secret, so the webhook likely exists: find it rather than invite a duplicate
-      if ((err instanceof ApiError || err instanceof UntrustedAnswer) && (await secrets.get(token)) !== undefined)
-        return { gid: await findCreated(api, secrets, { projectGid, target, token }, err), target, found: true };
-      throw err;
-    }
-    const stored = await secrets.get(token);
-    if (stored === undefined || stored.secret !== answer['X-Hook-Secret']) {
-      await api.call('DELETE', `/webhooks/${gid}`).catch(() => undefined);
-      await secrets.delete(token);
-      throw new RegistrationError(
-        stored === undefined
-          ? `Asana created webhook ${gid}, but its handshake did not reach a webhook on this DATA_DIR; deleted it. Run the CLI with the webhook's DATA_DIR.`
-          : `the secret stored by the handshake of webhook ${gid} is not the one Asana returned; deleted the webhook.`,
-      );
-    }
-    return { gid, target };
-  } finally {
-    await secrets.closeRegistration(token);
+function warnIfLocal(ctx: WebhookCommandContext, publicUrl: string): void {
+  if (['localhost', '127.0.0.1', '[::1]', '0.0.0.0'].includes(new URL(publicUrl).hostname)) {
+    ctx.output.err('warning: Asana refuses localhost targets; give a public https URL (a tunnel, for development).');
   }
-}
-
-/**
- * The gid of the webhook a create made whose handshake stored our secret but whose answer was lost
- * or unusable: the one Asana lists on the registration's target. When Asana lists none, the secret
- * verifies nothing and is forgotten.
- */
-async function findCreated(
-  api: AsanaApi,
-  secrets: SecretStore,
-  registration: { projectGid: string; target: string; token: string },
-  failure: Error,
-): Promise<string> {
-  const { projectGid, target, token } = registration;
-  let listed: Pick<Webhook, 'gid' | 'target'>[];
-  try {
-    const project = await api.call<{ workspace?: { gid?: unknown } }>('GET', `/projects/${projectGid}`, {
-      params: { opt_fields: 'workspace' },
-    });
-    const workspace = answeredGid(project.workspace?.gid, 'workspace');
-    listed = await api.all('/webhooks', { workspace, resource: projectGid, opt_fields: 'target' });
-  } catch (err) {
-    if (!(err instanceof ApiError || err instanceof UntrustedAnswer)) throw err;
-    throw new RegistrationError(
-      `${failure.message}; the handshake completed and its secret is stored, but Asana's webhooks could not be listed (${err.message}). Run \`webhooks list --project ${projectGid}\` before creating another: a webhook there whose secret is stored is this one.`,
-    );
-  }
-  const hook = listed.find((h) => h.target === target);
-  if (hook !== undefined) return answeredGid(hook.gid, 'webhook');
-  await secrets.delete(token);
-  throw new RegistrationError(
-    `${failure.message}; the handshake had stored a secret, but Asana lists no webhook on its URL, so the secret is forgotten. Create the webhook again.`,
-  );
 }
 
 async function create(ctx: WebhookCommandContext, args: string[]): Promise<void> {
@@ -170,14 +71,24 @@ async function create(ctx: WebhookCommandContext, args: string[]): Promise<void>
       `project ${project} is not in ASANA_PROJECT_GIDS: the webhook serves only the synced projects; add it there first`,
     );
   }
-  const filters = parseFilters(values.filter);
+  const filters = parseFilters(ctx, values.filter);
   const publicUrl = publicUrlOption(ctx, values['public-url']);
-  if (['localhost', '127.0.0.1', '[::1]', '0.0.0.0'].includes(new URL(publicUrl).hostname)) {
-    ctx.output.err('warning: Asana refuses localhost targets; give a public https URL (a tunnel, for development).');
-  }
+  warnIfLocal(ctx, publicUrl);
   const hook = await registerWebhook(ctx.api, ctx.secrets, project, publicUrl, filters);
   const found = hook.found ? "; Asana's answer was lost or unusable, so the webhook was found by its URL in Asana's list" : '';
   ctx.output.out(`Created webhook ${hook.gid} for project ${project} → ${hook.target} (handshake completed, secret stored${found}).`);
+}
+
+/** `webhooks ensure`: each synced project gets exactly one active webhook of ours, with the filters the columns call for. */
+async function ensure(ctx: WebhookCommandContext, args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { 'public-url': { type: 'string' } } });
+  const publicUrl = publicUrlOption(ctx, values['public-url']);
+  const projects = ctx.config.asana.projectGids;
+  if (projects.length === 0) throw new UsageError('ASANA_PROJECT_GIDS is empty: there is no synced project to ensure a webhook for');
+  warnIfLocal(ctx, publicUrl);
+  const keeper = { api: ctx.api, secrets: ctx.secrets, publicUrl, workspaceGid: ctx.config.asana.workspaceGid };
+  const filters = configuredFilters(ctx.config.columnsFile);
+  for (const project of projects) ctx.output.out(describeEnsured(await ensureWebhook(keeper, project, filters)));
 }
 
 function workspace(ctx: WebhookCommandContext): string {
@@ -187,19 +98,7 @@ function workspace(ctx: WebhookCommandContext): string {
 }
 
 function listFor(ctx: WebhookCommandContext, project?: string): Promise<Webhook[]> {
-  return ctx.api.all<Webhook>('/webhooks', { workspace: workspace(ctx), resource: project, opt_fields: WEBHOOK_FIELDS });
-}
-
-/**
- * The secret this DATA_DIR holds for a webhook: only when its target is ours (under the public URL,
- * on our path) and the secret is for that target's project. A target elsewhere that carries one of
- * our tokens is not our webhook, so its secret is neither shown as stored nor deleted.
- */
-async function secretOf(ctx: WebhookCommandContext, publicUrl: string, hook: Webhook): Promise<WebhookSecret | undefined> {
-  const own = ownTarget(publicUrl, hook.target);
-  if (own === undefined) return undefined;
-  const stored = await ctx.secrets.get(own.token);
-  return stored?.projectGid === own.projectGid ? stored : undefined;
+  return listWebhooks(ctx.api, workspace(ctx), project);
 }
 
 async function list(ctx: WebhookCommandContext, args: string[]): Promise<void> {
@@ -210,7 +109,7 @@ async function list(ctx: WebhookCommandContext, args: string[]): Promise<void> {
   const project = values.project === undefined ? undefined : gidOption(values.project, 'project');
   const publicUrl = publicUrlOption(ctx, values['public-url']);
   const hooks = await listFor(ctx, project);
-  const secrets = await Promise.all(hooks.map(async (h) => ((await secretOf(ctx, publicUrl, h)) ? 'stored' : 'none')));
+  const secrets = await Promise.all(hooks.map(async (h) => ((await secretOf(ctx.secrets, publicUrl, h)) ? 'stored' : 'none')));
   if (values.json) {
     ctx.output.out(terminalJson(hooks.map((h, i) => ({ ...h, secret: secrets[i] }))));
     return;
@@ -219,7 +118,18 @@ async function list(ctx: WebhookCommandContext, args: string[]): Promise<void> {
     ctx.output.out('No webhooks.');
     return;
   }
-  const columns = ['gid', 'resource', 'target', 'active', 'secret', 'last_success_at', 'last_failure_at', 'last_failure_content'];
+  const columns = [
+    'gid',
+    'resource',
+    'target',
+    'active',
+    'secret',
+    'last_success_at',
+    'last_failure_at',
+    'last_failure_content',
+    'delivery_retry_count',
+    'failure_deletion_timestamp',
+  ];
   const rows = hooks.map((h, i) => [
     h.gid,
     h.resource.name ? `${h.resource.gid} (${h.resource.name})` : h.resource.gid,
@@ -229,6 +139,8 @@ async function list(ctx: WebhookCommandContext, args: string[]): Promise<void> {
     h.last_success_at ?? '-',
     h.last_failure_at ?? '-',
     h.last_failure_content || '-',
+    String(h.delivery_retry_count ?? '-'),
+    h.failure_deletion_timestamp ?? '-',
   ]);
   ctx.output.out(formatTable(columns, rows));
 }
@@ -261,7 +173,7 @@ async function remove(ctx: WebhookCommandContext, args: string[]): Promise<void>
   // every webhook is checked before any is deleted
   const hooks = answered.map((hook) => namedWebhook(hook, named));
   for (const hook of hooks) {
-    const secret = await secretOf(ctx, publicUrl, hook);
+    const secret = await secretOf(ctx.secrets, publicUrl, hook);
     await ctx.api.call('DELETE', `/webhooks/${hook.gid}`);
     if (secret === undefined) {
       ctx.output.out(
@@ -277,6 +189,7 @@ async function remove(ctx: WebhookCommandContext, args: string[]): Promise<void>
 
 export const WEBHOOK_COMMANDS: Record<string, (ctx: WebhookCommandContext, args: string[]) => Promise<void>> = {
   create,
+  ensure,
   list,
   delete: remove,
 };

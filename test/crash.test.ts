@@ -9,7 +9,7 @@ import type { AsanaTask } from '../rows/asana-task';
 import { AsanaApi } from '../lib/asana-api';
 import { rowsEqual, DEFAULT_COLUMNS, TASK_ID, toTaskRow } from '../rows/columns';
 import { SecretStore } from '../lib/webhook-secrets';
-import { registerWebhook } from '../cli/webhooks';
+import { configuredFilters, registerWebhook } from '../lib/asana-webhooks';
 import { AirtableEmulator } from '../emulators/airtable';
 import { AsanaEmulator } from '../emulators/asana';
 import { emulatorEnv } from '../emulators/env';
@@ -73,6 +73,7 @@ describe('npm start killed with SIGKILL mid-burst', function () {
       new SecretStore(dir),
       project.gid,
       url,
+      configuredFilters(undefined),
     );
 
     const tasks = Array.from({ length: 200 }, (_, i) => asana.createTask(project.gid, { name: `Crash ${i}`, notes: `n${i}` }));

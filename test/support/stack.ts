@@ -13,7 +13,7 @@ import { loadConfig, type Config, type Env } from '../../config';
 import type { DevServer } from '../../lib/dev-server';
 import { AsanaApi } from '../../lib/asana-api';
 import { createLogger } from '../../lib/logger';
-import { registerWebhook } from '../../cli/webhooks';
+import { configuredFilters, registerWebhook } from '../../lib/asana-webhooks';
 import { SecretStore } from '../../lib/webhook-secrets';
 import { createSyncWorker } from '../../worker/worker';
 import { startWebhookServer, type WebhookServer } from '../../webhook/server';
@@ -37,7 +37,7 @@ export interface Stack {
   worker?: Worker;
   /** Starts the real worker (`worker/main.ts`) as a process on this stack's configuration. */
   spawnWorker(): ChildProcess;
-  /** Registers a project webhook as `webhooks create` does (Asana performs the handshake); its gid and target. */
+  /** Registers a project webhook as `webhooks create` does (Asana performs the handshake, the filters follow the columns); its gid and target. */
   registerWebhook(projectGid?: string): Promise<{ gid: string; target: string }>;
   rows(): Record<string, unknown>[];
   stop(): Promise<void>;
@@ -103,7 +103,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       return child;
     },
     registerWebhook(projectGid = project.gid) {
-      return registerWebhook(new AsanaApi(config.asana), new SecretStore(config.dataDir), projectGid, stack.webhook.url);
+      const filters = configuredFilters(config.columnsFile);
+      return registerWebhook(new AsanaApi(config.asana), new SecretStore(config.dataDir), projectGid, stack.webhook.url, filters);
     },
     rows: () => airtable.records(BASE_ID, TABLE).map((r) => r.fields),
     async stop() {
