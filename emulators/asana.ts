@@ -231,6 +231,7 @@ export class AsanaEmulator extends EmulatorServer {
     this.me = this.addUser('Emulator API User');
     this.router
       .add('GET', '/api/1.0/tasks/:gid', (r) => this.getTask(r))
+      .add('GET', '/api/1.0/tasks/:gid/subtasks', (r) => this.subtasks(r))
       .add('PUT', '/api/1.0/tasks/:gid', (r) => this.putTask(r))
       .add('DELETE', '/api/1.0/tasks/:gid', (r) => this.deleteTaskRoute(r))
       .add('POST', '/api/1.0/tasks', (r) => this.postTask(r))
@@ -318,6 +319,53 @@ export class AsanaEmulator extends EmulatorServer {
 
   /** Creates a task in a project; webhooks on the project hear the events `newTaskEvents` says. */
   createTask(projectGid: string, input: TaskInput = {}): EmulatedTask {
+    const task = this.newTask({ ...input, projects: [projectGid, ...(input.projects ?? []).filter((p) => p !== projectGid)] });
+    for (const project of task.projects) {
+      const section = this.projects.get(project)?.sections[0];
+      this.announce(task, [
+        { gid: project, resource_type: 'project' },
+        ...(section ? [{ gid: section.gid, resource_type: 'section' }] : []),
+      ]);
+    }
+    return task;
+  }
+
+  /**
+   * Creates a subtask, in no project unless `input.projects` names some. Its events bubble up to
+   * the webhooks of its parent's projects, as Asana's do: `added` with the parent task as parent,
+   * then the `changed` events of a new task (`newTaskEvents` of them in all).
+   */
+  createSubtask(parentGid: string, input: TaskInput = {}): EmulatedTask {
+    this.mustFind(parentGid);
+    const task = this.newTask({ ...input, parent: parentGid, projects: input.projects ?? [] });
+    this.announce(task, [{ gid: parentGid, resource_type: 'task' }]);
+    return task;
+  }
+
+  /** Adds a task to a project (its first section): Asana sends `added` with the project, then the section, as parent. */
+  addToProject(taskGid: string, projectGid: string): void {
+    const task = this.mustFind(taskGid);
+    const section = this.mustFindProject(projectGid).sections[0];
+    this.change(taskGid, { projects: [...task.projects.filter((p) => p !== projectGid), projectGid] });
+    this.emit(task, 'added', { gid: projectGid, resource_type: 'project' });
+    this.emit(task, 'added', { gid: section.gid, resource_type: 'section' });
+  }
+
+  /** Removes a task from a project: the project's webhooks hear `removed` with its section, then the project, as parent. */
+  removeFromProject(taskGid: string, projectGid: string): void {
+    const task = this.mustFind(taskGid);
+    const section = this.sectionOf(task, projectGid);
+    if (!task.projects.includes(projectGid) || !section) throw new Error(`task ${taskGid} is not in project ${projectGid}`);
+    this.change(taskGid, {}); // the removal's modified_at, which its events carry
+    // Emitted while the task is still in the project, so the project's webhooks hear them.
+    this.emit(task, 'removed', { gid: section.gid, resource_type: 'section' });
+    this.emit(task, 'removed', { gid: projectGid, resource_type: 'project' });
+    delete task.sections[projectGid];
+    task.projects = task.projects.filter((p) => p !== projectGid);
+  }
+
+  /** A new task's record, stored; its events are the caller's to emit. */
+  private newTask(input: TaskInput): EmulatedTask {
     const now = isoNow();
     const task: EmulatedTask = {
       name: '',
@@ -334,23 +382,23 @@ export class AsanaEmulator extends EmulatorServer {
       resource_subtype: 'default_task',
       ...input,
       completed_at: input.completed ? now : null,
-      projects: [projectGid, ...(input.projects ?? []).filter((p) => p !== projectGid)],
+      projects: input.projects ?? [],
       gid: this.gid(),
       created_at: now,
       modified_at: now,
     };
     if (task.due_at && !input.due_on) task.due_on = task.due_at.slice(0, 10);
     this.tasks.set(task.gid, task);
-    for (const project of task.projects) {
-      const section = this.projects.get(project)?.sections[0];
-      const events = [
-        () => this.emit(task, 'added', { gid: project, resource_type: 'project' }),
-        () => section && this.emit(task, 'added', { gid: section.gid, resource_type: 'section' }),
-        ...NEW_TASK_FIELDS.map((field) => () => this.emit(task, 'changed', null, { field, action: 'changed' })),
-      ];
-      events.slice(0, this.options.newTaskEvents).forEach((emit) => emit());
-    }
     return task;
+  }
+
+  /** A new task's events: `added` with each of these parents, then `changed` of its fields; the first `newTaskEvents` of them. */
+  private announce(task: EmulatedTask, parents: NonNullable<AsanaEvent['parent']>[]): void {
+    const events = [
+      ...parents.map((parent) => () => this.emit(task, 'added', parent)),
+      ...NEW_TASK_FIELDS.map((field) => () => this.emit(task, 'changed', null, { field, action: 'changed' })),
+    ];
+    events.slice(0, this.options.newTaskEvents).forEach((emit) => emit());
   }
 
   updateTask(gid: string, changes: TaskInput): EmulatedTask {
@@ -479,6 +527,16 @@ export class AsanaEmulator extends EmulatorServer {
       req,
       [...this.tasks.values()].filter((t) => t.projects.includes(req.params.gid)),
     );
+  }
+
+  /** GET /tasks/{gid}/subtasks: the task's subtasks, oldest first, compact unless opt_fields asks for more. */
+  private subtasks(req: Request): Response {
+    if (!this.tasks.has(req.params.gid)) return errors(404, `task: Unknown object: ${req.params.gid}`);
+    return this.page(req, this.subtasksOf(req.params.gid));
+  }
+
+  private subtasksOf(gid: string): EmulatedTask[] {
+    return [...this.tasks.values()].filter((t) => t.parent === gid);
   }
 
   private searchTasks(req: Request): Response {
@@ -634,7 +692,9 @@ export class AsanaEmulator extends EmulatorServer {
           ...(section ? { section: { gid: section.gid, resource_type: 'section', name: section.name } } : {}),
         };
       }),
-      permalink_url: `https://app.asana.com/0/${task.projects[0]}/${task.gid}`,
+      permalink_url: `https://app.asana.com/0/${task.projects[0] ?? 0}/${task.gid}`,
+      // counted only when asked for: a scan of every task per rendered task would slow large lists
+      ...(asksFor(query, 'num_subtasks') ? { num_subtasks: this.subtasksOf(task.gid).length } : {}),
     };
     return selectOptFields(full, query);
   }
@@ -790,7 +850,7 @@ export class AsanaEmulator extends EmulatorServer {
       ...(change ? { change } : {}),
     };
     for (const webhook of this.webhooks.values()) {
-      if (!task.projects.includes(webhook.resource) && webhook.resource !== task.gid) continue;
+      if (!this.reaches(task, webhook.resource)) continue;
       if (webhook.filters.length > 0 && !webhook.filters.some((f) => filterPasses(f, event))) {
         this.filteredEvents += 1;
         continue;
@@ -893,6 +953,14 @@ export class AsanaEmulator extends EmulatorServer {
     return task;
   }
 
+  /** Whether a task's events reach a webhook on this resource: the task itself, one of its projects, or (bubbling up) an ancestor's. */
+  private reaches(task: EmulatedTask, resource: string): boolean {
+    for (let t: EmulatedTask | undefined = task; t; t = t.parent === null ? undefined : this.tasks.get(t.parent)) {
+      if (t.gid === resource || t.projects.includes(resource)) return true;
+    }
+    return false;
+  }
+
   private mustFindProject(gid: string): EmulatedProject {
     const project = this.projects.get(gid);
     if (!project) throw new Error(`no project ${gid}`);
@@ -950,6 +1018,11 @@ function filterPasses(filter: WebhookFilter, event: AsanaEvent): boolean {
 function compact(record: Record<string, unknown>): Record<string, unknown> {
   const { gid, resource_type, name, resource_subtype } = record;
   return { gid, resource_type, name, ...(resource_subtype ? { resource_subtype } : {}) };
+}
+
+/** Whether a request's answer holds this field: it is in opt_fields, or there are none (the full record). */
+function asksFor(query: URLSearchParams, field: string): boolean {
+  return query.get('opt_fields')?.split(',').includes(field) ?? true;
 }
 
 /** Applies opt_fields (dotted paths) to a full record; gid always comes back. */
