@@ -8,8 +8,9 @@ import type { RowWriter } from './row-writer';
 import type { TaskReader } from './task-reader';
 import type { Freshness } from '../lib/freshness';
 import { classified } from './failures';
-import { inSyncedProject } from '../rows/asana-task';
+import { inSyncedProject, type AsanaTask } from '../rows/asana-task';
 import { toTaskRow, type Column } from '../rows/columns';
+import { settleLeaver } from './leavers';
 import { reconcilePass, type ReconcileCounts, type ReconcilePassInput, type ReconcilePassResult } from './reconcile';
 import { startListedTasks, type CheckTasksInput, type CheckTasksResult, type TaskToCheck } from './check-tasks';
 
@@ -19,8 +20,10 @@ export interface ActivityDeps {
   deletedTasks: DeletedTaskPolicy;
   /** The columns of the table (rows/columns.ts, with COLUMNS_FILE's). */
   columns: readonly Column[];
-  /** ASANA_PROJECT_GIDS: a sync writes a row only for a task in one of them. */
+  /** ASANA_PROJECT_GIDS: a sync writes a row only for a task in one of them (a subtask, with SYNC_SUBTASKS, through its parent). */
   syncedProjects: ReadonlySet<string>;
+  /** SYNC_SUBTASKS: subtasks have rows too (the reader counts them in their parent's projects). */
+  syncSubtasks: boolean;
   /** Sends a reconciliation's progress to its workflow (for its progress query). */
   reportProgress: (workflowId: string, counts: ReconcileCounts) => Promise<void>;
   /** The watermark of the project's newest continuous reconcile that completed, if any. */
@@ -38,39 +41,55 @@ export function createActivities({
   deletedTasks,
   columns,
   syncedProjects,
+  syncSubtasks,
   reportProgress,
   findLastWatermark,
   startSync,
 }: ActivityDeps) {
+  const inScope = async (task: AsanaTask | null, fresh = false) =>
+    task && (await asana.withParentProjects(task, syncedProjects, { fresh }));
   return {
     /**
      * Reads the task as it is now and upserts its row (its name and the modified_at the row shows);
-     * null when Asana no longer has the task, and
-     * `skipped` (with why) when it is in none of the synced projects, whoever asked for the sync.
-     * One activity for both, so a retry after an Airtable failure writes fresh data. A row this
+     * null when Asana no longer has the task. A task in none of the synced projects, whoever
+     * asked for the sync, is `left` when it has a row and a second look 3 s later still finds it
+     * out (its row then follows ASANA_DELETED_TASKS), and `skipped` (with why) otherwise.
+     * One activity for all, so a retry after an Airtable failure writes fresh data. A row this
      * worker has just written for the same modification is not written again (a second event of one change).
      */
     async syncTaskRow(
       taskGid: string,
       projectGid?: string,
       fresh?: Freshness | number,
-    ): Promise<{ name: string; modifiedAt?: string } | { skipped: string } | null> {
+    ): Promise<{ name: string; modifiedAt?: string } | { skipped: string } | { left: 'kept' | 'deleted' } | null> {
       const rowArrived = airtable.rowComing(); // while syncs read, the write queue waits for their rows
+      const write = async (task: AsanaTask) => {
+        const written = airtable.upsert([toTaskRow(await asana.withAssigneeName(task), columns)], { asOf: task.modified_at });
+        rowArrived();
+        await written;
+        return { name: task.name, modifiedAt: task.modified_at };
+      };
       return classified(async () => {
         // A retry re-reads: the task may have changed, or gone, while this attempt waited. (A number
         // is how runs scheduled before change times existed say when their event arrived.)
         const freshness = Context.current().info.attempt > 1 ? undefined : typeof fresh === 'number' ? { notBefore: fresh } : fresh;
         const read = projectGid === undefined ? await asana.getTask(taskGid) : await asana.getProjectTask(taskGid, projectGid, freshness);
         if (read === null) rowArrived(); // a second look takes seconds: no request should wait for it
-        const task = read ?? (await asana.lookAgain(taskGid));
+        const task = await inScope(read ?? (await asana.lookAgain(taskGid)));
         if (task === null) return null;
-        if (!inSyncedProject(task, syncedProjects))
-          return { skipped: `task ${taskGid} is in none of the synced projects (ASANA_PROJECT_GIDS); no row written` };
-        const row = toTaskRow(await asana.withAssigneeName(task), columns);
-        const written = airtable.upsert([row], { asOf: task.modified_at });
+        if (inSyncedProject(task, syncedProjects)) return await write(task);
         rowArrived();
-        await written;
-        return { name: task.name, modifiedAt: task.modified_at };
+        const skipped = { skipped: `task ${taskGid} is in none of the synced projects (ASANA_PROJECT_GIDS); no row written` };
+        // Asana sends every subtask's events to its parent's projects. Without SYNC_SUBTASKS no sync
+        // gave one a row, so an Airtable read for each is not worth it: a full reconcile settles the rare row.
+        if (task.parent && !syncSubtasks) return skipped;
+        const rows = await airtable.findByTaskIds([taskGid]);
+        if (rows.length === 0) return skipped;
+        const again = await inScope(await asana.lookAgain(taskGid), true);
+        if (again === null) return null;
+        if (inSyncedProject(again, syncedProjects)) return await write(again);
+        const outcome = await settleLeaver(airtable, deletedTasks, columns, rows, again);
+        return { left: outcome === 'deleted' ? ('deleted' as const) : ('kept' as const) };
       }).finally(rowArrived);
     },
 
@@ -125,7 +144,7 @@ export function createActivities({
         if (workflowId) void reportProgress(workflowId, counts).catch(() => undefined); // progress is best effort
       };
       return classified(async () => {
-        const result = await reconcilePass({ asana, airtable, deletedTasks, columns, report }, input);
+        const result = await reconcilePass({ asana, airtable, deletedTasks, columns, syncedProjects, syncSubtasks, report }, input);
         if (workflowId) await reportProgress(workflowId, result).catch(() => undefined);
         return result;
       });

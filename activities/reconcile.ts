@@ -9,8 +9,9 @@ import type { DeletedTaskPolicy } from '../config';
 import { ApiError, retrying } from '../lib/api-error';
 import type { RowWriter, StoredRow } from './row-writer';
 import { GONE_RECHECK_MS, type TaskReader } from './task-reader';
-import type { AsanaTask } from '../rows/asana-task';
+import { inSyncedProject, type AsanaTask } from '../rows/asana-task';
 import { rowsEqual, rowTaskId, TASK_ID, toTaskRow, type Column, type TaskRow } from '../rows/columns';
+import { settleLeaver } from './leavers';
 
 export interface ReconcileCounts {
   seen: number;
@@ -42,6 +43,10 @@ export interface ReconcileDeps {
   deletedTasks: DeletedTaskPolicy;
   /** The columns rows are made of and compared by. */
   columns: readonly Column[];
+  /** ASANA_PROJECT_GIDS: a row of a task in none of them (a subtask: its parent in none) is a leaver's. */
+  syncedProjects: ReadonlySet<string>;
+  /** SYNC_SUBTASKS: the subtasks of each listed task that has some are listed too. */
+  syncSubtasks: boolean;
   /** Called after each page (heartbeats and progress reports). */
   report: (counts: ReconcileCounts) => void;
 }
@@ -102,6 +107,26 @@ async function* pagesOf(tasks: AsanaTask[]): AsyncGenerator<AsanaTask[]> {
   for (let i = 0; i < tasks.length; i += PAGE_TASKS) yield tasks.slice(i, i + PAGE_TASKS);
 }
 
+/** A parent's subtasks, every page, each with the parent's memberships (what makes it synced). */
+async function subtasksOf(asana: TaskReader, parent: AsanaTask): Promise<AsanaTask[]> {
+  const subtasks: AsanaTask[] = [];
+  let offset: string | undefined;
+  do {
+    const page = await retryingInPlace(() => asana.listSubtasks(parent.gid, offset));
+    subtasks.push(...page.data.map((sub) => ({ ...sub, parent: { ...sub.parent, gid: parent.gid, memberships: parent.memberships } })));
+    offset = page.nextOffset;
+  } while (offset);
+  return subtasks;
+}
+
+/** Each page with the subtasks of its tasks that have any (one level: Asana's listing counts them, `num_subtasks`). */
+async function* withSubtasks(asana: TaskReader, pages: AsyncIterable<AsanaTask[]>): AsyncGenerator<AsanaTask[]> {
+  for await (const tasks of pages) {
+    const parents = tasks.filter((t) => (t.num_subtasks ?? 0) > 0);
+    yield [...tasks, ...(await Promise.all(parents.map((t) => subtasksOf(asana, t)))).flat()];
+  }
+}
+
 async function allProjectTasks(asana: TaskReader, projectGid: string, onPage: () => void): Promise<AsanaTask[]> {
   const tasks: AsanaTask[] = [];
   for await (const page of listedPages(asana, projectGid)) {
@@ -157,29 +182,49 @@ async function writeChangedRows(
 }
 
 /**
- * Rows of tasks not in the project: deletes those whose task Asana no longer has, on a second 404
- * (one can be transient). Rows of tasks that still exist (in another synced project, or moved)
- * are left alone. Every look reports, so a table of many such rows keeps heartbeating.
+ * Rows of tasks not in the project's listing. A task Asana no longer has (a second 404: one can
+ * be transient) has its rows deleted under `delete`; a task in none of the synced projects on two
+ * looks (a leaver) has its rows settled by the policy (leavers.ts: deleted, or marked). Rows of
+ * tasks still in another synced project are left alone. Every look reports, so a table of many
+ * such rows keeps heartbeating.
  */
-async function deleteRowsOfGoneTasks(
+async function settleRowsOfUnlistedTasks(
   deps: ReconcileDeps,
   counts: ReconcileCounts,
   stored: Map<string, StoredRow[]>,
   seen: Set<string>,
 ): Promise<void> {
   const { asana, airtable } = deps;
+  const look = async (taskGid: string) => {
+    const task = await retryingInPlace(() => asana.getTask(taskGid));
+    return task && (await retryingInPlace(() => asana.withParentProjects(task, deps.syncedProjects, { fresh: true })));
+  };
   const missing: string[] = [];
+  const leaving: string[] = [];
   for (const taskGid of stored.keys()) {
     deps.report({ ...counts });
-    if (!seen.has(taskGid) && (await retryingInPlace(() => asana.getTask(taskGid))) === null) missing.push(taskGid);
+    if (seen.has(taskGid)) continue;
+    const task = await look(taskGid);
+    if (task === null) {
+      if (deps.deletedTasks === 'delete') missing.push(taskGid);
+    } else if (!inSyncedProject(task, deps.syncedProjects)) leaving.push(taskGid);
   }
-  if (missing.length > 0) await new Promise((resolve) => setTimeout(resolve, GONE_RECHECK_MS));
+  if (missing.length + leaving.length > 0) await new Promise((resolve) => setTimeout(resolve, GONE_RECHECK_MS));
   for (const taskGid of missing) {
     deps.report({ ...counts });
     if ((await retryingInPlace(() => asana.getTask(taskGid))) !== null) continue;
     const rows = stored.get(taskGid)!;
     await retryingInPlace(() => airtable.delete(rows));
     counts.deleted += rows.length;
+  }
+  for (const taskGid of leaving) {
+    deps.report({ ...counts });
+    const task = await look(taskGid);
+    if (task === null || inSyncedProject(task, deps.syncedProjects)) continue; // gone, or back: the next pass or its sync settles it
+    const rows = stored.get(taskGid)!;
+    const outcome = await retryingInPlace(() => settleLeaver(airtable, deps.deletedTasks, deps.columns, rows, task));
+    if (outcome === 'deleted') counts.deleted += rows.length;
+    if (outcome === 'marked') counts.updated += 1;
   }
   deps.report({ ...counts });
 }
@@ -195,6 +240,7 @@ export async function reconcilePass(deps: ReconcileDeps, input: ReconcilePassInp
   const { asana, airtable } = deps;
   const watermark = new Date(now - WATERMARK_MARGIN_MS).toISOString();
   const counts = zeroCounts();
+  const listed = (pages: AsyncIterable<AsanaTask[]>) => (deps.syncSubtasks ? withSubtasks(asana, pages) : pages);
   if (input.mode === 'full') {
     const reportReading = () => deps.report({ ...counts });
     const [storedRows, allTasks] = await Promise.all([
@@ -203,11 +249,13 @@ export async function reconcilePass(deps: ReconcileDeps, input: ReconcilePassInp
     ]);
     const stored = byTaskId(storedRows);
     counts.duplicatesRemoved = await removeDuplicates(airtable, stored);
-    const seen = await writeChangedRows(deps, counts, pagesOf(allTasks), () => Promise.resolve(stored));
-    if (deps.deletedTasks === 'delete') await deleteRowsOfGoneTasks(deps, counts, stored, seen);
+    const seen = await writeChangedRows(deps, counts, listed(pagesOf(allTasks)), () => Promise.resolve(stored));
+    // Under keep, only a column that shows membership gives a leaver's row something to change.
+    if (deps.deletedTasks === 'delete' || deps.columns.some((c) => c.showsMembership === true))
+      await settleRowsOfUnlistedTasks(deps, counts, stored, seen);
   } else {
     const storedFor = async (rows: TaskRow[]) => byTaskId(await retryingInPlace(() => airtable.findByTaskIds(rows.map(rowTaskId))));
-    await writeChangedRows(deps, counts, listedPages(asana, input.projectGid, input.since), storedFor);
+    await writeChangedRows(deps, counts, listed(listedPages(asana, input.projectGid, input.since)), storedFor);
   }
   return { ...counts, watermark };
 }

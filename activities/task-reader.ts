@@ -7,7 +7,7 @@ import type { AsanaConfig } from '../config';
 import { AsanaApi, type Page } from '../lib/asana-api';
 import { ApiError } from '../lib/api-error';
 import { BurstGauge } from '../lib/burst';
-import type { AsanaTask } from '../rows/asana-task';
+import { inSyncedProject, type AsanaTask } from '../rows/asana-task';
 import { DEFAULT_COLUMNS, taskOptFields, type Column } from '../rows/columns';
 import { readShows, type Freshness } from '../lib/freshness';
 
@@ -99,10 +99,17 @@ export class TaskReader {
   private readonly optFields: string;
   /** Fields of the assignee's user record the columns need beyond the name (a task read cannot bring them). */
   private readonly userFields: string[];
+  /** SYNC_SUBTASKS: a subtask counts as in its parent's projects. */
+  private readonly subtasks: boolean;
 
-  constructor(config: Pick<AsanaConfig, 'baseUrl' | 'accessToken' | 'requestsPerMinute'>, columns: readonly Column[] = DEFAULT_COLUMNS) {
+  constructor(
+    config: Pick<AsanaConfig, 'baseUrl' | 'accessToken' | 'requestsPerMinute'>,
+    columns: readonly Column[] = DEFAULT_COLUMNS,
+    { subtasks = false }: { subtasks?: boolean } = {},
+  ) {
     this.api = new AsanaApi(config);
-    this.optFields = taskOptFields(columns).join(',');
+    this.subtasks = subtasks;
+    this.optFields = [...taskOptFields(columns), ...(subtasks ? ['num_subtasks'] : [])].join(',');
     this.userFields = [...new Set(columns.flatMap((c) => c.userFields ?? []))];
   }
 
@@ -259,6 +266,28 @@ export class TaskReader {
     this.cache.delete(task.gid); // re-insert: the Map keeps the newest last
     this.cache.set(task.gid, { task, readAt });
     if (this.cache.size > CACHE_MAX) this.cache.delete(this.cache.keys().next().value as string);
+  }
+
+  /**
+   * With SYNC_SUBTASKS, a subtask in no synced project of its own gets its parent's memberships:
+   * whether it syncs, and its `projects`, go by them. They come from a read of the last minute
+   * (a burst of one parent's subtasks reads it once) unless `fresh`, as a proof of leaving needs.
+   */
+  async withParentProjects(task: AsanaTask, syncedProjects: ReadonlySet<string>, { fresh = false } = {}): Promise<AsanaTask> {
+    if (!this.subtasks || !task.parent || inSyncedProject(task, syncedProjects)) return task;
+    const cached = this.cache.get(task.parent.gid);
+    const readAt = Date.now();
+    let parent = !fresh && cached && readAt - cached.readAt < CACHE_TTL_MS ? cached.task : undefined;
+    if (!parent) {
+      parent = (await this.getTask(task.parent.gid)) ?? undefined;
+      if (parent) this.remember(parent, readAt);
+    }
+    return { ...task, parent: { ...task.parent, memberships: parent?.memberships ?? [] } };
+  }
+
+  /** One page of a task's subtasks, full enough to map (their parent's memberships are the caller's to add). */
+  listSubtasks(taskGid: string, offset?: string): Promise<Page<AsanaTask>> {
+    return this.api.page<AsanaTask>(`/tasks/${encodeURIComponent(taskGid)}/subtasks`, { opt_fields: this.optFields, offset });
   }
 
   /** Opens the connection with the cheapest request there is: who the token belongs to. */

@@ -22,6 +22,7 @@ export async function syncCommand(config: Config, connect: () => Promise<Client>
     const outcomes: Record<SyncTaskResult['status'], string> = {
       synced: `Task ${values.task} synced (workflow ${handle.workflowId}).`,
       gone: `Task ${values.task} no longer exists in Asana; its row was ${result.row}.`,
+      left: `Task ${values.task} is in none of the synced projects any more; its row was ${result.row}.`,
       skipped: `Task ${values.task} not synced: ${result.reason}.`,
     };
     output.out(outcomes[result.status]);

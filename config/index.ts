@@ -73,6 +73,8 @@ export interface Config {
   dataDir: string;
   logLevel: string;
   deletedTasks: DeletedTaskPolicy;
+  /** SYNC_SUBTASKS: subtasks of tasks in a synced project get rows of their own. */
+  syncSubtasks: boolean;
   reconcile: ReconcileConfig;
   /** Unset: each worker paces Airtable and Asana on its own, which only a single worker may do. */
   redis?: RedisConfig;
@@ -235,6 +237,7 @@ export function loadConfig(needs: Need[] = ['asana', 'airtable'], env: Env = rea
     dataDir: path.resolve(get('DATA_DIR') ?? './data'),
     logLevel: oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     deletedTasks: oneOf<DeletedTaskPolicy>('ASANA_DELETED_TASKS', ['keep', 'delete'], 'keep'),
+    syncSubtasks: oneOf('SYNC_SUBTASKS', ['true', 'false'], 'false') === 'true',
     reconcile: { interval: duration('RECONCILE_INTERVAL', '5m'), fullInterval: duration('RECONCILE_FULL_INTERVAL', '24h') },
     redis: redisUrl === undefined ? undefined : { url: redisUrl, keyPrefix: redisKeyPrefix },
     columnsFile: columnsFile === undefined ? undefined : path.resolve(columnsFile),

@@ -127,7 +127,7 @@ export function buildColumns(settings: readonly ColumnSetting[], context: Column
         `${where}: a ${setting.type} of ${setting.source} needs AIRTABLE_TYPECAST=true (Airtable then adds options as values come), or a text type`,
       );
     }
-    const { value, optFields, changeFields, sectionEvents, openOptions, userFields } = spec;
+    const { value, optFields, changeFields, sectionEvents, openOptions, userFields, showsMembership } = spec;
     columns.push({
       name: setting.name,
       types: [setting.type],
@@ -137,6 +137,7 @@ export function buildColumns(settings: readonly ColumnSetting[], context: Column
       sectionEvents,
       openOptions: selects && openOptions,
       userFields,
+      showsMembership,
       value: (task) => value(task, setting.type),
     });
   }

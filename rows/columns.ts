@@ -4,7 +4,7 @@
  * table check and `airtable setup`, the emulator's table and the printed tables all derive from it.
  * Pure: no I/O, unit-tested alone.
  */
-import { SYNC_CHANGE_FIELDS, SYNC_OPT_FIELDS, type AsanaTask } from './asana-task';
+import { inSyncedProject, SYNC_CHANGE_FIELDS, SYNC_OPT_FIELDS, syncedProjectsOf, type AsanaTask } from './asana-task';
 
 /** The Airtable field types a column can have. */
 export const AIRTABLE_FIELD_TYPES = [
@@ -43,6 +43,8 @@ export interface Column {
   openOptions?: boolean;
   /** Fields of the assignee's user record it needs (read with GET /users: a task read brings only the name). */
   userFields?: readonly string[];
+  /** Whether it shows which synced projects the task is in, so the row of a task that left them is marked (under ASANA_DELETED_TASKS=keep). */
+  showsMembership?: boolean;
   /** Its cell for a task whose assignee's name is resolved. */
   value(task: AsanaTask): CellValue;
 }
@@ -154,6 +156,7 @@ export interface SourceSpec {
   /** Select options Airtable must add on the fly (the values are not known in advance). */
   openOptions?: boolean;
   userFields?: readonly string[];
+  showsMembership?: boolean;
   value(task: AsanaTask, type: AirtableFieldType): CellValue;
 }
 
@@ -197,6 +200,21 @@ export function taskSources(syncedProjects: ReadonlySet<string>): Record<string,
       userFields: ['email'],
       changeFields: ['assignee'],
       value: (t) => t.assignee?.email ?? null,
+    },
+    in_synced_project: {
+      types: ['checkbox'],
+      optFields: [],
+      changeFields: [],
+      showsMembership: true,
+      value: (t) => inSyncedProject(t, syncedProjects),
+    },
+    projects: {
+      types: ['multipleSelects', ...TEXT],
+      optFields: ['memberships.project.name'],
+      changeFields: [],
+      openOptions: true,
+      showsMembership: true,
+      value: (t, type) => listOrText(names(syncedProjectsOf(t, syncedProjects)), type),
     },
   };
 }

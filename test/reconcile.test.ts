@@ -288,9 +288,9 @@ describe('reconciliation and backfill', function () {
       assert.ok(!stack.rows().some((r) => r['Task ID'] === quiet.gid));
     });
 
-    it('never deletes a row whose task still exists outside the project', async () => {
+    it('never deletes the row of a task that one 404 said was gone, and a second look found', async () => {
       const other = stack.asana.addProject('Other');
-      const elsewhere = stack.asana.createTask(other.gid, { name: 'In another synced project' });
+      const elsewhere = stack.asana.createTask(other.gid, { name: 'Found on the second look' });
       const row = stack.airtable.addRecordByHand(BASE_ID, TABLE, { 'Task ID': elsewhere.gid, Name: elsewhere.name });
       notFoundOnce(elsewhere.gid); // one 404 proves nothing: Asana's can be transient
       const result = await stack.client.workflow.execute(reconcileProjectWorkflow, {

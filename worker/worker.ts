@@ -17,7 +17,6 @@ import { reconcileProgressSignal } from '../workflows';
 import { ensureSchedules, signalTask, warmUp } from '../client';
 import { bundleInChildProcess } from './bundle';
 import { findLastWatermark } from './watermarks';
-import { watchForOtherWorkers } from './solo-pacing';
 
 export interface SyncWorkerOptions {
   config: Config;
@@ -33,11 +32,12 @@ export interface SyncWorkerOptions {
 export async function createSyncWorker({ config, connection, client, workflowBundle, ...options }: SyncWorkerOptions): Promise<Worker> {
   const columns = options.columns ?? (await loadColumns(config, new AsanaApi(config.asana)));
   const activities = createActivities({
-    asana: new TaskReader(config.asana, columns),
+    asana: new TaskReader(config.asana, columns, { subtasks: config.syncSubtasks }),
     airtable: new RowWriter(config.airtable, columns),
     deletedTasks: config.deletedTasks,
     columns,
     syncedProjects: new Set(config.asana.projectGids),
+    syncSubtasks: config.syncSubtasks,
     reportProgress: (workflowId, counts) => client.workflow.getHandle(workflowId).signal(reconcileProgressSignal, counts),
     findLastWatermark: (projectGid) => findLastWatermark(client, projectGid),
     startSync: async (projectGid, task) => {
@@ -110,9 +110,7 @@ export async function startSyncWorker(config: Config, log: Logger): Promise<{ wo
   const worker = await createSyncWorker({ config, connection: await connectNative(config.temporal), client, workflowBundle, columns });
   await rm(workflowBundle.codePath, { force: true }); // loaded by now
   log.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'worker running');
-  const stopWatching = budgets ? undefined : watchForOtherWorkers(connection, config.temporal, worker.options.identity, log);
   const running = worker.run().finally(async () => {
-    stopWatching?.();
     await connection.close();
     await budgets?.close();
   });

@@ -22,12 +22,13 @@ export interface SyncTaskInput {
 
 export interface SyncTaskResult {
   /**
-   * 'gone' when Asana no longer has the task (its row then follows ASANA_DELETED_TASKS); 'skipped'
-   * when the task is in none of the synced projects (no row is written; `reason` says so).
+   * 'gone' when Asana no longer has the task (its row then follows ASANA_DELETED_TASKS); 'left'
+   * when it is in none of the synced projects but had a row (which follows the same policy);
+   * 'skipped' when it is in none and had no row (none is written; `reason` says so).
    */
-  status: 'synced' | 'gone' | 'skipped';
+  status: 'synced' | 'gone' | 'left' | 'skipped';
   syncs: number;
-  /** For a gone task: what happened to its row. */
+  /** For a gone or left task: what happened to its row. */
   row?: 'kept' | 'deleted';
   reason?: string;
 }
@@ -118,6 +119,12 @@ export async function syncTaskWorkflow(input: SyncTaskInput): Promise<SyncTaskRe
     if ('skipped' in synced) {
       result = { status: 'skipped', syncs, reason: synced.skipped };
       setCurrentDetails(`Not synced: ${escapeMarkdown(synced.skipped)}`);
+      continue;
+    }
+    // Replays safely unpatched: no earlier run's sync returned `left`, and this branch adds no command.
+    if ('left' in synced) {
+      result = { status: 'left', syncs, row: synced.left };
+      setCurrentDetails(`In none of the synced projects any more; its row was ${synced.left} (${syncCount(syncs)})`);
       continue;
     }
     upsertMemo({ taskName: synced.name });

@@ -131,6 +131,29 @@ describe('columns file: the columns an operator adds', () => {
     assert.equal(changeRule(built.columns).sectionEvents, true);
   });
 
+  it("shows membership: the synced projects' names, and a box ticked only in one, for a subtask through its parent", () => {
+    const settings = [
+      { name: 'Projects', type: 'multipleSelects', source: 'projects' },
+      { name: 'Synced', type: 'checkbox', source: 'in_synced_project' },
+    ] as const;
+    const { columns, problems } = buildColumns(settings, { ...context, syncedProjects: new Set([PROJECT, '300']) });
+    assert.deepEqual(problems, []);
+    assert.ok(taskOptFields(columns).includes('memberships.project.name'));
+    assert.ok(columns.slice(-2).every((c) => c.showsMembership === true));
+    const cells = (t: AsanaTask) => {
+      const row = toTaskRow(t, columns);
+      return [row.Projects, row.Synced];
+    };
+    const named = (gid: string, name: string) => ({ project: { gid, name } });
+    const homes = [named('999', 'Private'), named(PROJECT, 'Campaigns'), named('300', 'Launches')];
+    assert.deepEqual(cells({ ...task, memberships: homes }), [['Campaigns', 'Launches'], true], 'multi-homed: one row, both projects');
+    assert.deepEqual(cells({ ...task, memberships: [named('999', 'Private')] }), [[], false], 'a leaver');
+    const subtask = { ...task, memberships: [], parent: { gid: '41', name: 'Launch plan', memberships: [named('300', 'Launches')] } };
+    assert.deepEqual(cells(subtask), [['Launches'], true]);
+    const asText = buildColumns([{ name: 'Projects', type: 'singleLineText', source: 'projects' }], context).columns;
+    assert.equal(toTaskRow({ ...task, memberships: homes }, asText).Projects, 'Campaigns');
+  });
+
   it('gives a select of an enum custom field its enabled options, and a number its precision', () => {
     const { columns } = buildColumns(readColumnsFile(file(yamlOf(TEN))).settings, context);
     assert.deepEqual(columns.find((c) => c.name === 'Client')?.options, { choices: [{ name: 'Acme' }, { name: 'Globex' }] });
@@ -157,7 +180,7 @@ describe('columns file: the columns an operator adds', () => {
     assert.deepEqual(problems, [
       'COLUMNS_FILE columns[1] "done": the name is taken by columns[0]',
       'COLUMNS_FILE columns[2] "Name": the name is taken by one of the five default columns',
-      'COLUMNS_FILE columns[3] "Mood": unknown source "mood" (one of completed, completed_at, created_at, modified_at, start_on, permalink_url, tags, parent, section, assignee_email, or custom_field:<name or gid>)',
+      'COLUMNS_FILE columns[3] "Mood": unknown source "mood" (one of completed, completed_at, created_at, modified_at, start_on, permalink_url, tags, parent, section, assignee_email, in_synced_project, projects, or custom_field:<name or gid>)',
       'COLUMNS_FILE columns[4] "Flag": a checkbox column cannot hold permalink_url (use url or singleLineText or multilineText or richText)',
       'COLUMNS_FILE columns[5]: unknown key "colour"',
       'COLUMNS_FILE columns[5] "Odd": unknown type "barcode" (one of singleLineText, multilineText, richText, date, dateTime, number, checkbox, email, url, singleSelect, multipleSelects)',

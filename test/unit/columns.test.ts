@@ -45,7 +45,16 @@ describe('columns: Asana task → "Asana Tasks" row', () => {
   });
 
   it('reads only the fields the columns and the sync need', () => {
-    assert.deepEqual(taskOptFields(), ['name', 'assignee.name', 'due_on', 'due_at', 'notes', 'modified_at', 'memberships.project']);
+    assert.deepEqual(taskOptFields(), [
+      'name',
+      'assignee.name',
+      'due_on',
+      'due_at',
+      'notes',
+      'modified_at',
+      'memberships.project',
+      'parent',
+    ]);
   });
 
   it('syncs on changes of the fields a column reads, or of the project membership, and no others', () => {
@@ -95,6 +104,16 @@ describe('columns: Asana task → "Asana Tasks" row', () => {
     assert.equal(inSyncedProject(task({ memberships: [{ project: null }, {}] }), synced), false);
     assert.equal(inSyncedProject(task({ memberships: [] }), synced), false, 'a subtask, or a task in no project');
     assert.equal(inSyncedProject(task(), synced), false, 'memberships not read: not proven');
+  });
+
+  it("counts a subtask in its parent's synced projects only once the reader has added them (SYNC_SUBTASKS), one level deep", () => {
+    const synced = new Set(['1']);
+    const subtask = (parentMemberships?: { project: { gid: string } }[]) =>
+      task({ memberships: [], parent: { gid: '41', name: 'Launch plan', memberships: parentMemberships } });
+    assert.equal(inSyncedProject(subtask(), synced), false, 'the parent as Asana reads it: no memberships');
+    assert.equal(inSyncedProject(subtask([{ project: { gid: '1' } }]), synced), true);
+    assert.equal(inSyncedProject(subtask([{ project: { gid: '9' } }]), synced), false);
+    assert.equal(inSyncedProject(subtask([]), synced), false, "a subtask's subtask: its parent is in no project");
   });
 });
 

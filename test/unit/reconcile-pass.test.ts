@@ -17,15 +17,31 @@ describe('reconcile pass', () => {
         return foreign;
       },
       upsert: async () => undefined,
-      delete: async () => assert.fail('nothing is deleted: every task still exists'),
+      delete: async () => assert.fail('nothing is deleted: every task is still in a synced project'),
     } as unknown as RowWriter;
     const asana = {
       listProjectTasks: async () => ({ data: [], nextOffset: undefined }),
-      getTask: async (gid: string) => ({ gid, name: 'still there', assignee: null, due_on: null, due_at: null }),
+      getTask: async (gid: string) => ({
+        gid,
+        name: 'still there',
+        assignee: null,
+        due_on: null,
+        due_at: null,
+        memberships: [{ project: { gid: '2' } }],
+      }),
+      withParentProjects: async (task: unknown) => task,
     } as unknown as TaskReader;
     let reports = 0;
     const result = await reconcilePass(
-      { asana, airtable, deletedTasks: 'delete', columns: DEFAULT_COLUMNS, report: () => (reports += 1) },
+      {
+        asana,
+        airtable,
+        deletedTasks: 'delete',
+        columns: DEFAULT_COLUMNS,
+        syncedProjects: new Set(['1', '2']),
+        syncSubtasks: false,
+        report: () => (reports += 1),
+      },
       { projectGid: '1', mode: 'full' },
     );
     assert.equal(result.deleted, 0);
