@@ -40,6 +40,7 @@ import { devServerPid, startTrace } from './trace';
 import { steadyLoad } from './steady';
 import { startTopology, TOPOLOGIES, type Topology } from './topology';
 import { scaleOut } from './scale-out';
+import { pollerPid, workflowPollers } from '../lib/temporal';
 
 const SERVICE_BASE = 'appBENCHSERVICE01';
 const BASELINE_BASE = 'appBENCHBASELINE1';
@@ -249,12 +250,7 @@ async function runBench(): Promise<void> {
     };
     /** Whether the worker process `pid` polls the bench's task queue: it has started. */
     const polledBy = async (pid: number) => {
-      const queue = await client.connection.workflowService.describeTaskQueue({
-        namespace: 'default',
-        taskQueue: { name: 'bench' },
-        taskQueueType: 1,
-      });
-      return (queue.pollers ?? []).some((p) => p.identity?.startsWith(`${pid}@`));
+      return (await workflowPollers(client.connection, 'default', 'bench')).some((identity) => pollerPid(identity) === pid);
     };
     if (!(await until(() => polledBy(worker.child.pid!), 120_000, 250))) throw new Error(`worker did not start; see ${dir}/worker.log`);
     // the bench starts its reconciles itself; the schedules the worker made would only add noise

@@ -30,6 +30,7 @@ import { scheduleId } from '../client';
 import { burst, sleep, TABLE, until, untilNoneRunning, type BurstOutcome } from './burst';
 import { composeCpuShares, niceForShares, setGroupNice } from './cpu-weight';
 import { floorMs } from './matrix';
+import { pollerPid, workflowPollers } from '../lib/temporal';
 
 const BASE = 'appBENCHSCALEOUT1';
 const TASK_QUEUE = 'bench-scale-out';
@@ -145,12 +146,7 @@ export async function scaleOut(options: ScaleOutOptions): Promise<ScaleOutTable>
   let started = 0;
   /** Whether these worker processes all poll the task queue: they have started. */
   const polling = async (pids: number[]) => {
-    const queue = await client.connection.workflowService.describeTaskQueue({
-      namespace: 'default',
-      taskQueue: { name: TASK_QUEUE },
-      taskQueueType: 1,
-    });
-    const polled = new Set((queue.pollers ?? []).map((p) => Number(p.identity?.split('@')[0])));
+    const polled = new Set((await workflowPollers(client.connection, 'default', TASK_QUEUE)).map(pollerPid));
     return pids.every((pid) => polled.has(pid));
   };
   const rows: string[][] = [];

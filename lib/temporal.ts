@@ -90,6 +90,29 @@ export function grpcCode(err: unknown): number | undefined {
   return undefined;
 }
 
+/**
+ * The identities (`<pid>@<host>` by default) of the workers polling a task queue for workflow
+ * tasks. Temporal keeps a poller listed for a minute or so after it stops, so a dead worker lingers.
+ */
+export async function workflowPollers(
+  connection: Pick<ConnectionLike, 'workflowService' | 'withDeadline'>,
+  namespace: string,
+  taskQueue: string,
+  timeoutMs = 5_000,
+): Promise<string[]> {
+  const queue = await connection.withDeadline(Date.now() + timeoutMs, () =>
+    connection.workflowService.describeTaskQueue({
+      namespace,
+      taskQueue: { name: taskQueue },
+      taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+    }),
+  );
+  return (queue.pollers ?? []).map((p) => p.identity ?? '');
+}
+
+/** The pid in a worker identity of the SDK's default form, `<pid>@<host>`. */
+export const pollerPid = (identity: string): number => Number(identity.split('@')[0]);
+
 const INVALID_ARGUMENT = 3;
 
 /**

@@ -8,6 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import { burst } from '../bench/burst';
 import { TEST_REDIS_URL, uniqueKeyPrefix } from './support/redis';
 import { BASE_ID, eventually, startStack, type Stack } from './support/stack';
+import { pollerPid, workflowPollers } from '../lib/temporal';
 
 const WORKERS = 3;
 const TASKS = 200;
@@ -27,12 +28,8 @@ describe('scale-out: three workers on one shared budget', function () {
 
   /** The pids of the worker processes polling the stack's task queue. */
   const polling = async (): Promise<Set<number>> => {
-    const queue = await stack.client.connection.workflowService.describeTaskQueue({
-      namespace: stack.config.temporal.namespace,
-      taskQueue: { name: stack.config.temporal.taskQueue },
-      taskQueueType: 1,
-    });
-    return new Set((queue.pollers ?? []).map((p) => Number(p.identity?.split('@')[0])));
+    const identities = await workflowPollers(stack.client.connection, stack.config.temporal.namespace, stack.config.temporal.taskQueue);
+    return new Set(identities.map(pollerPid));
   };
 
   it('writes every task exactly once, with no 429, when one of three workers is killed mid-burst', async () => {

@@ -6,11 +6,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Client } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
 import { hostPort, type Config } from '../config';
 import type { Logger } from '../lib/logger';
 import { assertNoProblems, changeRuleOf, readColumnsFile } from '../rows/columns-file';
-import { awaitSearchAttributes, connectNativeClient, ensureSearchAttributes } from '../lib/temporal';
+import { awaitSearchAttributes, connectNativeClient, ensureSearchAttributes, workflowPollers } from '../lib/temporal';
 import { createWebhookApp, emptyCounts, type OutcomeCounts } from './app';
 import { within } from '../lib/within';
 import { temporalCheck, temporalForward } from './dispatch';
@@ -145,15 +144,9 @@ export async function startWebhookServer(config: Config, log: Logger, client?: C
   const pollers = setInterval(() => {
     const connection = connected?.connection;
     if (!connection) return;
-    const call = connection.withDeadline(Date.now() + PROBE_MS, () =>
-      connection.workflowService.describeTaskQueue({
-        namespace: config.temporal.namespace,
-        taskQueue: { name: config.temporal.taskQueue },
-        taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-      }),
-    );
+    const call = workflowPollers(connection, config.temporal.namespace, config.temporal.taskQueue, PROBE_MS);
     within(PROBE_MS, call, 'Temporal').then(
-      (queue) => (workerPolls = (queue.pollers ?? []).length > 0),
+      (identities) => (workerPolls = identities.length > 0),
       () => (workerPolls = false),
     );
   }, POLLERS_MS);

@@ -17,6 +17,7 @@ import { reconcileProgressSignal } from '../workflows';
 import { ensureSchedules, signalTask, warmUp } from '../client';
 import { bundleInChildProcess } from './bundle';
 import { findLastWatermark } from './watermarks';
+import { watchForOtherWorkers } from './solo-pacing';
 
 export interface SyncWorkerOptions {
   config: Config;
@@ -110,7 +111,9 @@ export async function startSyncWorker(config: Config, log: Logger): Promise<{ wo
   const worker = await createSyncWorker({ config, connection: await connectNative(config.temporal), client, workflowBundle, columns });
   await rm(workflowBundle.codePath, { force: true }); // loaded by now
   log.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'worker running');
+  const stopWatching = budgets ? undefined : watchForOtherWorkers(connection, config.temporal, worker.options.identity, log);
   const running = worker.run().finally(async () => {
+    stopWatching?.();
     await connection.close();
     await budgets?.close();
   });
