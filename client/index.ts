@@ -5,7 +5,13 @@
  * bundle.
  */
 import { randomUUID } from 'node:crypto';
-import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
+import {
+  ScheduleAlreadyRunning,
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  type Client,
+  type ScheduleOptions,
+} from '@temporalio/client';
 import type { Config } from '../config';
 import type { TaskChange } from '../lib/freshness';
 import { ASANA_PROJECT_GID, ASANA_TASK_GID } from '../lib/search-attributes';
@@ -15,6 +21,8 @@ import {
   syncTaskWorkflow,
   taskEventSignal,
   warmUpWorkflow,
+  webhookHealthWorkflow,
+  type WebhookHealthInput,
   type ReconcileInput,
   type CheckTasksInput,
   type ReconcileMode,
@@ -114,14 +122,56 @@ export async function ensureSchedules(client: Client, config: Config, projectLab
   for (const projectGid of config.asana.projectGids) {
     for (const mode of ['incremental', 'full'] as const) {
       const options = scheduleOptions(config, projectGid, mode, projectLabels[projectGid] ?? projectGid);
-      try {
-        await client.schedule.create(options);
-      } catch (err) {
-        if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-        await client.schedule.getHandle(options.scheduleId).update((previous) => ({ ...options, state: previous.state }));
-      }
+      await createOrUpdate(client, options);
       ids.push(options.scheduleId);
     }
   }
   return ids;
+}
+
+/** Creates a schedule, or brings the existing one to these options, keeping its pause state. */
+async function createOrUpdate(client: Client, options: ScheduleOptions): Promise<void> {
+  try {
+    await client.schedule.create(options);
+  } catch (err) {
+    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+    await client.schedule.getHandle(options.scheduleId).update((previous) => ({ ...options, state: previous.state }));
+  }
+}
+
+/** Where the webhook process takes the health checks: a task queue of its own, since only it holds DATA_DIR's secrets. */
+export const webhookTaskQueue = (taskQueue: string): string => `${taskQueue}-webhook`;
+
+export const WEBHOOK_HEALTH_SCHEDULE_ID = 'asana-webhook-health';
+
+/**
+ * The webhook health schedule: every WEBHOOK_HEALTH_INTERVAL a webhookHealthWorkflow has the webhook
+ * process check each synced project's webhooks and repair a missing one. Only with PUBLIC_URL, the
+ * only way to tell our webhooks from others': without it an existing schedule is deleted, and
+ * undefined returned. Overlap SKIP: a check still running makes the next unnecessary.
+ */
+export async function ensureWebhookHealthSchedule(client: Client, config: Config): Promise<string | undefined> {
+  if (config.publicUrl === undefined) {
+    await client.schedule
+      .getHandle(WEBHOOK_HEALTH_SCHEDULE_ID)
+      .delete()
+      .catch((err: unknown) => {
+        if (!(err instanceof ScheduleNotFoundError)) throw err;
+      });
+    return undefined;
+  }
+  await createOrUpdate(client, {
+    scheduleId: WEBHOOK_HEALTH_SCHEDULE_ID,
+    spec: { intervals: [{ every: config.webhookHealthInterval }] },
+    action: {
+      type: 'startWorkflow',
+      workflowType: webhookHealthWorkflow,
+      workflowId: WEBHOOK_HEALTH_SCHEDULE_ID,
+      taskQueue: config.temporal.taskQueue,
+      args: [{ taskQueue: webhookTaskQueue(config.temporal.taskQueue) }] as [WebhookHealthInput],
+      staticSummary: `Webhook health check of ${config.asana.projectGids.length} synced project(s)`,
+    },
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 minute' },
+  });
+  return WEBHOOK_HEALTH_SCHEDULE_ID;
 }

@@ -76,6 +76,8 @@ export interface Config {
   /** SYNC_SUBTASKS: subtasks of tasks in a synced project get rows of their own. */
   syncSubtasks: boolean;
   reconcile: ReconcileConfig;
+  /** How often the webhook health schedule checks (and repairs) each synced project's webhook ("5m"). */
+  webhookHealthInterval: Duration;
   /** Unset: each worker paces Airtable and Asana on its own, which only a single worker may do. */
   redis?: RedisConfig;
   /** The YAML file of the columns added beside the five (rows/columns-file.ts); none when unset. */
@@ -239,6 +241,7 @@ export function loadConfig(needs: Need[] = ['asana', 'airtable'], env: Env = rea
     deletedTasks: oneOf<DeletedTaskPolicy>('ASANA_DELETED_TASKS', ['keep', 'delete'], 'keep'),
     syncSubtasks: oneOf('SYNC_SUBTASKS', ['true', 'false'], 'false') === 'true',
     reconcile: { interval: duration('RECONCILE_INTERVAL', '5m'), fullInterval: duration('RECONCILE_FULL_INTERVAL', '24h') },
+    webhookHealthInterval: duration('WEBHOOK_HEALTH_INTERVAL', '5m'),
     redis: redisUrl === undefined ? undefined : { url: redisUrl, keyPrefix: redisKeyPrefix },
     columnsFile: columnsFile === undefined ? undefined : path.resolve(columnsFile),
   };

@@ -1,6 +1,7 @@
 /** The webhook's Prometheus metrics, served at GET /metrics on a port of their own (WEBHOOK_METRICS_PORT). */
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ProjectHealth } from '../activities/webhook-health';
 import { TASK_ACTIONS } from './delivery';
 import type { SetAsideReason } from './journal';
 
@@ -36,6 +37,18 @@ const RESOURCE_TYPES = new Set([
   'portfolio',
   'goal',
 ]);
+
+/** Metrics labelled by project, one for each entry of `specs` (key: [name, help]). */
+function perProject<M, K extends string>(
+  Metric: new (config: { name: string; help: string; labelNames: string[]; registers: Registry[] }) => M,
+  registry: Registry,
+  specs: Record<K, readonly [string, string]>,
+): Record<K, M> {
+  const entries = Object.entries(specs) as [K, readonly [string, string]][];
+  return Object.fromEntries(
+    entries.map(([key, [name, help]]) => [key, new Metric({ name, help, labelNames: ['project'], registers: [registry] })]),
+  ) as Record<K, M>;
+}
 
 function known(values: ReadonlySet<string>, value: string): string {
   return values.has(value) ? value : 'other';
@@ -77,6 +90,37 @@ export class WebhookMetrics {
     labelNames: ['outcome'],
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
+  });
+
+  /** The health check's gauges, by synced project (ASANA_PROJECT_GIDS: a bounded label). */
+  private readonly health = perProject(Gauge, this.registry, {
+    active: [
+      'asana_webhook_active',
+      'Active webhooks of ours per synced project at the last health check (0 is the alarm: the check registered one)',
+    ],
+    retries: [
+      'asana_webhook_delivery_retry_count',
+      "Asana's delivery_retry_count of the project's webhook of ours (the highest): failed attempts since the last success",
+    ],
+    deletion: [
+      'asana_webhook_failure_deletion_timestamp_seconds',
+      "When Asana deletes the project's failing webhook of ours unless a delivery succeeds first (Unix time; 0 when none is failing)",
+    ],
+    lastSuccess: [
+      'asana_webhook_last_success_timestamp_seconds',
+      "Asana's last_success_at of the project's webhook of ours (Unix time; 0 when none)",
+    ],
+    checked: [
+      'asana_webhook_health_check_timestamp_seconds',
+      "When the health check last read the project's webhooks (Unix time): an alert on its age finds a check that stopped",
+    ],
+  });
+  private readonly changes = perProject(Counter, this.registry, {
+    repairs: [
+      'asana_webhook_repairs_total',
+      'Webhooks the health check registered for a synced project that had no active webhook of ours',
+    ],
+    filterUpdates: ['asana_webhook_filter_updates_total', "Health checks that updated a webhook's filters to those the columns call for"],
   });
 
   constructor() {
@@ -131,6 +175,34 @@ export class WebhookMetrics {
 
   checked(count: number): void {
     this.checks.inc(count);
+  }
+
+  /** A project's webhooks as the health check found them, and what it did. */
+  webhookHealth({ projectGid, webhooks, action }: ProjectHealth): void {
+    const project = { project: projectGid };
+    const seconds = (times: (string | undefined)[], pick: (...values: number[]) => number) => {
+      const known = times.filter((t): t is string => t !== undefined).map((t) => Date.parse(t) / 1000);
+      return known.length > 0 ? pick(...known) : 0;
+    };
+    this.health.active.set(project, webhooks.filter((w) => w.active).length);
+    this.health.retries.set(project, Math.max(0, ...webhooks.map((w) => w.deliveryRetryCount)));
+    this.health.deletion.set(
+      project,
+      seconds(
+        webhooks.map((w) => w.failureDeletionAt),
+        Math.min,
+      ),
+    );
+    this.health.lastSuccess.set(
+      project,
+      seconds(
+        webhooks.map((w) => w.lastSuccessAt),
+        Math.max,
+      ),
+    );
+    this.health.checked.set(project, Date.now() / 1000);
+    if (action === 'created') this.changes.repairs.inc(project);
+    if (action === 'filters_updated') this.changes.filterUpdates.inc(project);
   }
 
   /** Exports how many journaled events wait for Temporal, read at each scrape. */

@@ -1,7 +1,8 @@
 /**
  * Runs the webhook app on PORT, connecting to Temporal in the background so /healthz can say when
  * it is ready, and its metrics on METRICS_HOST:WEBHOOK_METRICS_PORT. Deliveries go through the
- * journal (journal.ts) to Temporal.
+ * journal (journal.ts) to Temporal. With PUBLIC_URL, it also takes the webhook health checks
+ * (health-worker.ts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -16,6 +17,7 @@ import { temporalCheck, temporalForward } from './dispatch';
 import { Journal, JournalRefusal } from './journal';
 import { WebhookMetrics } from './metrics';
 import { SecretStore } from '../lib/webhook-secrets';
+import { startHealthWorker } from './health-worker';
 
 export interface WebhookServer {
   url: string;
@@ -165,6 +167,13 @@ export async function startWebhookServer(config: Config, log: Logger, client?: C
       'webhooks registered before webhook URLs carried a token are refused: re-create them (`webhooks create`, then `webhooks delete` the old one; docs/security.md)',
     );
   }
+  // The health checks register webhooks, so they run where the secrets and the handshake are: here.
+  const { publicUrl } = config;
+  const health =
+    publicUrl !== undefined && config.asana.accessToken !== ''
+      ? startHealthWorker({ ...config, publicUrl }, { log, metrics, secrets })
+      : undefined;
+  if (!health) log.info('webhook health checks off: they need PUBLIC_URL and ASANA_ACCESS_TOKEN (docs/operating.md)');
   const projects = new Set(config.asana.projectGids);
   if (projects.size === 0) log.error('ASANA_PROJECT_GIDS is empty: every handshake and delivery is refused');
   const app = createWebhookApp(
@@ -199,6 +208,7 @@ export async function startWebhookServer(config: Config, log: Logger, client?: C
       closed = true;
       clearInterval(probe);
       clearInterval(pollers);
+      await health?.close();
       if (metricsServer) {
         await new Promise<void>((resolve) => {
           metricsServer.close(() => resolve());

@@ -14,7 +14,7 @@ import { TaskReader } from '../activities/task-reader';
 import type { Logger } from '../lib/logger';
 import { awaitSearchAttributes, connect, connectNative, ensureSearchAttributes } from '../lib/temporal';
 import { reconcileProgressSignal } from '../workflows';
-import { ensureSchedules, signalTask, warmUp } from '../client';
+import { ensureSchedules, ensureWebhookHealthSchedule, signalTask, warmUp } from '../client';
 import { bundleInChildProcess } from './bundle';
 import { findLastWatermark } from './watermarks';
 import { watchForOtherWorkers } from './solo-pacing';
@@ -107,6 +107,9 @@ export async function startSyncWorker(config: Config, log: Logger): Promise<{ wo
   const labels = Object.fromEntries(await Promise.all(config.asana.projectGids.map(async (gid) => [gid, await asana.projectLabel(gid)])));
   const schedules = await ensureSchedules(client, config, labels);
   log.info({ schedules }, 'reconciliation schedules in place');
+  const health = await ensureWebhookHealthSchedule(client, config);
+  if (health) log.info({ schedule: health, every: config.webhookHealthInterval }, 'webhook health schedule in place');
+  else log.warn('no webhook health schedule: it needs PUBLIC_URL, which tells our webhooks from others');
   const workflowBundle = await bundleInChildProcess();
   const worker = await createSyncWorker({ config, connection: await connectNative(config.temporal), client, workflowBundle, columns });
   await rm(workflowBundle.codePath, { force: true }); // loaded by now

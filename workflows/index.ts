@@ -5,3 +5,5 @@ export type { ReconcileInput, ReconcileMode, ReconcileProgress, ReconcileResult 
 export { warmUpWorkflow } from './warm-up';
 export { checkTasksWorkflow } from './check-tasks';
 export type { CheckTasksInput, CheckTasksResult } from './check-tasks';
+export { webhookHealthWorkflow } from './webhook-health';
+export type { WebhookHealthInput, WebhookHealthReport } from './webhook-health';

@@ -1,0 +1,83 @@
+/**
+ * The webhook process's own Temporal worker: activities only (no workflow code to load), on the
+ * task queue webhookTaskQueue names, for the webhook health check (activities/webhook-health.ts).
+ * It runs here because a repair needs this process's DATA_DIR (the secret store) and its answer to
+ * Asana's handshake; the worker has neither.
+ */
+import { Worker } from '@temporalio/worker';
+import type { Config } from '../config';
+import { createWebhookHealthActivities, type ProjectHealth } from '../activities/webhook-health';
+import { webhookTaskQueue } from '../client';
+import { AsanaApi } from '../lib/asana-api';
+import { configuredFilters } from '../lib/asana-webhooks';
+import type { Logger } from '../lib/logger';
+import { connectNative } from '../lib/temporal';
+import type { SecretStore } from '../lib/webhook-secrets';
+import type { WebhookMetrics } from './metrics';
+
+const RETRY_MS = 2_000;
+
+/** What the log says of a project: an error for the alarm, a warning for a failing webhook. */
+function logHealth(log: Logger, project: ProjectHealth): void {
+  const fields = { projectGid: project.projectGid, action: project.action, webhooks: project.webhooks };
+  if (project.action === 'created') log.error(fields, 'webhook health: no active webhook of ours; registered a new one (repaired)');
+  else if (project.webhooks.some((w) => w.failing))
+    log.warn(fields, 'webhook health: failing; Asana deletes the webhook unless a delivery succeeds first');
+  else log.info(fields, project.action === 'filters_updated' ? "webhook health: filters updated to the columns'" : 'webhook health: ok');
+}
+
+/**
+ * Runs the health-check worker until `close`, connecting to Temporal in the background (and again
+ * after a failure), as the webhook's own connection does. Needs PUBLIC_URL, which tells our
+ * webhooks from others'.
+ */
+export function startHealthWorker(
+  config: Config & { publicUrl: string },
+  deps: { log: Logger; metrics: WebhookMetrics; secrets: SecretStore },
+): { close(): Promise<void> } {
+  const { log, metrics, secrets } = deps;
+  const activities = createWebhookHealthActivities({
+    keeper: { api: new AsanaApi(config.asana), secrets, publicUrl: config.publicUrl, workspaceGid: config.asana.workspaceGid },
+    projectGids: config.asana.projectGids,
+    filters: configuredFilters(config.columnsFile),
+    observe: (project) => {
+      metrics.webhookHealth(project);
+      logHealth(log, project);
+    },
+  });
+  const taskQueue = webhookTaskQueue(config.temporal.taskQueue);
+  let closed = false;
+  let worker: Worker | undefined;
+  const running = (async () => {
+    while (!closed) {
+      try {
+        const connection = await connectNative(config.temporal);
+        try {
+          worker = await Worker.create({
+            connection,
+            namespace: config.temporal.namespace,
+            taskQueue,
+            activities,
+            maxConcurrentActivityTaskExecutions: 1,
+          });
+          const run = worker.run(); // running from here on, so a shutdown can end it
+          if (closed) worker.shutdown();
+          else log.info({ taskQueue }, 'webhook health checks taken');
+          await run;
+        } finally {
+          await connection.close();
+        }
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'webhook health worker stopped; starting it again');
+      }
+      if (!closed) await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+    }
+  })();
+  return {
+    close: async () => {
+      closed = true;
+      if (worker?.getState() === 'RUNNING') worker.shutdown();
+      await running;
+    },
+  };
+}
