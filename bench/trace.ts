@@ -13,8 +13,8 @@ import { TABLE } from './burst';
 
 const INTERVAL_MS = 500;
 
-/** utime + stime of a process, in clock ticks; 0 once it is gone. */
-function cpuTicks(pid: number): number {
+/** utime + stime of a process, in clock ticks (100 a second); 0 once it is gone. */
+export function cpuTicks(pid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
