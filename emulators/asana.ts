@@ -2,8 +2,9 @@
  * An emulator of the parts of Asana's REST API 1.0 this service uses, after Asana's public docs:
  * tasks (get with opt_fields dotted paths, create, update, delete, list by project or by
  * modified_since with limit/offset pagination), users, projects, webhooks (create with the
- * X-Hook-Secret handshake, list, get, update, delete), batched signed deliveries with retries and
- * heartbeats, the per-minute rate limit with Retry-After, and Asana's error envelope.
+ * X-Hook-Secret handshake, list, get, update, delete; filters honoured), batched signed deliveries
+ * with retries and heartbeats, the deletion of a webhook whose deliveries keep failing, the
+ * per-minute rate limit with Retry-After, and Asana's error envelope.
  */
 import { createHmac, randomBytes, randomInt } from 'node:crypto';
 import http from 'node:http';

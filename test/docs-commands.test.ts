@@ -117,6 +117,15 @@ const checks: Check[] = [
     after: async (_result, ctx) => assert.equal(ctx.stack.asana.webhook(ctx.values['webhook gid']), undefined),
   },
   {
+    command: /^npm run cli -- webhooks ensure$/,
+    after: async (result, ctx) => {
+      const gid = new RegExp(`^Project ${ctx.stack.project.gid}: no active webhook of ours; created webhook (\\d+)`, 'm').exec(
+        result.stdout,
+      )?.[1];
+      assert.ok(gid && ctx.stack.asana.webhook(gid)?.active, result.stdout);
+    },
+  },
+  {
     command: /^temporal workflow list --query /,
     before: async (ctx) => {
       await (
