@@ -5,13 +5,7 @@
  * bundle.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  ScheduleAlreadyRunning,
-  ScheduleNotFoundError,
-  ScheduleOverlapPolicy,
-  type Client,
-  type ScheduleOptions,
-} from '@temporalio/client';
+import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
 import type { Config } from '../config';
 import type { TaskChange } from '../lib/freshness';
 import { ASANA_PROJECT_GID, ASANA_TASK_GID } from '../lib/search-attributes';
@@ -147,19 +141,12 @@ export const WEBHOOK_HEALTH_SCHEDULE_ID = 'asana-webhook-health';
 /**
  * The webhook health schedule: every WEBHOOK_HEALTH_INTERVAL a webhookHealthWorkflow has the webhook
  * process check each synced project's webhooks and repair a missing one. Only with PUBLIC_URL, the
- * only way to tell our webhooks from others': without it an existing schedule is deleted, and
- * undefined returned. Overlap SKIP: a check still running makes the next unnecessary.
+ * only way to tell our webhooks from others' (undefined without it: a worker elsewhere may lack
+ * PUBLIC_URL, so an existing schedule is left alone). Overlap SKIP: a check still running makes
+ * the next unnecessary.
  */
 export async function ensureWebhookHealthSchedule(client: Client, config: Config): Promise<string | undefined> {
-  if (config.publicUrl === undefined) {
-    await client.schedule
-      .getHandle(WEBHOOK_HEALTH_SCHEDULE_ID)
-      .delete()
-      .catch((err: unknown) => {
-        if (!(err instanceof ScheduleNotFoundError)) throw err;
-      });
-    return undefined;
-  }
+  if (config.publicUrl === undefined) return undefined;
   await createOrUpdate(client, {
     scheduleId: WEBHOOK_HEALTH_SCHEDULE_ID,
     spec: { intervals: [{ every: config.webhookHealthInterval }] },

@@ -109,7 +109,7 @@ export async function startSyncWorker(config: Config, log: Logger): Promise<{ wo
   log.info({ schedules }, 'reconciliation schedules in place');
   const health = await ensureWebhookHealthSchedule(client, config);
   if (health) log.info({ schedule: health, every: config.webhookHealthInterval }, 'webhook health schedule in place');
-  else log.warn('no webhook health schedule: it needs PUBLIC_URL, which tells our webhooks from others');
+  else log.warn('this worker made no webhook health schedule: it needs PUBLIC_URL, which tells our webhooks from others');
   const workflowBundle = await bundleInChildProcess();
   const worker = await createSyncWorker({ config, connection: await connectNative(config.temporal), client, workflowBundle, columns });
   await rm(workflowBundle.codePath, { force: true }); // loaded by now
