@@ -13,6 +13,8 @@ import { airtableSetup } from './airtable';
 import { backfill } from './backfill';
 import { syncCommand } from './sync';
 import { connectClient } from '../lib/temporal';
+import { shareBudgets, useSharedBudgets } from '../lib/budgets';
+import { createLogger } from '../lib/logger';
 
 const USAGE = `Usage: npm run cli -- <command>
 
@@ -32,15 +34,34 @@ function loadCliConfig(needs: Need[]): Config {
   return config;
 }
 
+/**
+ * With REDIS_URL, the command's Airtable and Asana requests draw on the budgets the workers share,
+ * so an operator's command in the middle of a burst cannot cost the base a lock-out.
+ */
+async function withSharedBudgets<T>(config: Config, run: () => Promise<T>): Promise<T> {
+  const budgets = await useSharedBudgets(config.redis, createLogger('silent', 'cli')); // stdout is the command's
+  try {
+    return await run();
+  } finally {
+    shareBudgets(undefined);
+    await budgets?.close();
+  }
+}
+
 export async function runCli(argv: string[], output: Output): Promise<number> {
   try {
     const [group, command, ...args] = argv;
     if (group === 'webhooks' && command !== undefined && command in WEBHOOK_COMMANDS) {
       const config = loadCliConfig(['asana']);
-      await WEBHOOK_COMMANDS[command]({ config, api: new AsanaApi(config.asana), secrets: new SecretStore(config.dataDir), output }, args);
+      await withSharedBudgets(config, () =>
+        WEBHOOK_COMMANDS[command]({ config, api: new AsanaApi(config.asana), secrets: new SecretStore(config.dataDir), output }, args),
+      );
       return 0;
     }
-    if (group === 'airtable' && command === 'setup') return await airtableSetup(loadCliConfig(['airtable']), output, args);
+    if (group === 'airtable' && command === 'setup') {
+      const config = loadCliConfig(['airtable']);
+      return await withSharedBudgets(config, () => airtableSetup(config, output, args));
+    }
     if (group === 'backfill' || group === 'sync') {
       const config = loadCliConfig([]);
       const connect = () => connectClient(config.temporal);
@@ -48,7 +69,9 @@ export async function runCli(argv: string[], output: Output): Promise<number> {
       if (group === 'sync') return await syncCommand(config, connect, output, rest);
       const projectLabel = (gid: string) =>
         config.asana.accessToken ? new AsanaApi(config.asana).projectLabel(gid) : Promise.resolve(gid);
-      return await backfill({ config, connect, output, projectLabel, interactive: process.stdout.isTTY === true }, rest);
+      return await withSharedBudgets(config, () =>
+        backfill({ config, connect, output, projectLabel, interactive: process.stdout.isTTY === true }, rest),
+      );
     }
     if (group === undefined || group === 'help' || group === '--help') {
       output.out(USAGE);

@@ -1,7 +1,10 @@
 /** The table is checked, created and completed through the Meta API; the worker refuses to start on a wrong one. */
 import assert from 'node:assert/strict';
 import { AirtableEmulator } from '../emulators/airtable';
+import { airtableBudget } from '../lib/budgets';
+import { SharedBudgets } from '../lib/shared-pacer';
 import { runEntry } from './support/processes';
+import { TEST_REDIS_URL, uniqueKeyPrefix } from './support/redis';
 
 const BASE = 'appSETUPTESTBASE1';
 
@@ -91,6 +94,22 @@ describe('airtable setup and the worker start-up check', function () {
     assert.equal(after.code, 2);
     assert.doesNotMatch(after.stderr, /Assignee/);
     assert.match(after.stderr, /field "Due Date" is singleLineText; want date/);
+  });
+
+  it('with REDIS_URL, waits out the lock-out a worker met on the shared budget before asking Airtable', async () => {
+    const keyPrefix = uniqueKeyPrefix('cli');
+    const budgets = await SharedBudgets.connect(TEST_REDIS_URL, { keyPrefix });
+    try {
+      const pausedAt = Date.now();
+      budgets.pacer(airtableBudget({ baseId: BASE, requestsPerSecond: 5 })).pause(3_000); // as a worker does on a 429
+      const requestsBefore = airtable.requests.length;
+      const result = await run('cli/main.ts', ['airtable', 'setup'], { REDIS_URL: TEST_REDIS_URL, REDIS_KEY_PREFIX: keyPrefix });
+      assert.equal(result.code, 0, result.stderr);
+      const first = airtable.requests[requestsBefore];
+      assert.ok(first.at >= pausedAt + 3_000, `first request ${first.at - pausedAt} ms after the pause began`);
+    } finally {
+      await budgets.close();
+    }
   });
 
   it('refuses a bad token at worker start', async () => {
