@@ -147,16 +147,12 @@ export const rowTaskId = (row: TaskRow): string => String(row[TASK_ID]);
 const TEXT = ['singleLineText', 'multilineText', 'richText'] as const;
 
 /** Where an added column's value comes from: a task field, or a custom field (resolved against Asana). */
-export interface SourceSpec {
+export interface SourceSpec extends Pick<
+  Column,
+  'optFields' | 'changeFields' | 'sectionEvents' | 'openOptions' | 'userFields' | 'showsMembership'
+> {
   /** Field types the value can be written to. */
   types: readonly AirtableFieldType[];
-  optFields: readonly string[];
-  changeFields: readonly string[] | 'any';
-  sectionEvents?: boolean;
-  /** Select options Airtable must add on the fly (the values are not known in advance). */
-  openOptions?: boolean;
-  userFields?: readonly string[];
-  showsMembership?: boolean;
   value(task: AsanaTask, type: AirtableFieldType): CellValue;
 }
 
