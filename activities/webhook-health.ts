@@ -3,7 +3,7 @@
  * and answers the handshake a repair needs): each synced project's webhooks and their health, and
  * `ensureWebhook` (lib/asana-webhooks.ts, as `webhooks ensure` runs it) to repair what is missing.
  */
-import { describeEnsured, ensureWebhook, type EnsuredWebhook, type WebhookKeeper } from '../lib/asana-webhooks';
+import { describeEnsured, ensureWebhook, isFailing, type EnsuredWebhook, type WebhookKeeper } from '../lib/asana-webhooks';
 import { escapeMarkdown } from '../lib/markdown';
 import type { WebhookFilter } from '../rows/webhook-filters';
 import { classified } from './failures';
@@ -18,7 +18,7 @@ export interface WebhookHealth {
   deliveryRetryCount: number;
   nextAttemptAfter?: string;
   failureDeletionAt?: string;
-  /** Retries climbing or a deletion time set: Asana deletes it unless a delivery succeeds first. */
+  /** Asana deletes it unless a delivery succeeds first (isFailing). */
   failing: boolean;
 }
 
@@ -47,18 +47,16 @@ export interface WebhookHealthDeps {
 }
 
 function healthOf(hook: EnsuredWebhook['ours'][number]): WebhookHealth {
-  const deliveryRetryCount = hook.delivery_retry_count ?? 0;
-  const failureDeletionAt = hook.failure_deletion_timestamp ?? undefined;
   return {
     gid: hook.gid,
     active: hook.active,
     lastSuccessAt: hook.last_success_at ?? undefined,
     lastFailureAt: hook.last_failure_at ?? undefined,
     lastFailureContent: hook.last_failure_content || undefined,
-    deliveryRetryCount,
+    deliveryRetryCount: hook.delivery_retry_count ?? 0,
     nextAttemptAfter: hook.next_attempt_after ?? undefined,
-    failureDeletionAt,
-    failing: deliveryRetryCount > 0 || failureDeletionAt !== undefined,
+    failureDeletionAt: hook.failure_deletion_timestamp ?? undefined,
+    failing: isFailing(hook),
   };
 }
 

@@ -37,6 +37,10 @@ export interface Webhook {
   failure_deletion_timestamp?: string | null;
 }
 
+/** Retries climbing or a deletion time set: Asana deletes the webhook unless a delivery succeeds first. */
+export const isFailing = (hook: Pick<Webhook, 'delivery_retry_count' | 'failure_deletion_timestamp'>): boolean =>
+  (hook.delivery_retry_count ?? 0) > 0 || Boolean(hook.failure_deletion_timestamp);
+
 /** Every field of Webhook, as opt_fields (each one the spec lists for GET /webhooks). */
 export const WEBHOOK_FIELDS = [
   'resource',
@@ -159,9 +163,9 @@ async function findCreated(
   failure: Error,
 ): Promise<string> {
   const { projectGid, target, token } = registration;
-  let listed: Pick<Webhook, 'gid' | 'target'>[];
+  let listed: Webhook[];
   try {
-    listed = await api.all('/webhooks', { workspace: await workspaceOf(api, projectGid), resource: projectGid, opt_fields: 'target' });
+    listed = await listWebhooks(api, await workspaceOf(api, projectGid), projectGid);
   } catch (err) {
     if (!(err instanceof ApiError || err instanceof UntrustedAnswer)) throw err;
     throw new RegistrationError(
@@ -230,7 +234,7 @@ export function describeEnsured({ projectGid, action, ours, changed, others }: E
   }[action];
   const notes = [
     ...(active.length > 1 ? [`${active.length} active webhooks of ours: delete all but one with \`webhooks delete <gid>\``] : []),
-    ...ours.filter((hook) => (hook.delivery_retry_count ?? 0) > 0 || hook.failure_deletion_timestamp).map(describeFailing),
+    ...ours.filter(isFailing).map(describeFailing),
     ...(others > 0 ? [`${others} webhook(s) not ours (another URL, or no secret here) left alone`] : []),
   ];
   return `Project ${projectGid}: ${did}.${notes.map((note) => `\n  ${note}`).join('')}`;
