@@ -277,8 +277,9 @@ async function runBench(): Promise<void> {
       await sleep(300);
       const deliveredBefore = asana.deliveries.length;
       const task = asana.createTask(project.gid, { name: `Latency ${i}` });
-      await until(() => airtable.records(SERVICE_BASE, TABLE).some((r) => r.fields[TASK_ID] === task.gid), 10_000, 5);
-      const row = airtable.records(SERVICE_BASE, TABLE).find((r) => r.fields[TASK_ID] === task.gid)!;
+      const rows = () => airtable.recordsWhere(SERVICE_BASE, TABLE, TASK_ID, new Set([task.gid]));
+      await until(() => rows().length > 0, 10_000, 5);
+      const row = rows()[0];
       const delivery = asana.deliveries.slice(deliveredBefore).find((d) => d.webhookGid === hookGid && d.events > 0)!;
       latencies.push(Date.parse(row.createdTime) - delivery.sentAt);
     }
