@@ -188,6 +188,8 @@ export class AsanaEmulator extends EmulatorServer {
   private readonly users = new Map<string, EmulatedUser>();
   private readonly projects = new Map<string, EmulatedProject>();
   private readonly tasks = new Map<string, EmulatedTask>();
+  /** Parent gid → its subtasks' gids, oldest first: counting a task's subtasks must not scan every task. */
+  private readonly subtaskGids = new Map<string, Set<string>>();
   private readonly webhooks = new Map<string, Webhook>();
   private readonly customFields = new Map<string, EmulatedCustomField>();
   /** Tag name → its gid. */
@@ -390,7 +392,15 @@ export class AsanaEmulator extends EmulatorServer {
     };
     if (task.due_at && !input.due_on) task.due_on = task.due_at.slice(0, 10);
     this.tasks.set(task.gid, task);
+    this.indexParent(task, null);
     return task;
+  }
+
+  /** Files the task under its parent in subtaskGids (and no longer under `formerParent`). */
+  private indexParent(task: EmulatedTask, formerParent: string | null): void {
+    if (formerParent !== null) this.subtaskGids.get(formerParent)?.delete(task.gid);
+    if (task.parent !== null)
+      (this.subtaskGids.get(task.parent) ?? this.subtaskGids.set(task.parent, new Set()).get(task.parent)!).add(task.gid);
   }
 
   /** A new task's events: `added` with each of these parents, then `changed` of its fields; the first `newTaskEvents` of them. */
@@ -416,6 +426,7 @@ export class AsanaEmulator extends EmulatorServer {
   deleteTask(gid: string): void {
     const task = this.mustFind(gid);
     this.tasks.delete(gid);
+    if (task.parent !== null) this.subtaskGids.get(task.parent)?.delete(gid);
     this.emit(task, 'deleted', null);
   }
 
@@ -537,7 +548,7 @@ export class AsanaEmulator extends EmulatorServer {
   }
 
   private subtasksOf(gid: string): EmulatedTask[] {
-    return [...this.tasks.values()].filter((t) => t.parent === gid);
+    return [...(this.subtaskGids.get(gid) ?? [])].map((child) => this.tasks.get(child)!);
   }
 
   private searchTasks(req: Request): Response {
@@ -694,7 +705,6 @@ export class AsanaEmulator extends EmulatorServer {
         };
       }),
       permalink_url: `https://app.asana.com/0/${task.projects[0] ?? 0}/${task.gid}`,
-      // counted only when asked for: a scan of every task per rendered task would slow large lists
       ...(asksFor(query, 'num_subtasks') ? { num_subtasks: this.subtasksOf(task.gid).length } : {}),
     };
     return selectOptFields(full, query);
@@ -949,7 +959,9 @@ export class AsanaEmulator extends EmulatorServer {
     const task = this.mustFind(gid);
     const now = isoNow();
     if (changes.completed !== undefined && changes.completed !== task.completed) task.completed_at = changes.completed ? now : null;
+    const formerParent = task.parent;
     Object.assign(task, changes, { modified_at: now });
+    if (task.parent !== formerParent) this.indexParent(task, formerParent);
     if (changes.due_at && !changes.due_on) task.due_on = changes.due_at.slice(0, 10);
     return task;
   }
