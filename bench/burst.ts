@@ -65,10 +65,9 @@ async function measured(
   const started = Date.now();
   const tasks = await act();
   const expected = new Map(tasks.map((t) => [t.gid, toTaskRow(asana.taskRecord(t.gid) as unknown as AsanaTask, columns)]));
-  const gids = new Set(tasks.map((t) => t.gid));
   const rowsByTask = () => {
     const byTask = new Map<string, Record<string, unknown>[]>();
-    for (const r of airtable.recordsWhere(baseId, TABLE, TASK_ID, gids))
+    for (const r of airtable.recordsWhere(baseId, TABLE, TASK_ID, expected))
       byTask.set(String(r.fields[TASK_ID]), [...(byTask.get(String(r.fields[TASK_ID])) ?? []), r.fields]);
     return byTask;
   };

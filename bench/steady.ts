@@ -30,7 +30,7 @@ export async function steadyLoad(
   const waiting = new Map<string, { name: string; at: number }>();
   const latencies: number[] = [];
   const watcher = setInterval(() => {
-    for (const record of airtable.recordsWhere(baseId, TABLE, TASK_ID, new Set(waiting.keys()))) {
+    for (const record of airtable.recordsWhere(baseId, TABLE, TASK_ID, waiting)) {
       const gid = String(record.fields[TASK_ID]);
       const change = waiting.get(gid);
       if (change && record.fields.Name === change.name) {

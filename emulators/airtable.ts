@@ -107,11 +107,11 @@ export class AirtableEmulator extends EmulatorServer {
   }
 
   /**
-   * Copies of the records whose `field` holds one of `values`. A watcher that polls a large table
+   * Copies of the records whose `field` holds one of `values` (a set, or the keys of a map). A watcher that polls a large table
    * copies only these: copying every record of a 30,000-row table takes the emulator's process
    * 10 ms, which a bench polling every few milliseconds takes from the service it measures.
    */
-  recordsWhere(baseId: string, tableName: string, field: string, values: ReadonlySet<string>): AirtableRecord[] {
+  recordsWhere(baseId: string, tableName: string, field: string, values: Pick<ReadonlySet<string>, 'has'>): AirtableRecord[] {
     const matching: AirtableRecord[] = [];
     for (const r of this.mustFind(baseId, tableName).records.values()) if (values.has(String(r.fields[field]))) matching.push(this.read(r));
     return matching;
@@ -347,7 +347,8 @@ export class AirtableEmulator extends EmulatorServer {
     // One pass over the table per request, not one per record, keeping only the records this
     // request's keys match: a bench's table holds 30,000 rows, and the emulator shares the host's
     // cores with the service it measures.
-    const sought = new Set(upsert ? body.records.map((input) => key(input.fields as Record<string, unknown>)) : []);
+    const inputKeys = upsert ? body.records.map((input) => key(input.fields as Record<string, unknown>)) : [];
+    const sought = new Set(inputKeys);
     const byKey = new Map<string, AirtableRecord[]>();
     const requestKeys = new Set<string>();
     if (upsert) {
@@ -356,7 +357,7 @@ export class AirtableEmulator extends EmulatorServer {
         if (sought.has(k)) byKey.set(k, [...(byKey.get(k) ?? []), r]);
       }
     }
-    for (const input of body.records) {
+    for (const [i, input] of body.records.entries()) {
       if (!upsert) {
         const target = table.records.get(input.id as string);
         if (!target)
@@ -364,7 +365,7 @@ export class AirtableEmulator extends EmulatorServer {
         plan.push({ input, target });
         continue;
       }
-      const inputKey = key(input.fields as Record<string, unknown>);
+      const inputKey = inputKeys[i];
       const matches = byKey.get(inputKey) ?? [];
       if (matches.length > 1) {
         return error(

@@ -392,15 +392,14 @@ export class AsanaEmulator extends EmulatorServer {
     };
     if (task.due_at && !input.due_on) task.due_on = task.due_at.slice(0, 10);
     this.tasks.set(task.gid, task);
-    this.indexParent(task, null);
+    this.fileSubtask(task.gid, null, task.parent);
     return task;
   }
 
-  /** Files the task under its parent in subtaskGids (and no longer under `formerParent`). */
-  private indexParent(task: EmulatedTask, formerParent: string | null): void {
-    if (formerParent !== null) this.subtaskGids.get(formerParent)?.delete(task.gid);
-    if (task.parent !== null)
-      (this.subtaskGids.get(task.parent) ?? this.subtaskGids.set(task.parent, new Set()).get(task.parent)!).add(task.gid);
+  /** Moves a task in subtaskGids from under one parent to under another (null: none), as it is created, re-parented or deleted. */
+  private fileSubtask(gid: string, from: string | null, to: string | null): void {
+    if (from !== null) this.subtaskGids.get(from)?.delete(gid);
+    if (to !== null) (this.subtaskGids.get(to) ?? this.subtaskGids.set(to, new Set()).get(to)!).add(gid);
   }
 
   /** A new task's events: `added` with each of these parents, then `changed` of its fields; the first `newTaskEvents` of them. */
@@ -426,7 +425,7 @@ export class AsanaEmulator extends EmulatorServer {
   deleteTask(gid: string): void {
     const task = this.mustFind(gid);
     this.tasks.delete(gid);
-    if (task.parent !== null) this.subtaskGids.get(task.parent)?.delete(gid);
+    this.fileSubtask(gid, task.parent, null);
     this.emit(task, 'deleted', null);
   }
 
@@ -961,7 +960,7 @@ export class AsanaEmulator extends EmulatorServer {
     if (changes.completed !== undefined && changes.completed !== task.completed) task.completed_at = changes.completed ? now : null;
     const formerParent = task.parent;
     Object.assign(task, changes, { modified_at: now });
-    if (task.parent !== formerParent) this.indexParent(task, formerParent);
+    if (task.parent !== formerParent) this.fileSubtask(gid, formerParent, task.parent);
     if (changes.due_at && !changes.due_on) task.due_on = changes.due_at.slice(0, 10);
     return task;
   }
