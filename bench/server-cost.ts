@@ -16,7 +16,7 @@ import { NativeConnection, Runtime, Worker, DefaultLogger } from '@temporalio/wo
 import { signalTask } from '../client';
 import { SQLITE_PRAGMAS, startDevServer } from '../lib/dev-server';
 import { createLogger } from '../lib/logger';
-import { DEFAULT_OPTIONS, DYNAMIC_CONFIGS, resetServer, serverBinaries, startServer } from '../lib/postgres-temporal';
+import { DEFAULT_OPTIONS, DYNAMIC_CONFIGS, resetServer, serverBinaries, startServer, type SqlPlugin } from '../lib/postgres-temporal';
 import { awaitSearchAttributes, ensureSearchAttributes } from '../lib/temporal';
 import { runMain } from '../lib/main';
 import { cpuTicks, devServerPid } from './trace';
@@ -42,11 +42,11 @@ async function devServer(dir: string, pragmas?: Record<string, string>): Promise
   return { address: server.address, pids: () => ({ server: [pid], database: [] }), stop: () => server.stop() };
 }
 
-/** Temporal 1.29.1 on the local PostgreSQL, on fresh databases, with one of the dynamic configs. */
-async function postgresServer(dir: string, dynamicConfig: keyof typeof DYNAMIC_CONFIGS): Promise<CostedServer> {
+/** Temporal 1.29.1 on the local PostgreSQL, on fresh databases, with one of the dynamic configs (and a plugin other than compose's). */
+async function postgresServer(dir: string, dynamicConfig: keyof typeof DYNAMIC_CONFIGS, plugin?: SqlPlugin): Promise<CostedServer> {
   const binaries = await serverBinaries();
   if (!binaries) throw new Error('the Temporal server is not built: `npm run provision`');
-  const options = { ...DEFAULT_OPTIONS, dir, database: 'temporal_server_cost', port: POSTGRES_PORT, dynamicConfig };
+  const options = { ...DEFAULT_OPTIONS, dir, database: 'temporal_server_cost', port: POSTGRES_PORT, dynamicConfig, plugin };
   await resetServer(binaries, options);
   const server = await startServer(binaries, options);
   const client = new Client({ connection: await Connection.connect({ address: server.address }) });
@@ -77,6 +77,10 @@ const VARIANTS: { label: string; start: (dir: string) => Promise<CostedServer> }
   },
   { label: 'dev server in memory (reference)', start: (dir) => devServer(dir) },
   { label: "1.29.1 on PostgreSQL, compose's dynamic config", start: (dir) => postgresServer(dir, 'compose') },
+  {
+    label: "1.29.1 on PostgreSQL, compose's dynamic config, lib/pq (postgres12)",
+    start: (dir) => postgresServer(dir, 'compose', 'postgres12'),
+  },
   { label: '1.29.1 on PostgreSQL, production defaults', start: (dir) => postgresServer(dir, 'production') },
 ];
 

@@ -17,6 +17,15 @@ const SERVER_VERSION = '1.29.1';
 const SERVER_MODULE = `go.temporal.io/server/cmd/server@v${SERVER_VERSION}`;
 const SQL_TOOL_MODULE = `go.temporal.io/server/cmd/tools/sql@v${SERVER_VERSION}`;
 
+/**
+ * Temporal's PostgreSQL plugins: `postgres12` talks through lib/pq, which parses and plans every
+ * statement anew, in two round trips; `postgres12_pgx` through pgx, which prepares each statement
+ * once per connection. compose uses pgx too: a sync then costs PostgreSQL about 40 % less CPU and
+ * the server about 20 % less (BENCHMARKS.md).
+ */
+export type SqlPlugin = 'postgres12' | 'postgres12_pgx';
+const SQL_PLUGIN: SqlPlugin = 'postgres12_pgx';
+
 /** The dynamic config files an option names: compose's, or an empty one (Temporal's production defaults). */
 export const DYNAMIC_CONFIGS = {
   production: path.join(REPO_ROOT, 'dynamicconfig', 'production.yaml'),
@@ -31,6 +40,8 @@ export interface PostgresTemporalOptions {
   /** The frontend's gRPC port; the other services' ports sit beside it, as in Temporal's own configs for 7233. */
   port: number;
   dynamicConfig: keyof typeof DYNAMIC_CONFIGS;
+  /** The plugin the server talks to PostgreSQL through; SQL_PLUGIN when absent (the bench compares them). */
+  plugin?: SqlPlugin;
   /** PostgreSQL's host:port and user (no password: a local server with trust authentication). */
   postgres: { host: string; port: number; user: string };
 }
@@ -87,7 +98,7 @@ const databases = (options: PostgresTemporalOptions) => [
 /** Runs the schema tool on one database; with `tolerate`, an error whose text matches it counts as done. */
 async function sqlTool(binaries: ServerBinaries, options: PostgresTemporalOptions, database: string, args: string[], tolerate?: RegExp) {
   const { host, port, user } = options.postgres;
-  const connection = ['--plugin', 'postgres12', '--ep', host, '-p', String(port), '-u', user, '--db', database];
+  const connection = ['--plugin', SQL_PLUGIN, '--ep', host, '-p', String(port), '-u', user, '--db', database];
   try {
     await run(binaries.sql, [...connection, ...args]);
   } catch (err) {
@@ -134,7 +145,7 @@ function serverConfig(options: PostgresTemporalOptions): Record<string, unknown>
   const [main, visibility] = databases(options);
   const sql = (database: string, maxConns: number) => ({
     sql: {
-      pluginName: 'postgres12',
+      pluginName: options.plugin ?? SQL_PLUGIN,
       databaseName: database,
       connectAddr: `${options.postgres.host}:${options.postgres.port}`,
       connectProtocol: 'tcp',

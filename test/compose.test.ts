@@ -77,7 +77,12 @@ describe('docker-compose.yml', () => {
       'temporal-namespace': { condition: 'service_completed_successfully' },
       redis: { condition: 'service_healthy' },
     });
-    assert.equal(environment(compose.services.temporal).DB, 'postgres12');
+    assert.equal(environment(compose.services.temporal).DB, 'postgres12_pgx');
+    assert.match(
+      readFileSync(path.join(root, 'scripts/compose/setup-postgres.sh'), 'utf8'),
+      /--plugin postgres12_pgx /,
+      'schemas set up by the same plugin',
+    );
     assert.equal(environment(compose.services.temporal).POSTGRES_SEEDS, 'postgresql');
     assert.ok(compose.services['temporal-ui'].ports?.includes('127.0.0.1:8080:8080'), 'the Web UI on 8080, loopback only');
     assert.ok(compose.services.temporal.ports?.includes('127.0.0.1:7233:7233'));

@@ -2,7 +2,7 @@
 # Temporal's PostgreSQL databases and schemas: created on the first start, brought up to date on
 # every start (docker-compose.yml runs this in temporalio/admin-tools before the server starts).
 set -eu
-tool() { temporal-sql-tool --plugin postgres12 --ep postgresql -p 5432 -u "$POSTGRES_USER" --pw "$POSTGRES_PWD" "$@"; }
+tool() { temporal-sql-tool --plugin postgres12_pgx --ep postgresql -p 5432 -u "$POSTGRES_USER" --pw "$POSTGRES_PWD" "$@"; }
 for db in temporal:temporal temporal_visibility:visibility; do
   name=${db%%:*}
   schema=${db##*:}
