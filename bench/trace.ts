@@ -141,10 +141,11 @@ export function startTrace(sources: TraceSources, label: string): () => void {
       ),
     );
     const deliveries = asana.deliveries.slice(since.deliveries);
-    // the base's answered upserts (PATCH, POST), each with the rows it carried
+    // the base's answered upserts (PATCH, POST), each with the rows it carried; airtable.js ends their path with a slash
+    const tablePath = `/v0/${baseId}/${encodeURIComponent(TABLE)}`;
     const writeSizes = (airtable.exchanges ?? [])
       .slice(since.exchanges)
-      .filter((e) => ['PATCH', 'POST'].includes(e.method) && e.path === `/v0/${baseId}/${encodeURIComponent(TABLE)}` && e.status < 300)
+      .filter((e) => ['PATCH', 'POST'].includes(e.method) && [tablePath, `${tablePath}/`].includes(e.path) && e.status < 300)
       .map((e) => ((JSON.parse(e.body.toString()) as { records?: unknown[] }).records ?? []).length);
     const signals = sampleSum(webhook, 'webhook_workflow_signals_total ');
     signalsBefore ??= signals;
