@@ -18,10 +18,10 @@ const SERVER_MODULE = `go.temporal.io/server/cmd/server@v${SERVER_VERSION}`;
 const SQL_TOOL_MODULE = `go.temporal.io/server/cmd/tools/sql@v${SERVER_VERSION}`;
 
 /**
- * Temporal's PostgreSQL plugins: `postgres12` talks through lib/pq, which parses and plans every
- * statement anew, in two round trips; `postgres12_pgx` through pgx, which prepares each statement
- * once per connection. compose uses pgx too: a sync then costs PostgreSQL about 40 % less CPU and
- * the server about 20 % less (BENCHMARKS.md).
+ * Temporal's PostgreSQL plugins, one schema: `postgres12` talks through lib/pq, which parses and
+ * plans every statement anew, in two round trips; `postgres12_pgx` through pgx, which prepares
+ * each statement once per connection, so a sync costs PostgreSQL and the server less CPU. compose
+ * uses pgx too.
  */
 export type SqlPlugin = 'postgres12' | 'postgres12_pgx';
 const SQL_PLUGIN: SqlPlugin = 'postgres12_pgx';
