@@ -76,7 +76,7 @@ const VARIANTS: { label: string; start: (dir: string) => Promise<CostedServer> }
     start: (dir) => devServer(dir, { journal_mode: 'wal', synchronous: 'full' }),
   },
   { label: 'dev server in memory (reference)', start: (dir) => devServer(dir) },
-  { label: "1.29.1 on PostgreSQL, compose's dynamic config", start: (dir) => postgresServer(dir, 'compose') },
+  { label: "1.29.1 on PostgreSQL, compose's dynamic config, pgx (postgres12_pgx)", start: (dir) => postgresServer(dir, 'compose') },
   {
     label: "1.29.1 on PostgreSQL, compose's dynamic config, lib/pq (postgres12)",
     start: (dir) => postgresServer(dir, 'compose', 'postgres12'),

@@ -98,7 +98,7 @@ const databases = (options: PostgresTemporalOptions) => [
 /** Runs the schema tool on one database; with `tolerate`, an error whose text matches it counts as done. */
 async function sqlTool(binaries: ServerBinaries, options: PostgresTemporalOptions, database: string, args: string[], tolerate?: RegExp) {
   const { host, port, user } = options.postgres;
-  const connection = ['--plugin', SQL_PLUGIN, '--ep', host, '-p', String(port), '-u', user, '--db', database];
+  const connection = ['--plugin', options.plugin ?? SQL_PLUGIN, '--ep', host, '-p', String(port), '-u', user, '--db', database];
   try {
     await run(binaries.sql, [...connection, ...args]);
   } catch (err) {
