@@ -42,8 +42,12 @@ async function devServer(dir: string, pragmas?: Record<string, string>): Promise
   return { address: server.address, pids: () => ({ server: [pid], database: [] }), stop: () => server.stop() };
 }
 
-/** Temporal 1.29.1 on the local PostgreSQL, on fresh databases, with one of the dynamic configs (and a plugin other than compose's). */
-async function postgresServer(dir: string, dynamicConfig: keyof typeof DYNAMIC_CONFIGS, plugin?: SqlPlugin): Promise<CostedServer> {
+/** Temporal 1.29.1 on the local PostgreSQL, on fresh databases, with one of the dynamic configs and compose's plugin or another. */
+async function postgresServer(
+  dir: string,
+  dynamicConfig: keyof typeof DYNAMIC_CONFIGS,
+  plugin: SqlPlugin = DEFAULT_OPTIONS.plugin,
+): Promise<CostedServer> {
   const binaries = await serverBinaries();
   if (!binaries) throw new Error('the Temporal server is not built: `npm run provision`');
   const options = { ...DEFAULT_OPTIONS, dir, database: 'temporal_server_cost', port: POSTGRES_PORT, dynamicConfig, plugin };

@@ -17,14 +17,8 @@ const SERVER_VERSION = '1.29.1';
 const SERVER_MODULE = `go.temporal.io/server/cmd/server@v${SERVER_VERSION}`;
 const SQL_TOOL_MODULE = `go.temporal.io/server/cmd/tools/sql@v${SERVER_VERSION}`;
 
-/**
- * Temporal's PostgreSQL plugins, one schema: `postgres12` talks through lib/pq, which parses and
- * plans every statement anew, in two round trips; `postgres12_pgx` through pgx, which prepares
- * each statement once per connection, so a sync costs PostgreSQL and the server less CPU. compose
- * uses pgx too.
- */
+/** Temporal's PostgreSQL plugins, one schema, two Go drivers (DEFAULT_OPTIONS says which and why). */
 export type SqlPlugin = 'postgres12' | 'postgres12_pgx';
-const SQL_PLUGIN: SqlPlugin = 'postgres12_pgx';
 
 /** The dynamic config files an option names: compose's, or an empty one (Temporal's production defaults). */
 export const DYNAMIC_CONFIGS = {
@@ -40,8 +34,8 @@ export interface PostgresTemporalOptions {
   /** The frontend's gRPC port; the other services' ports sit beside it, as in Temporal's own configs for 7233. */
   port: number;
   dynamicConfig: keyof typeof DYNAMIC_CONFIGS;
-  /** The plugin the server talks to PostgreSQL through; SQL_PLUGIN when absent (the bench compares them). */
-  plugin?: SqlPlugin;
+  /** The plugin the server and the schema tool talk to PostgreSQL through. */
+  plugin: SqlPlugin;
   /** PostgreSQL's host:port and user (no password: a local server with trust authentication). */
   postgres: { host: string; port: number; user: string };
 }
@@ -51,6 +45,9 @@ export const DEFAULT_OPTIONS: PostgresTemporalOptions = {
   database: 'temporal',
   port: 7233,
   dynamicConfig: 'production',
+  // pgx prepares each statement once per connection; lib/pq (`postgres12`) parses and plans every
+  // one anew, in two round trips, so a sync costs PostgreSQL and the server more CPU. compose uses pgx too.
+  plugin: 'postgres12_pgx',
   postgres: { host: '127.0.0.1', port: 5432, user: 'postgres' },
 };
 
@@ -98,7 +95,7 @@ const databases = (options: PostgresTemporalOptions) => [
 /** Runs the schema tool on one database; with `tolerate`, an error whose text matches it counts as done. */
 async function sqlTool(binaries: ServerBinaries, options: PostgresTemporalOptions, database: string, args: string[], tolerate?: RegExp) {
   const { host, port, user } = options.postgres;
-  const connection = ['--plugin', options.plugin ?? SQL_PLUGIN, '--ep', host, '-p', String(port), '-u', user, '--db', database];
+  const connection = ['--plugin', options.plugin, '--ep', host, '-p', String(port), '-u', user, '--db', database];
   try {
     await run(binaries.sql, [...connection, ...args]);
   } catch (err) {
@@ -145,7 +142,7 @@ function serverConfig(options: PostgresTemporalOptions): Record<string, unknown>
   const [main, visibility] = databases(options);
   const sql = (database: string, maxConns: number) => ({
     sql: {
-      pluginName: options.plugin ?? SQL_PLUGIN,
+      pluginName: options.plugin,
       databaseName: database,
       connectAddr: `${options.postgres.host}:${options.postgres.port}`,
       connectProtocol: 'tcp',

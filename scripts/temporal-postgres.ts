@@ -53,6 +53,7 @@ const options: PostgresTemporalOptions = {
   dir: path.resolve(values.dir ?? DEFAULT_OPTIONS.dir),
   database: values.database ?? DEFAULT_OPTIONS.database,
   port: Number(values.port ?? DEFAULT_OPTIONS.port),
+  plugin: DEFAULT_OPTIONS.plugin,
   dynamicConfig: dynamicConfig as keyof typeof DYNAMIC_CONFIGS,
   postgres: { host: pgHost, port: Number(pgPort), user: values.user ?? DEFAULT_OPTIONS.postgres.user },
 };

@@ -6,6 +6,7 @@ import Ajv from 'ajv';
 import { parse } from 'yaml';
 import { composeCpuShares, niceForShares } from '../bench/cpu-weight';
 import { loadConfig, type Env } from '../config';
+import { DEFAULT_OPTIONS } from '../lib/postgres-temporal';
 
 interface Service {
   image?: string;
@@ -78,6 +79,7 @@ describe('docker-compose.yml', () => {
       redis: { condition: 'service_healthy' },
     });
     assert.equal(environment(compose.services.temporal).DB, 'postgres12_pgx');
+    assert.equal(DEFAULT_OPTIONS.plugin, 'postgres12_pgx', 'npm run temporal:postgres and the bench use the plugin compose does');
     assert.match(
       readFileSync(path.join(root, 'scripts/compose/setup-postgres.sh'), 'utf8'),
       /--plugin postgres12_pgx /,
