@@ -89,7 +89,8 @@ type AssigneeFields = { name?: string | null; email?: string | null };
 
 export class TaskReader {
   private readonly api: AsanaApi;
-  private readonly users = new Map<string, AssigneeFields>();
+  /** Each user's read, from its start: the tasks of a burst that share an assignee share one request. */
+  private readonly users = new Map<string, Promise<AssigneeFields | null>>();
   /** By project; the synced projects are few, so queues are kept. */
   private readonly queues = new Map<string, ProjectQueue>();
   /** Tasks read by listings and GETs, by gid, oldest first. */
@@ -296,16 +297,19 @@ export class TaskReader {
   }
 
   /** A user's name (and email, when a column shows it), cached: they rarely change and many tasks share an assignee. */
-  private async getUser(gid: string): Promise<AssigneeFields | null> {
+  private getUser(gid: string): Promise<AssigneeFields | null> {
     const cached = this.users.get(gid);
     if (cached !== undefined) return cached;
-    const user = await orNull(
+    const read = orNull(
       this.api.call<AssigneeFields>('GET', `/users/${encodeURIComponent(gid)}`, {
         params: { opt_fields: ['name', ...this.userFields].join(',') },
       }),
     );
-    if (user?.name) this.users.set(gid, user);
-    return user;
+    this.users.set(gid, read);
+    // Only a user with a name stays cached: a failed or empty read is asked again by the next task.
+    const forget = () => this.users.get(gid) === read && this.users.delete(gid);
+    read.then((user) => user?.name || forget(), forget);
+    return read;
   }
 
   /** The task with its assignee's name (and email), asked for only when opt_fields could not bring them. */

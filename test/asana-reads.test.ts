@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { TaskReader } from '../activities/task-reader';
 import { AsanaEmulator, type EmulatedTask } from '../emulators/asana';
+import { buildColumns } from '../rows/columns-file';
 
 describe('reading a burst of tasks from Asana', function () {
   this.timeout(30_000);
@@ -43,6 +44,29 @@ describe('reading a burst of tasks from Asana', function () {
       assert.ok(requests <= 30, `${requests} requests for 1,000 tasks: ten pages of 100 read them all`);
     });
   }
+
+  it("reads an assignee's email once for all the tasks of a burst that ask at once", async () => {
+    asana = new AsanaEmulator();
+    await asana.listen();
+    const project = asana.addProject('Burst');
+    const users = [asana.addUser('Ana Lima'), asana.addUser('Bo Chen')];
+    const tasks = Array.from({ length: 10 }, (_, i) => asana.createTask(project.gid, { assignee: users[i % 2].gid }));
+    const { columns, problems } = buildColumns([{ name: 'Email', type: 'email', source: 'assignee_email' }], {
+      syncedProjects: new Set([project.gid]),
+      customFields: [],
+      typecast: false,
+    });
+    assert.deepEqual(problems, []);
+    const client = new TaskReader({ baseUrl: asana.baseUrl, accessToken: asana.token, requestsPerMinute: 1500 }, columns);
+    const before = asana.requests.length;
+    const read = await Promise.all(tasks.map(async (t) => client.withAssigneeName((await client.getTask(t.gid))!)));
+    assert.deepEqual(
+      read.map((t) => t.assignee?.email),
+      tasks.map((_, i) => users[i % 2].email),
+    );
+    const userReads = asana.requests.slice(before).filter((r) => r.path.includes('/users/'));
+    assert.equal(userReads.length, 2, `${userReads.length} reads of 2 users`);
+  });
 
   it('serves a second event of one change from the first read, and reads again for a later change', async () => {
     const { project, tasks, client } = await burstOf(1, 'project');
