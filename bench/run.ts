@@ -239,6 +239,23 @@ async function runBench(): Promise<void> {
   }
   const webhookUrl = `http://127.0.0.1:${port}`;
   const webhookMetricsUrl = `http://127.0.0.1:${port + 3}/metrics`;
+  /** With --trace, what traces a burst of these two processes (bench/trace.ts); else undefined. */
+  const traceOf = (traced: ServiceProcess, tracedWebhook: ServiceProcess) =>
+    !values.trace
+      ? undefined
+      : (label: string) =>
+          startTrace(
+            {
+              asana,
+              airtable,
+              baseId: SERVICE_BASE,
+              webhookMetricsUrl,
+              workerMetricsUrl: `http://127.0.0.1:${port + 2}/metrics`,
+              pids: { worker: traced.child.pid!, webhook: tracedWebhook.child.pid!, server: devServerPid(server.address) },
+              dir,
+            },
+            label,
+          );
   const client = new Client({ connection: await Connection.connect({ address: server.address }) });
   try {
     if (!(await until(async () => (await fetch(`${webhookUrl}/healthz`).catch(() => undefined))?.status === 200, 60_000, 250)))
@@ -337,21 +354,7 @@ async function runBench(): Promise<void> {
         quiet,
         signalsSent,
         only: values.only,
-        trace: !values.trace
-          ? undefined
-          : (label) =>
-              startTrace(
-                {
-                  asana,
-                  airtable,
-                  baseId: SERVICE_BASE,
-                  webhookMetricsUrl,
-                  workerMetricsUrl: `http://127.0.0.1:${port + 2}/metrics`,
-                  pids: { worker: worker.child.pid!, webhook: webhook.child.pid!, server: devServerPid(server.address) },
-                  dir,
-                },
-                label,
-              ),
+        trace: traceOf(worker, webhook),
       },
       (row, index, total) =>
         progress(
@@ -544,7 +547,9 @@ async function runBench(): Promise<void> {
     if (!(await until(ready, 120_000, 250))) throw new Error(`the worker with COLUMNS_FILE did not start; see ${dir}/worker-columns.log`);
     airtable.clear(SERVICE_BASE, TABLE);
     await sleep(2000);
+    const stopTrace = traceOf(worker, webhook)?.('columns');
     const wide = await burst(asana, airtable, SERVICE_BASE, project.gid, size.burst, 120_000, 0, columns);
+    stopTrace?.();
     progress(
       `burst with ${columns.length - 5} more columns: ${converge(wide)}, ${wide.asanaRequests} Asana and ${wide.airtableRequests} Airtable requests${writeSpan(wide)}`,
     );
