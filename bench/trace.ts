@@ -1,8 +1,9 @@
 /**
- * `--trace`: a line every 500 ms while a matrix row runs, of where its tasks are (delivered,
- * signalled, written) and of what the machine and the worker's slots are doing, so a slow row
- * shows which stage held it back. Written to trace-<row>.tsv in the bench's log directory. Counts
- * are totals since the row began; latencies and CPU (Linux's 100 ticks a second) are the interval's.
+ * `--trace`: a line every 500 ms while a matrix row (or the burst with ten more columns) runs, of
+ * where its tasks are (delivered, signalled, written) and of what the machine and the worker's
+ * slots are doing, so a slow row shows which stage held it back. Written to trace-<row>.tsv in the
+ * bench's log directory. Counts are totals since the row began; latencies and CPU (Linux's 100
+ * ticks a second) are the interval's.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
