@@ -240,7 +240,7 @@ async function runBench(): Promise<void> {
   const webhookUrl = `http://127.0.0.1:${port}`;
   const webhookMetricsUrl = `http://127.0.0.1:${port + 3}/metrics`;
   /** With --trace, what traces a burst of these two processes (bench/trace.ts); else undefined. */
-  const traceOf = (traced: ServiceProcess, tracedWebhook: ServiceProcess) =>
+  const traceOf = (tracedWorker: ServiceProcess, tracedWebhook: ServiceProcess) =>
     !values.trace
       ? undefined
       : (label: string) =>
@@ -251,7 +251,7 @@ async function runBench(): Promise<void> {
               baseId: SERVICE_BASE,
               webhookMetricsUrl,
               workerMetricsUrl: `http://127.0.0.1:${port + 2}/metrics`,
-              pids: { worker: traced.child.pid!, webhook: tracedWebhook.child.pid!, server: devServerPid(server.address) },
+              pids: { worker: tracedWorker.child.pid!, webhook: tracedWebhook.child.pid!, server: devServerPid(server.address) },
               dir,
             },
             label,
