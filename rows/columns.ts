@@ -160,9 +160,12 @@ const names = (items: readonly { name?: string | null }[] | null | undefined): s
   (items ?? []).map((item) => item.name ?? '').filter((name) => name !== '');
 const listOrText = (items: string[], type: AirtableFieldType): CellValue => (type === 'multipleSelects' ? items : items.join(', '));
 
-/** The task fields a column can show, by the name the columns file gives them. */
+/**
+ * The task fields a column can show, by the name the columns file gives them. The record has no
+ * prototype, so a file naming `constructor` or `__proto__` finds no source instead of Object's own.
+ */
 export function taskSources(syncedProjects: ReadonlySet<string>): Record<string, SourceSpec> {
-  return {
+  const sources: Record<string, SourceSpec> = {
     completed: { types: ['checkbox'], optFields: ['completed'], changeFields: ['completed'], value: (t) => t.completed === true },
     completed_at: {
       types: ['dateTime', ...TEXT],
@@ -213,6 +216,7 @@ export function taskSources(syncedProjects: ReadonlySet<string>): Record<string,
       value: (t, type) => listOrText(names(syncedProjectsOf(t, syncedProjects)), type),
     },
   };
+  return Object.assign(Object.create(null) as Record<string, SourceSpec>, sources);
 }
 
 /** A custom field's definition, as Asana gives it for a project (custom_field_settings). */

@@ -187,6 +187,17 @@ describe('columns file: the columns an operator adds', () => {
     ]);
   });
 
+  it("refuses sources named after an object's built-in properties as unknown, not with a TypeError", () => {
+    const builtIns = ['constructor', '__proto__', 'toString', 'hasOwnProperty'];
+    const settings = builtIns.map((source, i) => ({ name: `Odd ${i}`, type: 'singleLineText', source }));
+    const { problems } = readColumnsFile(file(yamlOf(settings)));
+    assert.deepEqual(
+      problems.map((p) => /unknown source "([^"]+)"/.exec(p)?.[1]),
+      builtIns,
+    );
+    assert.doesNotThrow(() => changeRuleOf(settings.map((s) => ({ ...s, type: 'singleLineText' as const }))));
+  });
+
   it('refuses a file that is not YAML, or has no columns list', () => {
     assert.match(readColumnsFile(file('columns: [\n')).problems[0], /^COLUMNS_FILE .*columns-\d+\.yml: /);
     assert.deepEqual(readColumnsFile(file('- name: Done\n')).problems.length, 1);
