@@ -114,9 +114,13 @@ export class TaskReader {
     this.userFields = [...new Set(columns.flatMap((c) => c.userFields ?? []))];
   }
 
-  /** The task in one request; null when Asana no longer has it. */
-  getTask(gid: string): Promise<AsanaTask | null> {
-    return orNull(this.api.call<AsanaTask>('GET', `/tasks/${encodeURIComponent(gid)}`, { params: { opt_fields: this.optFields } }));
+  /** The task in one request; null when Asana no longer has it. An answer about another task is refused, never written. */
+  async getTask(gid: string): Promise<AsanaTask | null> {
+    const task = await orNull(
+      this.api.call<AsanaTask>('GET', `/tasks/${encodeURIComponent(gid)}`, { params: { opt_fields: this.optFields } }),
+    );
+    if (task !== null && task.gid !== gid) throw new ApiError('Asana', 200, `the answer for task ${gid} is about another task`);
+    return task;
   }
 
   /**

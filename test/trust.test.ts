@@ -83,6 +83,30 @@ describe('trust: only Asana can talk to the webhook', function () {
     assert.ok(!stack.rows().some((r) => r['Task ID'] === task.gid));
   });
 
+  it('writes nothing from an answer about another task than the one asked for, and the run says so', async () => {
+    const asked = stack.asana.createTask(stack.project.gid, { name: 'Asked for' });
+    const other = stack.asana.createTask(stack.project.gid, { name: 'Real name' });
+    const forged = {
+      data: {
+        gid: other.gid,
+        name: 'Forged by the answer',
+        modified_at: new Date().toISOString(),
+        memberships: [{ project: { gid: stack.project.gid } }],
+      },
+    };
+    stack.asana.inject({ match: new RegExp(`^GET /api/1.0/tasks/${asked.gid}$`), status: 200, body: forged });
+    try {
+      assert.equal(await stack.asana.deliver(hook.gid, [taskEvent(asked.gid)]), 200);
+      const handle = stack.client.workflow.getHandle(taskWorkflowId(asked.gid));
+      await eventually(async () => assert.equal((await handle.describe()).status.name, 'FAILED'));
+      await assert.rejects(handle.result(), (err: Error) => /about another task/.test(String((err.cause as Error | undefined)?.message)));
+    } finally {
+      stack.asana.clearFaults();
+    }
+    assert.ok(!stack.rows().some((r) => r.Name === 'Forged by the answer'));
+    assert.ok(!stack.rows().some((r) => r['Task ID'] === asked.gid));
+  });
+
   it("cannot hijack a registration: handshakes polled during `webhooks create` are refused, and the stored secret is Asana's", async () => {
     const guessed = [`${stack.webhook.url}/webhooks/asana/${stack.project.gid}`, hook.target];
     let polling = true;
