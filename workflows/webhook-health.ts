@@ -1,5 +1,6 @@
 import { ApplicationFailure, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
 import type { WebhookHealthActivities, WebhookHealthReport } from '../activities/webhook-health';
+import { escapeMarkdown } from '../lib/markdown';
 
 export type { WebhookHealthReport };
 
@@ -40,8 +41,9 @@ export async function webhookHealthWorkflow(input: WebhookHealthInput): Promise<
     return report;
   } catch (err) {
     const why = [err as Error, (err as { cause?: Error }).cause].map((e) => e?.message).filter(Boolean);
+    // The causes carry Asana's error text: escaped, so it shows as written and cannot add a link.
     setCurrentDetails(
-      `**Alarm**: the check did not complete (${why.join(': ')}). Is the webhook process running, with PUBLIC_URL and ASANA_ACCESS_TOKEN?`,
+      `**Alarm**: the check did not complete (${escapeMarkdown(why.join(': '))}). Is the webhook process running, with PUBLIC_URL and ASANA_ACCESS_TOKEN?`,
     );
     throw err;
   }
