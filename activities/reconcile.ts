@@ -156,6 +156,8 @@ async function writeChangedRows(
       tasks.map((task) => retryingInPlace(async () => toTaskRow(await asana.withAssigneeName(task), deps.columns))),
     );
     const existing = await storedFor(rows);
+    // What each row shows: the writer then never lets this read overwrite a sync's newer one.
+    const asOf = new Map(tasks.flatMap((task) => (task.modified_at ? [[task.gid, task.modified_at] as const] : [])));
     const writes: TaskRow[] = [];
     for (const row of rows) {
       const taskGid = rowTaskId(row);
@@ -170,7 +172,7 @@ async function writeChangedRows(
       }
       writes.push(row);
     }
-    const written = retryingInPlace(() => airtable.upsert(writes));
+    const written = retryingInPlace(() => airtable.upsert(writes, { asOf, rewrite: true }));
     written.catch(() => undefined); // awaited below; this only keeps an early failure from counting as unhandled
     writing.push(written);
     if (writing.length > 2) await writing.shift();

@@ -21,6 +21,9 @@ const REQUEST_TIMEOUT_MS = 30_000;
 /** How long, and for how many tasks, this process remembers the row it last wrote. */
 const WRITTEN_TTL_MS = 60_000;
 const WRITTEN_MAX = 20_000;
+/** How long, and for how many tasks, this process remembers the newest modification it queued: longer than any read waits for its write. */
+const NEWEST_TTL_MS = 10 * 60_000;
+const NEWEST_MAX = 50_000;
 
 /** A request short of 10 rows waits for rows on their way (see `waitWhileFillPays`) until its oldest row has waited this long. */
 const FILL_MAX_MS = 1_000;
@@ -47,6 +50,20 @@ type UpsertCall = (records: { fields: FieldSet }[], options: UpsertOptions) => P
 
 /** A formula string literal: escape backslashes and quotes, then quote. */
 export const formulaString = (value: string): string => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+
+/** Which of two modifications of a task (Asana's modified_at) is later: by time, or as text when either is not one. */
+function compareModifications(a: string, b: string): number {
+  const [x, y] = [Date.parse(a), Date.parse(b)];
+  if (Number.isFinite(x) && Number.isFinite(y)) return x - y;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export interface RowWriteOptions {
+  /** The modification of its task each row shows (Asana's modified_at): one for every row, or by task gid. */
+  asOf?: string | ReadonlyMap<string, string>;
+  /** Writes a row even when this process wrote it exactly so lately: a reconcile repairs a row edited by hand. */
+  rewrite?: boolean;
+}
 
 interface PendingRow {
   row: TaskRow;
@@ -78,6 +95,10 @@ export class RowWriter {
    * applied last is unknown, and nothing is remembered.
    */
   private readonly writing = new Map<string, { rows: number; overlapped: boolean }>();
+  /** Task ID → the newest modification of the task queued here, oldest entry first: an older one is never written after it. */
+  private readonly newest = new Map<string, { asOf: string; at: number }>();
+  /** Tasks with a request in flight: their next row waits for its answer, so a task's requests reach Airtable in order. */
+  private readonly inFlight = new Set<string>();
 
   /** The columns this service writes and reads back. */
   private readonly columns: readonly Column[];
@@ -107,20 +128,26 @@ export class RowWriter {
    * slot carries up to 10 rows that are ready, so a burst fills its requests and a lone row at
    * idle goes out at once. Resolves when the caller's rows are written.
    *
-   * `asOf` (syncs give the task's modified_at) skips a row this process wrote exactly so, for the
-   * same modification, in the last minute and with no other write of the task since: a second
-   * event of one change. Reconciles give none: they write a row because the stored one differs,
-   * and must, even if it is what we wrote (someone edited it by hand since).
+   * `asOf` (the task's modified_at) orders the writes of a task: a row showing an older
+   * modification than one already queued here is not written, whoever asks (a retried attempt, a
+   * reconcile that read the task before a sync did). Without `rewrite` (a sync), it also skips a
+   * row this process wrote exactly so, for the same modification, in the last minute and with no
+   * other write of the task since: a second event of one change. Reconciles rewrite: they write a
+   * row because the stored one differs, and must, even if it is what we wrote (edited by hand since).
    */
-  async upsert(rows: TaskRow[], { asOf }: { asOf?: string } = {}): Promise<void> {
-    const pending = rows.map((row) => ({ row, fingerprint: fingerprint(row, asOf) }));
-    const due = asOf === undefined ? pending : pending.filter((p) => !this.wroteLately(rowTaskId(p.row), p.fingerprint));
+  async upsert(rows: TaskRow[], { asOf, rewrite = false }: RowWriteOptions = {}): Promise<void> {
+    const versionOf = (taskGid: string) => (typeof asOf === 'string' ? asOf : asOf?.get(taskGid));
+    const pending = rows.map((row) => ({ row, taskGid: rowTaskId(row), asOf: versionOf(rowTaskId(row)) }));
+    const due = pending
+      .filter((p) => p.asOf === undefined || this.isCurrent(p.taskGid, p.asOf))
+      .map((p) => ({ ...p, fingerprint: fingerprint(p.row, p.asOf) }))
+      .filter((p) => rewrite || p.asOf === undefined || !this.wroteLately(p.taskGid, p.fingerprint));
     await Promise.all(
       due
         .map(
-          ({ row, fingerprint }) =>
+          ({ row, taskGid, asOf: version, fingerprint }) =>
             new Promise<void>((resolve, reject) => {
-              const taskGid = rowTaskId(row);
+              if (version !== undefined) this.noteNewest(taskGid, version);
               this.written.delete(taskGid);
               const writing = this.writing.get(taskGid);
               this.writing.set(taskGid, { rows: (writing?.rows ?? 0) + 1, overlapped: writing !== undefined });
@@ -142,18 +169,35 @@ export class RowWriter {
     if (this.draining) return;
     this.draining = true;
     try {
-      while (this.queue.length > 0) {
+      while (this.queue.some((p) => !this.inFlight.has(rowTaskId(p.row)))) {
         // The wait for rows comes before the slot: a slot held while filling would be lost to the
         // other workers sharing the base's budget, which may have full requests ready.
         if (this.fillPays()) await this.waitWhileFillPays();
         const slot = await this.pacer.acquire(); // rows keep arriving while we wait for the slot
-        const batch = this.queue.splice(0, MAX_RECORDS_PER_REQUEST);
+        const batch = this.takeBatch();
+        if (batch.length === 0) {
+          slot();
+          continue;
+        }
         if (batch.length === MAX_RECORDS_PER_REQUEST) this.lastFullAt = Date.now();
         void this.write(batch, slot);
       }
     } finally {
       this.draining = false;
     }
+  }
+
+  /** Takes up to 10 queued rows, oldest first, of tasks with no request in flight; marks their tasks in flight. */
+  private takeBatch(): PendingRow[] {
+    const batch: PendingRow[] = [];
+    const left: PendingRow[] = [];
+    for (const pending of this.queue) {
+      if (batch.length < MAX_RECORDS_PER_REQUEST && !this.inFlight.has(rowTaskId(pending.row))) batch.push(pending);
+      else left.push(pending);
+    }
+    this.queue.splice(0, this.queue.length, ...left);
+    for (const pending of batch) this.inFlight.add(rowTaskId(pending.row));
+    return batch;
   }
 
   /**
@@ -224,6 +268,8 @@ export class RowWriter {
         this.writing.delete(taskGid);
         if (error === undefined && !writing.overlapped) this.remember(taskGid, byTask.get(taskGid)!.fingerprint);
       }
+      this.inFlight.delete(taskGid);
+      if (this.queue.length > 0) void this.drain(); // a row of this task may have waited for this answer
       rows.forEach((p) => p.settle(error));
     };
     try {
@@ -247,6 +293,20 @@ export class RowWriter {
       }
       byTask.forEach((_, taskGid) => settle(taskGid, err));
     }
+  }
+
+  /** Whether no newer modification of the task than `asOf` is queued or written here. */
+  private isCurrent(taskGid: string, asOf: string): boolean {
+    const newest = this.newest.get(taskGid);
+    return newest === undefined || Date.now() - newest.at >= NEWEST_TTL_MS || compareModifications(asOf, newest.asOf) >= 0;
+  }
+
+  private noteNewest(taskGid: string, asOf: string): void {
+    const known = this.newest.get(taskGid);
+    if (known !== undefined && Date.now() - known.at < NEWEST_TTL_MS && compareModifications(asOf, known.asOf) < 0) return;
+    this.newest.delete(taskGid); // re-insert: the Map keeps the newest last
+    this.newest.set(taskGid, { asOf, at: Date.now() });
+    if (this.newest.size > NEWEST_MAX) this.newest.delete(this.newest.keys().next().value as string);
   }
 
   private wroteLately(taskGid: string, rowFingerprint: string): boolean {

@@ -53,6 +53,28 @@ describe('writing rows to Airtable', () => {
     assert.equal(airtable.writes(), before + 1, 'written alone, it is remembered');
   });
 
+  it('never writes an older modification of a task after a newer one, whoever asks (a retried sync, a reconcile)', async () => {
+    const names = () => airtable.records(BASE, 'Asana Tasks').map((r) => r.fields.Name);
+    await client.upsert([row('newer')], { asOf: '2026-12-08T10:00:02.000Z' });
+    const written = airtable.writes();
+    await client.upsert([row('older, retried')], { asOf: '2026-12-08T10:00:01.000Z' });
+    await client.upsert([row('older, reconciled')], { asOf: new Map([['101', '2026-12-08T10:00:01.000Z']]), rewrite: true });
+    assert.deepEqual([airtable.writes(), names()], [written, ['newer']]);
+    await client.upsert([row('same, reconciled')], { asOf: new Map([['101', '2026-12-08T10:00:02.000Z']]), rewrite: true });
+    assert.deepEqual(names(), ['same, reconciled'], 'a reconcile of the same modification still repairs the row');
+  });
+
+  it("sends a task's next row only once its previous request is answered, so a slow answer cannot land last", async () => {
+    airtable.inject({ match: /^PATCH /, latencyMs: 800, times: 1 });
+    const older = client.upsert([row('older')], { asOf: '2026-12-08T10:00:01.000Z' });
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the older row's request is on its way
+    await Promise.all([older, client.upsert([row('newer')], { asOf: '2026-12-08T10:00:02.000Z' })]);
+    assert.deepEqual(
+      airtable.records(BASE, 'Asana Tasks').map((r) => r.fields.Name),
+      ['newer'],
+    );
+  });
+
   const taskRow = (gid: number): TaskRow => ({ ...row(`Task ${gid}`), 'Task ID': String(gid) });
   const requestSizes = () =>
     (airtable.exchanges ?? []).map((e) => (JSON.parse(e.body.toString()) as { records: unknown[] }).records.length);
