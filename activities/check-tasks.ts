@@ -33,8 +33,6 @@ export interface CheckTasksDeps {
   startSync: (projectGid: string, task: TaskToCheck) => Promise<void>;
 }
 
-/** Listing pages a look may read per this many tasks: a page holds 100, so a delivery costs 1 request per 50 events at most over two looks. */
-const TASKS_PER_PAGE = 100;
 /** Syncs started at once. */
 const START_CONCURRENCY = 8;
 
@@ -46,14 +44,7 @@ const START_CONCURRENCY = 8;
 export async function startListedTasks(deps: CheckTasksDeps, { projectGid, tasks }: CheckTasksInput): Promise<CheckTasksResult> {
   const listed = new Set<string>();
   const look = async (among: TaskToCheck[]) => {
-    const gids = new Set(among.map((t) => t.taskGid));
-    const found = await deps.asana.listedAmong(
-      projectGid,
-      gids,
-      among.map((t) => t.changedAt),
-      Math.ceil(gids.size / TASKS_PER_PAGE),
-    );
-    for (const gid of found) listed.add(gid);
+    for (const gid of await deps.asana.listedAmong(projectGid, among)) listed.add(gid);
   };
   if (deps.syncedProjects.has(projectGid)) {
     await look(tasks);

@@ -60,6 +60,8 @@ interface Waiter {
   reject: (err: unknown) => void;
   /** The change it waits for, by Asana's clock (ms); undefined when it cannot say. */
   changedAt?: number;
+  /** Asks only whether a listing shows the task (a check of gids nobody vouches for): null when none does, never a GET of its own. */
+  listOnly?: true;
 }
 
 /** Where a project's last listing stopped, with pages left. */
@@ -145,6 +147,11 @@ export class TaskReader {
     if (fromCache && readShows({ readAt: cached.readAt, modifiedAt: cached.task.modified_at }, fresh)) {
       return Promise.resolve(cached.task);
     }
+    return this.queued(gid, projectGid, fresh);
+  }
+
+  /** Waits for the next batch of the project's fetches; `listOnly` asks a listing alone. */
+  private queued(gid: string, projectGid: string, fresh: Freshness | undefined, listOnly?: true): Promise<AsanaTask | null> {
     return new Promise((resolve, reject) => {
       const queue = this.queues.get(projectGid) ?? this.queues.set(projectGid, { busy: false, burst: new BurstGauge() }).get(projectGid)!;
       if (!queue.next) {
@@ -152,7 +159,7 @@ export class TaskReader {
         if (!queue.busy) setTimeout(() => void this.flush(projectGid), queue.burst.bursting ? BURST_WINDOW_MS : BATCH_WINDOW_MS);
       }
       const changedAt = fresh?.changedAt === undefined || fresh.notBefore !== undefined ? undefined : Date.parse(fresh.changedAt);
-      queue.next.set(gid, [...(queue.next.get(gid) ?? []), { resolve, reject, changedAt }]);
+      queue.next.set(gid, [...(queue.next.get(gid) ?? []), { resolve, reject, changedAt, ...(listOnly ? { listOnly } : {}) }]);
     });
   }
 
@@ -179,11 +186,14 @@ export class TaskReader {
       }
       pending.delete(gid);
     };
-    if (pending.size >= LIST_THRESHOLD) {
+    const listOnly = (gid: string) => pending.get(gid)!.every((w) => w.listOnly);
+    if (pending.size >= LIST_THRESHOLD || [...pending.keys()].some(listOnly)) {
       try {
         await this.listFor(projectGid, queue, pending, (task) => settle(task.gid, { task }));
-      } catch {
-        // the single GETs below still serve every task
+        for (const gid of [...pending.keys()].filter(listOnly)) settle(gid, { task: null }); // not listed
+      } catch (error) {
+        // The single GETs below still serve every other task; a gid asked of a listing alone waits for a retry.
+        for (const gid of [...pending.keys()].filter(listOnly)) settle(gid, { error });
       }
     }
     await Promise.all(
@@ -239,32 +249,20 @@ export class TaskReader {
   }
 
   /**
-   * Which of `gids` Asana has: those this client has read before, and those a listing of the
-   * project's tasks modified since the oldest of `changedAts` (Asana's clock; undefined where an
-   * event cannot say) shows within `maxPages` pages. What it reads fills the cache, so the syncs
-   * that follow read nothing more.
+   * Which of `tasks` Asana has: those this client has read before, and those the project's
+   * listings of recently modified tasks show. Never a request per gid: they join the project's
+   * next batch, whose listings a burst's syncs share, and a gid no listing shows costs nothing more.
+   * What the listings read fills the cache, so the syncs that follow read nothing more.
    */
-  async listedAmong(
-    projectGid: string,
-    gids: ReadonlySet<string>,
-    changedAts: readonly (string | undefined)[],
-    maxPages: number,
-  ): Promise<Set<string>> {
-    const found = new Set([...gids].filter((gid) => this.cache.has(gid)));
-    const times = changedAts.map((t) => (t === undefined ? NaN : Date.parse(t))).map((ms) => (Number.isFinite(ms) ? ms : undefined));
-    const modifiedSince = new Date(listingStart(times)).toISOString();
-    let offset: string | undefined;
-    for (let pages = 0; pages < maxPages && found.size < gids.size; pages += 1) {
-      const readAt = Date.now();
-      const page = await this.listProjectTasks(projectGid, { modifiedSince, offset });
-      for (const task of page.data) {
-        this.remember(task, readAt);
-        if (gids.has(task.gid)) found.add(task.gid);
-      }
-      offset = page.nextOffset;
-      if (!offset) break;
-    }
-    return found;
+  async listedAmong(projectGid: string, tasks: readonly { taskGid: string; changedAt?: string }[]): Promise<Set<string>> {
+    const unread = tasks.filter((t) => !this.cache.has(t.taskGid));
+    const listed = await Promise.all(
+      unread.map((t) => this.queued(t.taskGid, projectGid, t.changedAt !== undefined ? { changedAt: t.changedAt } : {}, true)),
+    );
+    return new Set([
+      ...tasks.map((t) => t.taskGid).filter((gid) => this.cache.has(gid)),
+      ...listed.flatMap((task) => (task ? [task.gid] : [])),
+    ]);
   }
 
   private remember(task: AsanaTask, readAt: number): void {
