@@ -4,6 +4,7 @@
  * settles hundreds of gids, so a delivery of invented gids costs a few Asana requests, no Airtable
  * request and no run per gid.
  */
+import { mergeChanges } from '../lib/freshness';
 import { GONE_RECHECK_MS, type TaskReader } from './task-reader';
 
 /** One task event of the delivery, as the webhook journaled it. */
@@ -37,26 +38,36 @@ export interface CheckTasksDeps {
 const START_CONCURRENCY = 8;
 
 /**
- * Starts the sync of each task Asana lists. A task it does not list at first is looked for again
- * GONE_RECHECK_MS later, since a listing may lag a task's creation; what is still missing then is
- * returned, and the reconcile schedule catches any real task among it.
+ * Starts the sync of each task Asana lists, once per task whatever number of its events came (as
+ * the webhook signals a task's waiting events as one), as soon as a look finds it. A task it does
+ * not list at first is looked for again GONE_RECHECK_MS later, since a listing may lag a task's
+ * creation; what is still missing then is returned, and the reconcile schedule catches any real
+ * task among it.
  */
 export async function startListedTasks(deps: CheckTasksDeps, { projectGid, tasks }: CheckTasksInput): Promise<CheckTasksResult> {
-  const listed = new Set<string>();
-  const look = async (among: TaskToCheck[]) => {
-    for (const gid of await deps.asana.listedAmong(projectGid, among)) listed.add(gid);
+  const eventsOf = new Map<string, TaskToCheck[]>();
+  for (const task of tasks) eventsOf.set(task.taskGid, [...(eventsOf.get(task.taskGid) ?? []), task]);
+  const merged = [...eventsOf].map(([taskGid, events]): TaskToCheck => {
+    const { changedAt, receivedAt } = mergeChanges(events);
+    return { taskGid, receivedAt: receivedAt!, ...(changedAt !== undefined ? { changedAt } : {}) };
+  });
+  let waiting = merged;
+  let started = 0;
+  const startListed = async () => {
+    const listed = await deps.asana.listedAmong(projectGid, waiting);
+    const toStart = waiting.filter((t) => listed.has(t.taskGid));
+    waiting = waiting.filter((t) => !listed.has(t.taskGid));
+    for (let i = 0; i < toStart.length; i += START_CONCURRENCY) {
+      await Promise.all(toStart.slice(i, i + START_CONCURRENCY).map((task) => deps.startSync(projectGid, task)));
+    }
+    started += toStart.reduce((sum, t) => sum + eventsOf.get(t.taskGid)!.length, 0);
   };
   if (deps.syncedProjects.has(projectGid)) {
-    await look(tasks);
-    const missing = tasks.filter((t) => !listed.has(t.taskGid));
-    if (missing.length > 0) {
+    await startListed();
+    if (waiting.length > 0) {
       await new Promise((resolve) => setTimeout(resolve, GONE_RECHECK_MS));
-      await look(missing);
+      await startListed();
     }
   }
-  const toStart = tasks.filter((t) => listed.has(t.taskGid));
-  for (let i = 0; i < toStart.length; i += START_CONCURRENCY) {
-    await Promise.all(toStart.slice(i, i + START_CONCURRENCY).map((task) => deps.startSync(projectGid, task)));
-  }
-  return { started: toStart.length, notListed: [...new Set(tasks.map((t) => t.taskGid))].filter((gid) => !listed.has(gid)) };
+  return { started, notListed: waiting.map((t) => t.taskGid) };
 }

@@ -24,6 +24,8 @@ const LIST_THRESHOLD = 3;
 const LIST_LOOKBACK_MS = 5 * 60_000;
 /** Most listing pages one batch reads looking for its tasks (each page also fills the cache). */
 const MAX_LIST_PAGES = 10;
+/** Batches a list-only fetch may wait through while their listings stop with pages left. */
+const MAX_LIST_ROUNDS = 3;
 /** A listing that stopped with pages left is continued, not started over, for this long. */
 const CURSOR_TTL_MS = 30_000;
 /** modified_since is this much before the oldest change sought: Asana may count it exclusive, or stamp an event after its change. */
@@ -62,6 +64,8 @@ interface Waiter {
   changedAt?: number;
   /** Asks only whether a listing shows the task (a check of gids nobody vouches for): null when none does, never a GET of its own. */
   listOnly?: true;
+  /** Batches whose listing stopped with pages left before showing it: it waits for the next, up to MAX_LIST_ROUNDS. */
+  rounds?: number;
 }
 
 /** Where a project's last listing stopped, with pages left. */
@@ -190,7 +194,18 @@ export class TaskReader {
     if (pending.size >= LIST_THRESHOLD || [...pending.keys()].some(listOnly)) {
       try {
         await this.listFor(projectGid, queue, pending, (task) => settle(task.gid, { task }));
-        for (const gid of [...pending.keys()].filter(listOnly)) settle(gid, { task: null }); // not listed
+        for (const gid of [...pending.keys()].filter(listOnly)) {
+          const waiters = pending.get(gid)!;
+          const unread = queue.cursor !== undefined && waiters.every((w) => (w.rounds ?? 0) < MAX_LIST_ROUNDS);
+          if (!unread)
+            settle(gid, { task: null }); // not listed
+          else {
+            // The listing stopped before the end: the next batch continues it.
+            pending.delete(gid);
+            queue.next ??= new Map();
+            queue.next.set(gid, [...(queue.next.get(gid) ?? []), ...waiters.map((w) => ({ ...w, rounds: (w.rounds ?? 0) + 1 }))]);
+          }
+        }
       } catch (error) {
         // The single GETs below still serve every other task; a gid asked of a listing alone waits for a retry.
         for (const gid of [...pending.keys()].filter(listOnly)) settle(gid, { error });
