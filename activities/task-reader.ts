@@ -24,8 +24,6 @@ const LIST_THRESHOLD = 3;
 const LIST_LOOKBACK_MS = 5 * 60_000;
 /** Most listing pages one batch reads looking for its tasks (each page also fills the cache). */
 const MAX_LIST_PAGES = 10;
-/** Batches a list-only fetch may wait through while their listings stop with pages left. */
-const MAX_LIST_ROUNDS = 3;
 /** A listing that stopped with pages left is continued, not started over, for this long. */
 const CURSOR_TTL_MS = 30_000;
 /** modified_since is this much before the oldest change sought: Asana may count it exclusive, or stamp an event after its change. */
@@ -62,10 +60,6 @@ interface Waiter {
   reject: (err: unknown) => void;
   /** The change it waits for, by Asana's clock (ms); undefined when it cannot say. */
   changedAt?: number;
-  /** Asks only whether a listing shows the task (a check of gids nobody vouches for): null when none does, never a GET of its own. */
-  listOnly?: true;
-  /** Batches whose listing stopped with pages left before showing it: it waits for the next, up to MAX_LIST_ROUNDS. */
-  rounds?: number;
 }
 
 /** Where a project's last listing stopped, with pages left. */
@@ -151,11 +145,6 @@ export class TaskReader {
     if (fromCache && readShows({ readAt: cached.readAt, modifiedAt: cached.task.modified_at }, fresh)) {
       return Promise.resolve(cached.task);
     }
-    return this.queued(gid, projectGid, fresh);
-  }
-
-  /** Waits for the next batch of the project's fetches; `listOnly` asks a listing alone. */
-  private queued(gid: string, projectGid: string, fresh: Freshness | undefined, listOnly?: true): Promise<AsanaTask | null> {
     return new Promise((resolve, reject) => {
       const queue = this.queues.get(projectGid) ?? this.queues.set(projectGid, { busy: false, burst: new BurstGauge() }).get(projectGid)!;
       if (!queue.next) {
@@ -163,7 +152,7 @@ export class TaskReader {
         if (!queue.busy) setTimeout(() => void this.flush(projectGid), queue.burst.bursting ? BURST_WINDOW_MS : BATCH_WINDOW_MS);
       }
       const changedAt = fresh?.changedAt === undefined || fresh.notBefore !== undefined ? undefined : Date.parse(fresh.changedAt);
-      queue.next.set(gid, [...(queue.next.get(gid) ?? []), { resolve, reject, changedAt, ...(listOnly ? { listOnly } : {}) }]);
+      queue.next.set(gid, [...(queue.next.get(gid) ?? []), { resolve, reject, changedAt }]);
     });
   }
 
@@ -190,25 +179,11 @@ export class TaskReader {
       }
       pending.delete(gid);
     };
-    const listOnly = (gid: string) => pending.get(gid)!.every((w) => w.listOnly);
-    if (pending.size >= LIST_THRESHOLD || [...pending.keys()].some(listOnly)) {
+    if (pending.size >= LIST_THRESHOLD) {
       try {
         await this.listFor(projectGid, queue, pending, (task) => settle(task.gid, { task }));
-        for (const gid of [...pending.keys()].filter(listOnly)) {
-          const waiters = pending.get(gid)!;
-          const unread = queue.cursor !== undefined && waiters.every((w) => (w.rounds ?? 0) < MAX_LIST_ROUNDS);
-          if (!unread)
-            settle(gid, { task: null }); // not listed
-          else {
-            // The listing stopped before the end: the next batch continues it.
-            pending.delete(gid);
-            queue.next ??= new Map();
-            queue.next.set(gid, [...(queue.next.get(gid) ?? []), ...waiters.map((w) => ({ ...w, rounds: (w.rounds ?? 0) + 1 }))]);
-          }
-        }
-      } catch (error) {
-        // The single GETs below still serve every other task; a gid asked of a listing alone waits for a retry.
-        for (const gid of [...pending.keys()].filter(listOnly)) settle(gid, { error });
+      } catch {
+        // the single GETs below still serve every task
       }
     }
     await Promise.all(
@@ -264,20 +239,33 @@ export class TaskReader {
   }
 
   /**
-   * Which of `tasks` Asana has: those this client has read before, and those the project's
-   * listings of recently modified tasks show. Never a request per gid: they join the project's
-   * next batch, whose listings a burst's syncs share, and a gid no listing shows costs nothing more.
-   * What the listings read fills the cache, so the syncs that follow read nothing more.
+   * Which of `tasks` Asana has: those this client has read before, and those a listing of the
+   * project's tasks modified since the oldest of their changes (Asana's clock; LIST_LOOKBACK_MS
+   * back where one cannot say) shows, read until all are found or the listing ends, at most one
+   * page per 100 of them or MAX_LIST_PAGES. Never a request per gid. What it reads fills the
+   * cache, so the syncs that follow read nothing more, and the next check of a burst finds its
+   * tasks there.
    */
   async listedAmong(projectGid: string, tasks: readonly { taskGid: string; changedAt?: string }[]): Promise<Set<string>> {
-    const unread = tasks.filter((t) => !this.cache.has(t.taskGid));
-    const listed = await Promise.all(
-      unread.map((t) => this.queued(t.taskGid, projectGid, t.changedAt !== undefined ? { changedAt: t.changedAt } : {}, true)),
-    );
-    return new Set([
-      ...tasks.map((t) => t.taskGid).filter((gid) => this.cache.has(gid)),
-      ...listed.flatMap((task) => (task ? [task.gid] : [])),
-    ]);
+    const gids = new Set(tasks.map((t) => t.taskGid));
+    const found = new Set([...gids].filter((gid) => this.cache.has(gid)));
+    const times = tasks
+      .map((t) => (t.changedAt === undefined ? NaN : Date.parse(t.changedAt)))
+      .map((ms) => (Number.isFinite(ms) ? ms : undefined));
+    const modifiedSince = new Date(listingStart(times)).toISOString();
+    const maxPages = Math.max(MAX_LIST_PAGES, Math.ceil(gids.size / 100));
+    let offset: string | undefined;
+    for (let pages = 0; pages < maxPages && found.size < gids.size; pages += 1) {
+      const readAt = Date.now();
+      const page = await this.listProjectTasks(projectGid, { modifiedSince, offset });
+      for (const task of page.data) {
+        this.remember(task, readAt);
+        if (gids.has(task.gid)) found.add(task.gid);
+      }
+      offset = page.nextOffset;
+      if (!offset) break;
+    }
+    return found;
   }
 
   private remember(task: AsanaTask, readAt: number): void {

@@ -5,7 +5,6 @@ import { floodDelivery, signDelivery } from '../emulators/asana';
 import { MAX_BODY_BYTES } from '../webhook/app';
 import { SecretStore, tokenOf } from '../lib/webhook-secrets';
 import type { CheckTasksResult } from '../workflows';
-import { postBody, taskEvent } from './support/deliveries';
 import { eventually, startStack, type Stack } from './support/stack';
 
 describe('large deliveries', function () {
@@ -86,30 +85,6 @@ describe('large deliveries', function () {
     assert.equal((await closedRuns('syncTaskWorkflow')).length, syncsBefore + 1, 'the real task alone got a sync run');
     const asanaRequests = stack.asana.count() - before.asana;
     assert.ok(asanaRequests <= events / 50, `${asanaRequests} Asana requests for ${events} events`);
-    assert.equal(stack.airtable.count() - before.airtable, 1, "the real task's row alone was written");
-    assert.equal(stack.rows().length, before.rows + 1);
-    assert.ok(rowMs < 2_000, `the real task's row took ${rowMs} ms`);
-  });
-
-  it('of exactly 100 invented gids, ten times, costs at most 40 Asana requests and no Airtable request; a task created 2 s later gets its row within 2 s', async () => {
-    const before = { asana: stack.asana.count(), airtable: stack.airtable.count(), rows: stack.rows().length };
-    const { secret } = (await new SecretStore(stack.config.dataDir).get(tokenOf(hook.target)!))!;
-    for (let delivery = 0; delivery < 10; delivery += 1) {
-      const events = Array.from({ length: 100 }, (_, i) => taskEvent(String(9_000_000_000_000 + delivery * 100 + i)));
-      const body = JSON.stringify({ events });
-      assert.equal((await postBody(hook.target, body, { 'x-hook-signature': signDelivery(secret, body) })).status, 200);
-    }
-
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
-    const created = Date.now();
-    const task = stack.asana.createTask(stack.project.gid, { name: 'Real, after a hundred-task flood' });
-    await eventually(() => assert.ok(stack.rows().some((r) => r['Task ID'] === task.gid)), 10_000, 20);
-    const rowMs = Date.now() - created;
-
-    await closedRuns('checkTasksWorkflow');
-    await closedRuns('syncTaskWorkflow');
-    const asanaRequests = stack.asana.count() - before.asana;
-    assert.ok(asanaRequests <= 40, `${asanaRequests} Asana requests for 1,000 invented gids`);
     assert.equal(stack.airtable.count() - before.airtable, 1, "the real task's row alone was written");
     assert.equal(stack.rows().length, before.rows + 1);
     assert.ok(rowMs < 2_000, `the real task's row took ${rowMs} ms`);

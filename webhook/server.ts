@@ -15,7 +15,6 @@ import { createWebhookApp, emptyCounts, type OutcomeCounts } from './app';
 import { within } from '../lib/within';
 import { temporalCheck, temporalForward } from './dispatch';
 import { Journal, JournalRefusal } from './journal';
-import { UnseenTaskBudget } from './unseen-tasks';
 import { WebhookMetrics } from './metrics';
 import { SecretStore } from '../lib/webhook-secrets';
 import { startHealthWorker } from './health-worker';
@@ -175,7 +174,6 @@ export async function startWebhookServer(config: Config, log: Logger, client?: C
       ? startHealthWorker({ ...config, publicUrl }, { log, metrics, secrets })
       : undefined;
   if (!health) log.info('webhook health checks off: they need PUBLIC_URL and ASANA_ACCESS_TOKEN (docs/operating.md)');
-  const unseen = new UnseenTaskBudget();
   const projects = new Set(config.asana.projectGids);
   if (projects.size === 0) log.error('ASANA_PROJECT_GIDS is empty: every handshake and delivery is refused');
   const app = createWebhookApp(
@@ -188,7 +186,7 @@ export async function startWebhookServer(config: Config, log: Logger, client?: C
       changeRule: changeRuleOf(columns.settings),
       enqueue: (entries) => {
         if (!temporalAnswers()) throw new JournalRefusal('Temporal is not answering');
-        journal.append(unseen.route(entries));
+        journal.append(entries);
       },
     },
     counts,
