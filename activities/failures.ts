@@ -3,7 +3,7 @@
  * API's own back-off, or fail at once with a message an operator can act on.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { ApiError, type Service } from '../lib/api-error';
+import { AnswerOutOfBounds, ApiError, type Service } from '../lib/api-error';
 
 const CREDENTIAL_HINT: Record<Service, string> = {
   Asana: 'check ASANA_ACCESS_TOKEN and that its user can see the project',
@@ -17,11 +17,16 @@ export const FailureType = {
   unauthorized: 'Unauthorized',
   forbidden: 'Forbidden',
   invalid: 'InvalidRequest',
+  outOfBounds: 'AnswerOutOfBounds',
 } as const;
 
 export function toActivityFailure(err: ApiError): ApplicationFailure {
   if (err.status === 429) {
+    // retryAfterMs is the API's Retry-After, which ApiError bounds: a hostile answer cannot put the retry off for years.
     return ApplicationFailure.create({ message: err.message, type: FailureType.rateLimited, nextRetryDelay: err.retryAfterMs });
+  }
+  if (err instanceof AnswerOutOfBounds) {
+    return ApplicationFailure.create({ message: err.message, type: FailureType.outOfBounds, nonRetryable: true });
   }
   if (err.retryable) return ApplicationFailure.create({ message: err.message, type: FailureType.unavailable });
   if (err.status === 401) {

@@ -11,6 +11,7 @@ import Airtable from 'airtable';
 import type { FieldSet, Records } from 'airtable';
 import type { AirtableConfig } from '../config';
 import { ApiError, retryingServerErrors } from '../lib/api-error';
+import { boundedBase } from '../lib/airtable-http';
 import { airtableBudget, pacerFor } from '../lib/budgets';
 import type { Pacing, Release } from '../lib/pacer';
 import { columnNames, DEFAULT_COLUMNS, rowTaskId, TASK_ID, type Column, type TaskRow } from '../rows/columns';
@@ -118,7 +119,7 @@ export class RowWriter {
       noRetryIfRateLimited: true,
       requestTimeout: REQUEST_TIMEOUT_MS,
     });
-    this.table = airtable.base(config.baseId).table(config.tableName);
+    this.table = boundedBase(airtable, config.baseId).table(config.tableName);
     this.pacer = pacerFor(airtableBudget(config));
     this.lockoutMs = config.lockoutMs;
   }

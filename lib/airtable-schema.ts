@@ -5,6 +5,7 @@
 import axios from 'axios';
 import type { AirtableConfig } from '../config';
 import { ApiError, retrying } from './api-error';
+import { boundedAxios } from './http-bounds';
 import { airtableBudget, pacerFor } from './budgets';
 import type { Pacing } from './pacer';
 import { DEFAULT_COLUMNS, tableFields, type Column } from '../rows/columns';
@@ -29,7 +30,7 @@ const metaPacer = (config: AirtableConfig): Pacing =>
   pacers.get(config.baseId) ?? pacers.set(config.baseId, pacerFor(airtableBudget(config))).get(config.baseId)!;
 
 function meta(config: AirtableConfig) {
-  const http = axios.create({
+  const http = boundedAxios({
     baseURL: `${config.endpointUrl}/v0/meta/bases/${config.baseId}`,
     headers: { Authorization: `Bearer ${config.token}` },
     timeout: 30_000,

@@ -1,13 +1,21 @@
-/** Asana's REST API over axios: auth, timeouts, the `{data}` envelope, and errors as ApiError (never with the token). */
-import axios, { AxiosError, type AxiosInstance, type Method } from 'axios';
+/**
+ * Asana's REST API over axios: auth, timeouts, the `{data}` envelope, and errors as ApiError (never
+ * with the token). Whatever answers is bounded: its size and time (http-bounds.ts), the pages of a
+ * listing, and how long a 429 may hold requests back (waits.ts).
+ */
+import { AxiosError, type AxiosInstance, type Method } from 'axios';
 import type { AsanaConfig } from '../config';
-import { ApiError, retryingServerErrors } from './api-error';
+import { AnswerOutOfBounds, ApiError, retryingServerErrors } from './api-error';
+import { boundBroken, boundedAxios, MAX_ANSWER_BYTES } from './http-bounds';
 import { escapeMarkdown } from './markdown';
 import { asanaBudget, asanaKind, pacerFor } from './budgets';
-import type { Pacing } from './pacer';
+import { shuttingDown, type Pacing } from './pacer';
+import { MAX_WAIT_MS } from './waits';
 import { within } from './within';
 
 export const REQUEST_TIMEOUT_MS = 15_000;
+/** The most pages `all` reads: its listings (a project's webhooks or custom fields) have far fewer. */
+export const MAX_LISTING_PAGES = 100;
 
 export type Params = Record<string, string | number | undefined>;
 
@@ -20,16 +28,25 @@ export interface Page<T> {
   nextOffset?: string;
 }
 
+/** An answer's body, and its size. */
+interface Answer<T> {
+  body: T;
+  bytes: number;
+}
+
+type ListAnswer<T> = { data: T[]; next_page?: { offset: string } | null };
+
 export class AsanaApi {
   private readonly http: AxiosInstance;
   private readonly pacer: Pacing;
 
   constructor(config: Pick<AsanaConfig, 'baseUrl' | 'accessToken' | 'requestsPerMinute'>) {
     this.pacer = pacerFor(asanaBudget(config));
-    this.http = axios.create({
+    this.http = boundedAxios({
       baseURL: config.baseUrl,
       timeout: REQUEST_TIMEOUT_MS,
       headers: { Authorization: `Bearer ${config.accessToken}`, Accept: 'application/json' },
+      responseType: 'text', // parsed here, once its size is known
     });
   }
 
@@ -48,47 +65,91 @@ export class AsanaApi {
     return (await this.raw<{ data: T }>(method, path, options)).data;
   }
 
-  /** One page of a list endpoint (limit/offset pagination). */
+  /** One page of a list endpoint (limit/offset pagination); a page that names itself as the next one is out of bounds. */
   async page<T>(path: string, params: Params): Promise<Page<T>> {
-    const body = await this.raw<{ data: T[]; next_page?: { offset: string } | null }>('GET', path, { params: { limit: 100, ...params } });
-    return { data: body.data, nextOffset: body.next_page?.offset };
+    return (await this.listed<T>(path, params, MAX_ANSWER_BYTES)).page;
   }
 
-  /** Every item of a list endpoint, page by page. */
+  /**
+   * Every item of a list endpoint, page by page: at most MAX_LISTING_PAGES pages of MAX_ANSWER_BYTES
+   * in all, and no page twice; a listing beyond these is out of bounds.
+   */
   async all<T>(path: string, params: Params): Promise<T[]> {
-    const items: T[] = [];
+    let items: T[] = [];
+    const offsets = new Set<string>();
+    let bytesLeft = MAX_ANSWER_BYTES;
     let offset: string | undefined;
-    do {
-      const page = await this.page<T>(path, { ...params, offset });
-      items.push(...page.data);
+    for (let pages = 1; ; pages += 1) {
+      const { page, bytes } = await this.listed<T>(path, { ...params, offset }, bytesLeft);
+      items = items.concat(page.data);
+      bytesLeft -= bytes;
       offset = page.nextOffset;
-    } while (offset);
-    return items;
+      if (!offset) return items;
+      if (offsets.has(offset)) throw new AnswerOutOfBounds('Asana', `the listing of ${path} names a page it named before`);
+      if (pages >= MAX_LISTING_PAGES) throw new AnswerOutOfBounds('Asana', `the listing of ${path} goes on past ${pages} pages`);
+      offsets.add(offset);
+    }
   }
 
   /** The whole response body, for endpoints that put more than `data` in it. Reads are re-sent after a 5xx. */
-  raw<T>(method: Method, path: string, options: { params?: Params; data?: unknown } = {}): Promise<T> {
-    return method === 'GET' ? retryingServerErrors(() => this.send<T>(method, path, options)) : this.send<T>(method, path, options);
+  async raw<T>(method: Method, path: string, options: { params?: Params; data?: unknown } = {}): Promise<T> {
+    return (await this.answer<T>(method, path, options, MAX_ANSWER_BYTES)).body;
   }
 
-  private send<T>(method: Method, path: string, { params, data }: { params?: Params; data?: unknown }): Promise<T> {
-    return this.pacer.run(async () => {
-      try {
-        return (await this.http.request<T>({ method, url: path, params, data })).data;
-      } catch (err) {
-        const apiError = asApiError(err);
-        if (apiError.status === 429) this.pacer.pause(apiError.retryAfterMs ?? 60_000);
-        throw apiError;
-      }
-    }, asanaKind(method));
+  /** A page of a listing, and its size: `maxBytes` at most. */
+  private async listed<T>(path: string, params: Params, maxBytes: number): Promise<{ page: Page<T>; bytes: number }> {
+    const { body, bytes } = await this.answer<ListAnswer<T>>('GET', path, { params: { limit: 100, ...params } }, maxBytes);
+    const nextOffset = body.next_page?.offset;
+    if (nextOffset !== undefined && nextOffset === params.offset)
+      throw new AnswerOutOfBounds('Asana', `the listing of ${path} names a page as the one after itself`);
+    return { page: { data: body.data, nextOffset }, bytes };
+  }
+
+  private answer<T>(method: Method, path: string, options: { params?: Params; data?: unknown }, maxBytes: number): Promise<Answer<T>> {
+    const send = () => this.send<T>(method, path, options, maxBytes);
+    return method === 'GET' ? retryingServerErrors(send) : send();
+  }
+
+  /** One request in a paced slot; given up while it waits for one when the process shuts down. */
+  private send<T>(
+    method: Method,
+    path: string,
+    { params, data }: { params?: Params; data?: unknown },
+    maxBytes: number,
+  ): Promise<Answer<T>> {
+    return this.pacer.run(
+      async () => {
+        try {
+          const text = (await this.http.request<string>({ method, url: path, params, data, maxContentLength: maxBytes })).data;
+          return { body: (text === '' ? undefined : JSON.parse(text)) as T, bytes: Buffer.byteLength(text) };
+        } catch (err) {
+          const apiError = asApiError(err);
+          if (apiError.status === 429) this.pacer.pause(apiError.retryAfterMs ?? MAX_WAIT_MS);
+          throw apiError;
+        }
+      },
+      asanaKind(method),
+      shuttingDown,
+    );
+  }
+}
+
+/** A JSON text's value; undefined when it is not JSON. */
+function parsedOrUndefined(text: unknown): unknown {
+  try {
+    return typeof text === 'string' ? JSON.parse(text) : undefined;
+  } catch {
+    return undefined;
   }
 }
 
 function asApiError(err: unknown): ApiError {
+  const broken = boundBroken('Asana', err);
+  if (broken) return broken;
   if (!(err instanceof AxiosError)) return new ApiError('Asana', undefined, String(err));
   const response = err.response;
   if (!response) return new ApiError('Asana', undefined, err.code ?? err.message);
-  const message = (response.data as AsanaErrorBody | undefined)?.errors?.[0]?.message ?? response.statusText;
+  const message = (parsedOrUndefined(response.data) as AsanaErrorBody | undefined)?.errors?.[0]?.message ?? response.statusText;
   const retryAfter = Number(response.headers['retry-after']);
   return new ApiError('Asana', response.status, message, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined);
 }

@@ -9,7 +9,12 @@
  * window can then hold more than `perWindow` arrivals, however late each one was sent. Grants
  * are also spaced evenly, each measured from the moment the previous one was actually granted.
  * SharedPacer (shared-pacer.ts) applies the same rule to the requests of every worker process.
+ * No wait is longer than MAX_WAIT_MS (waits.ts) at a time, and a caller may give up its wait at
+ * shutdown (`stop`).
  */
+import { setMaxListeners } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { boundedWait } from './waits';
 
 /** Call when the request's answer (or its failure) has arrived; a second call does nothing. */
 export type Release = () => void;
@@ -18,13 +23,57 @@ export type Release = () => void;
 export interface Pacing {
   /**
    * Resolves when the caller may send a request of this kind (a budget may cap each kind's
-   * requests in flight; this process's pacer has no caps); release it once answered.
+   * requests in flight; this process's pacer has no caps); release it once answered. When `stop`
+   * aborts first, rejects with PacingStopped and leaves its place to the requests behind it.
    */
-  acquire(kind?: string): Promise<Release>;
+  acquire(kind?: string, stop?: AbortSignal): Promise<Release>;
   /** Runs one request in a paced slot. */
-  run<T>(request: () => Promise<T>, kind?: string): Promise<T>;
-  /** Sends nothing for `ms` (after a 429). */
+  run<T>(request: () => Promise<T>, kind?: string, stop?: AbortSignal): Promise<T>;
+  /** Sends nothing for `ms` (after a 429), MAX_WAIT_MS at most. */
   pause(ms: number): void;
+}
+
+/** A request that was still waiting for its paced slot when its caller gave up (shutdown): never sent. */
+export class PacingStopped extends Error {
+  constructor() {
+    super('not sent: the process is shutting down');
+    this.name = 'PacingStopped';
+  }
+}
+
+const shutdown = new AbortController();
+setMaxListeners(0, shutdown.signal); // every request waiting for a slot listens to it, however many there are
+
+/** Aborts at shutdown (stopPacing): callers that pass it as their `stop` give up their waits then. */
+export const shuttingDown: AbortSignal = shutdown.signal;
+
+/**
+ * At shutdown: every request waiting for a paced slot with `shuttingDown` as its stop ends with
+ * PacingStopped, and so does every such request from then on, so no pause or queue holds the
+ * process; requests already sent finish as usual, and Temporal retries their activities elsewhere.
+ */
+export function stopPacing(): void {
+  shutdown.abort();
+}
+
+/** Sleeps `ms`, MAX_WAIT_MS at most; rejects with PacingStopped as soon as `stop` aborts. */
+export async function pacedSleep(ms: number, stop?: AbortSignal): Promise<void> {
+  try {
+    await sleep(boundedWait(ms), undefined, { signal: stop });
+  } catch (err) {
+    throw stop?.aborted ? new PacingStopped() : err;
+  }
+}
+
+/** What `work` resolves to, unless `stop` aborts first: then PacingStopped. */
+function unlessStopped<T>(work: Promise<T>, stop?: AbortSignal): Promise<T> {
+  if (stop === undefined) return work;
+  return new Promise<T>((resolve, reject) => {
+    const onStop = () => reject(new PacingStopped());
+    if (stop.aborted) return onStop();
+    stop.addEventListener('abort', onStop, { once: true });
+    void work.then(resolve, reject).finally(() => stop.removeEventListener('abort', onStop));
+  });
 }
 
 /**
@@ -41,8 +90,8 @@ export function paceOf(perSecond: number): { perWindow: number; windowMs: number
 }
 
 /** Runs one request in a slot of `pacer`, releasing it however the request ends. */
-export async function runPaced<T>(pacer: Pacing, request: () => Promise<T>, kind?: string): Promise<T> {
-  const release = await pacer.acquire(kind);
+export async function runPaced<T>(pacer: Pacing, request: () => Promise<T>, kind?: string, stop?: AbortSignal): Promise<T> {
+  const release = await pacer.acquire(kind, stop);
   try {
     return await request();
   } finally {
@@ -64,28 +113,34 @@ export class Pacer implements Pacing {
     ({ perWindow: this.perWindow, windowMs: this.windowMs, spacingMs: this.spacingMs } = paceOf(perSecond));
   }
 
-  acquire(): Promise<Release> {
-    const grant = this.queue.then(async () => {
-      const windowOpens = this.answers.length < this.perWindow ? 0 : (await this.answers.shift()!) + this.windowMs;
-      for (;;) {
-        const wait = Math.max(this.lastGrant + this.spacingMs, this.pausedUntil, windowOpens) - Date.now();
-        if (wait <= 0) break;
-        await new Promise((resolve) => setTimeout(resolve, wait));
-      }
-      this.lastGrant = Date.now();
-      let release!: Release;
-      this.answers.push(new Promise<number>((resolve) => (release = () => resolve(Date.now()))));
-      return release;
-    });
-    this.queue = grant;
+  acquire(_kind?: string, stop?: AbortSignal): Promise<Release> {
+    if (stop?.aborted) return Promise.reject(new PacingStopped());
+    const grant = this.queue.then(() => this.grant(stop));
+    this.queue = grant.catch(() => undefined); // a request given up leaves its place to the next
     return grant;
   }
 
-  run<T>(request: () => Promise<T>): Promise<T> {
-    return runPaced(this, request);
+  run<T>(request: () => Promise<T>, kind?: string, stop?: AbortSignal): Promise<T> {
+    return runPaced(this, request, kind, stop);
   }
 
   pause(ms: number): void {
-    this.pausedUntil = Math.max(this.pausedUntil, Date.now() + ms);
+    this.pausedUntil = Math.max(this.pausedUntil, Date.now() + boundedWait(ms));
+  }
+
+  /** Waits for the grant's turn; requests are granted one at a time, in the order they asked. */
+  private async grant(stop?: AbortSignal): Promise<Release> {
+    // The earliest answer stays counted until this grant is made: one given up leaves it to the next.
+    const windowOpens = this.answers.length < this.perWindow ? 0 : (await unlessStopped(this.answers[0], stop)) + this.windowMs;
+    for (;;) {
+      const wait = Math.max(this.lastGrant + this.spacingMs, this.pausedUntil, windowOpens) - Date.now();
+      if (wait <= 0) break;
+      await pacedSleep(wait, stop);
+    }
+    if (this.answers.length >= this.perWindow) void this.answers.shift();
+    this.lastGrant = Date.now();
+    let release!: Release;
+    this.answers.push(new Promise<number>((resolve) => (release = () => resolve(Date.now()))));
+    return release;
   }
 }

@@ -11,11 +11,15 @@
  * - `:window`, the grants answered (or lapsed), scored by when they stop counting: a window after
  *   the answer.
  * - `:state`, a hash: the last grant's time and the end of a pause after a 429.
- * Every key expires on its own once the budget goes unused.
+ * Every key expires on its own once the budget goes unused. What the scripts read there is checked,
+ * not obeyed: a time or score further ahead than the budget itself could have set it (a lease, a
+ * window, the longest pause) is taken back to that bound, so a bad value holds the budget no
+ * longer than a good one could.
  */
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
-import { paceOf, runPaced, type Pacing, type Release } from './pacer';
+import { paceOf, pacedSleep, PacingStopped, runPaced, type Pacing, type Release } from './pacer';
+import { boundedWait, MAX_WAIT_MS } from './waits';
 
 export interface SharedBudget {
   /** What the budget is named by in Redis: an API and a base id, or a hash of a token (never the token itself). */
@@ -33,17 +37,32 @@ const UNREACHABLE_RETRY_MS = 1_000;
 const NOW = `local t = redis.call('TIME') local now = t[1] * 1000 + math.floor(t[2] / 1000)`;
 /** Extends a key's life to at least `ms`, which PEXPIRE … GT cannot do for a key that has none yet. */
 const KEEP = `local function keep(key, ms) if redis.call('PTTL', key) < ms then redis.call('PEXPIRE', key, math.ceil(ms)) end end`;
+/**
+ * A number from a hash field: `default` when it is missing or not a number, and `most` (written
+ * back, so the bad value is gone) when it lies beyond it.
+ */
+const FIELD = `local function field(key, name, default, most)
+  local n = tonumber(redis.call('HGET', key, name))
+  if n == nil or n ~= n then return default end
+  if n > most then redis.call('HSET', key, name, most) return most end
+  return n
+end`;
+/** Takes every score of a sorted set beyond `most` back to `most`. */
+const CLAMP = `local function clamp(key, most)
+  for _, member in ipairs(redis.call('ZRANGEBYSCORE', key, '(' .. most, '+inf')) do redis.call('ZADD', key, most, member) end
+end`;
 
 /**
  * KEYS: window, state, then one in-flight set per kind. ARGV: grant id, the caller's kind (its
- * index among the in-flight sets), that kind's cap, perWindow, windowMs, spacingMs, leaseMs.
- * Returns 0 with the grant made, or how long to wait before asking again.
+ * index among the in-flight sets), that kind's cap, perWindow, windowMs, spacingMs, leaseMs,
+ * maxWaitMs. Returns 0 with the grant made, or how long to wait before asking again (at most maxWaitMs).
  */
-const GRANT = `${NOW} ${KEEP}
+const GRANT = `${NOW} ${KEEP} ${FIELD} ${CLAMP}
 local window, state = KEYS[1], KEYS[2]
-local perWindow, windowMs, spacingMs, leaseMs = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local perWindow, windowMs, spacingMs, leaseMs, maxWaitMs = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 local counted = 0
 for i = 3, #KEYS do
+  clamp(KEYS[i], now + leaseMs)
   local lapsed = redis.call('ZRANGEBYSCORE', KEYS[i], '-inf', now, 'WITHSCORES')
   for j = 1, #lapsed, 2 do redis.call('ZADD', window, 'GT', tonumber(lapsed[j + 1]) + windowMs, lapsed[j]) end
   if #lapsed > 0 then
@@ -52,11 +71,12 @@ for i = 3, #KEYS do
   end
   counted = counted + redis.call('ZCARD', KEYS[i])
 end
+clamp(window, now + windowMs)
 redis.call('ZREMRANGEBYSCORE', window, '-inf', now)
 local answered = redis.call('ZCARD', window)
 counted = counted + answered
-local last = tonumber(redis.call('HGET', state, 'last') or '-1e15')
-local wait = math.max(0, tonumber(redis.call('HGET', state, 'paused') or '0') - now, last + spacingMs - now)
+local last = field(state, 'last', -1e15, now)
+local wait = math.max(0, field(state, 'paused', 0, now + maxWaitMs) - now, last + spacingMs - now)
 if counted >= perWindow then
   local first = counted - perWindow
   if first < answered then
@@ -67,7 +87,7 @@ if counted >= perWindow then
 end
 local mine = KEYS[2 + tonumber(ARGV[2])]
 if redis.call('ZCARD', mine) >= tonumber(ARGV[3]) then wait = math.max(wait, spacingMs) end
-if wait > 0 then return math.ceil(wait) end
+if wait > 0 then return math.ceil(math.min(wait, maxWaitMs)) end
 redis.call('ZADD', mine, now + leaseMs, ARGV[1])
 redis.call('HSET', state, 'last', now)
 keep(mine, leaseMs)
@@ -89,17 +109,19 @@ for i = 2, #ARGV do redis.call('ZADD', KEYS[1], 'XX', 'GT', ends, ARGV[i]) end
 keep(KEYS[1], tonumber(ARGV[1]))
 return 1`;
 
-/** KEYS: state. ARGV: ms. Pauses the budget for every process, keeping a longer pause already set. */
-const PAUSE = `${NOW} ${KEEP}
-local ends = now + tonumber(ARGV[1])
-if tonumber(redis.call('HGET', KEYS[1], 'paused') or '0') < ends then redis.call('HSET', KEYS[1], 'paused', ends) end
-keep(KEYS[1], tonumber(ARGV[1]))
+/**
+ * KEYS: state. ARGV: ms, maxWaitMs. Pauses the budget for every process, keeping a longer pause
+ * already set; no pause ends more than maxWaitMs from now.
+ */
+const PAUSE = `${NOW} ${KEEP} ${FIELD}
+local maxWaitMs = tonumber(ARGV[2])
+local ends = now + math.min(tonumber(ARGV[1]), maxWaitMs)
+if field(KEYS[1], 'paused', 0, now + maxWaitMs) < ends then redis.call('HSET', KEYS[1], 'paused', ends) end
+keep(KEYS[1], ends - now)
 return 1`;
 
 type Script = (numberOfKeys: number, ...keysAndArgs: (string | number)[]) => Promise<number>;
 const SCRIPTS = { budgetGrant: GRANT, budgetRelease: RELEASE, budgetRenew: RENEW, budgetPause: PAUSE };
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export interface SharedBudgetsOptions {
   /** Prepended to every key (REDIS_KEY_PREFIX), so deployments or tests on one Redis can keep apart. */
@@ -129,7 +151,8 @@ export class SharedBudgets {
   /** Connects and checks that Redis answers, so a wrong REDIS_URL stops the worker at start. */
   static async connect(url: string, options: SharedBudgetsOptions): Promise<SharedBudgets> {
     // Commands fail fast while Redis is away: the pacer retries them itself, sending nothing meanwhile.
-    const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 5_000 });
+    // A command unanswered in time fails too: a Redis that takes connections but never answers is away.
+    const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 5_000, commandTimeout: 5_000 });
     redis.on('error', () => undefined); // each failed command reports its own error; the pacer logs them once
     try {
       await redis.connect();
@@ -195,36 +218,41 @@ export class SharedPacer implements Pacing {
     this.keys = store.keys(budget);
   }
 
-  acquire(kind = this.kinds[0]): Promise<Release> {
+  acquire(kind = this.kinds[0], stop?: AbortSignal): Promise<Release> {
     const index = this.kinds.indexOf(kind);
     if (index < 0) throw new Error(`no in-flight cap for requests of kind "${kind}"`);
-    const grant = (this.queues.get(kind) ?? Promise.resolve()).then(() => this.grant(kind, index));
-    this.queues.set(kind, grant);
+    if (stop?.aborted) return Promise.reject(new PacingStopped());
+    const grant = (this.queues.get(kind) ?? Promise.resolve()).then(() => this.grant(kind, index, stop));
+    this.queues.set(
+      kind,
+      grant.catch(() => undefined),
+    ); // a request given up leaves its place to the next
     return grant;
   }
 
-  run<T>(request: () => Promise<T>, kind?: string): Promise<T> {
-    return runPaced(this, request, kind);
+  run<T>(request: () => Promise<T>, kind?: string, stop?: AbortSignal): Promise<T> {
+    return runPaced(this, request, kind, stop);
   }
 
   pause(ms: number): void {
-    this.pausedUntil = Math.max(this.pausedUntil, Date.now() + ms); // this process at once, even if Redis is away
-    void this.store.call('budgetPause', [this.keys.state], [Math.ceil(ms)]);
+    const pause = Math.ceil(boundedWait(ms));
+    this.pausedUntil = Math.max(this.pausedUntil, Date.now() + pause); // this process at once, even if Redis is away
+    void this.store.call('budgetPause', [this.keys.state], [pause, MAX_WAIT_MS]);
   }
 
-  private async grant(kind: string, index: number): Promise<Release> {
+  private async grant(kind: string, index: number, stop?: AbortSignal): Promise<Release> {
     const id = randomUUID();
     const { perWindow, windowMs, spacingMs } = this.pace;
     const keys = [this.keys.window, this.keys.state, ...this.kinds.map(this.keys.flight)];
-    const args = [id, index + 1, this.caps[index], perWindow, Math.ceil(windowMs), Math.ceil(spacingMs), this.store.leaseMs];
+    const args = [id, index + 1, this.caps[index], perWindow, Math.ceil(windowMs), Math.ceil(spacingMs), this.store.leaseMs, MAX_WAIT_MS];
     for (;;) {
       if (this.pausedUntil > Date.now()) {
-        await sleep(this.pausedUntil - Date.now());
+        await pacedSleep(this.pausedUntil - Date.now(), stop);
         continue;
       }
       const wait = await this.store.call('budgetGrant', keys, args);
       if (wait === 0) break;
-      await sleep(wait ?? UNREACHABLE_RETRY_MS);
+      await pacedSleep(wait ?? UNREACHABLE_RETRY_MS, stop);
     }
     this.hold(kind, id);
     let released = false;

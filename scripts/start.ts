@@ -9,6 +9,7 @@ import { prepareDataDir } from '../lib/data-dir';
 import { startEmbeddedServer } from '../lib/dev-server';
 import { createLogger } from '../lib/logger';
 import { runMain, shutdownSignal } from '../lib/main';
+import { stopPacing } from '../lib/pacer';
 import { startWebhookServer } from '../webhook/server';
 import { installRuntime } from '../lib/temporal';
 import { startSyncWorker } from '../worker/worker';
@@ -48,6 +49,7 @@ runMain(async () => {
   const webhook = await startWebhookServer(config, log);
 
   log.info(`stopping on ${await shutdownSignal()}`);
+  stopPacing(); // no request waiting for its turn holds the stop
   await webhook.close();
   worker.shutdown();
   await running;

@@ -15,6 +15,7 @@ import { SecretStore } from '../lib/webhook-secrets';
 import { startWebhookServer } from '../webhook/server';
 import type { WebhookHealthReport } from '../workflows';
 import { freePort } from './support/ports';
+import { forwardRequest } from './support/proxy';
 import { eventually, startStack, type Stack } from './support/stack';
 
 /** What sits between Asana and the webhook in production (a TLS terminator, a tunnel): while down it answers 502. */
@@ -22,12 +23,7 @@ async function frontProxy(upstream: () => string) {
   const state = { up: true };
   const server = http.createServer((req, res) => {
     if (!state.up) return void res.writeHead(502).end('Bad Gateway');
-    const forwarded = http.request(`${upstream()}${req.url}`, { method: req.method, headers: req.headers }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    });
-    forwarded.on('error', () => res.writeHead(502).end());
-    req.pipe(forwarded);
+    forwardRequest(upstream(), req, res);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {

@@ -2,6 +2,7 @@
 import { loadConfig } from '../config';
 import { createLogger } from '../lib/logger';
 import { runMain, shutdownSignal } from '../lib/main';
+import { stopPacing } from '../lib/pacer';
 import { installRuntime } from '../lib/temporal';
 import { startSyncWorker } from './worker';
 
@@ -11,7 +12,8 @@ runMain(async () => {
   installRuntime(log, config);
   const { worker, running } = await startSyncWorker(config, log);
   void shutdownSignal().then((signal) => {
-    log.info(`stopping on ${signal}: letting running activities finish`);
+    log.info(`stopping on ${signal}: letting running activities finish; requests waiting for their turn are given up`);
+    stopPacing();
     worker.shutdown();
   });
   await running;

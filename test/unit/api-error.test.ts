@@ -37,3 +37,11 @@ describe('retryingServerErrors', function () {
     }
   });
 });
+
+describe('ApiError', () => {
+  it("shows at most a thousand characters of an API's error text, however much its answer carried", () => {
+    const err = new ApiError('Asana', 400, 'x'.repeat(5_000_000));
+    assert.equal(err.message, `Asana answered 400: ${'x'.repeat(1_000)}…`);
+    assert.equal(new ApiError('Airtable', 422, 'short').message, 'Airtable answered 422: short');
+  });
+});
