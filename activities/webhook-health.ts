@@ -1,9 +1,18 @@
 /**
  * The webhook health check's one activity, run by the webhook process (it holds DATA_DIR's secrets
  * and answers the handshake a repair needs): each synced project's webhooks and their health, and
- * `ensureWebhook` (lib/asana-webhooks.ts, as `webhooks ensure` runs it) to repair what is missing.
+ * `ensureWebhook` (lib/asana-webhooks.ts, as `webhooks ensure` runs it) to repair what is missing,
+ * at most REPAIRS_PER_DAY times a day per project.
  */
-import { describeEnsured, ensureWebhook, isFailing, type EnsuredWebhook, type WebhookKeeper } from '../lib/asana-webhooks';
+import { ApplicationFailure } from '@temporalio/common';
+import {
+  describeEnsured,
+  ensureWebhook,
+  isFailing,
+  RegistrationError,
+  type EnsuredWebhook,
+  type WebhookKeeper,
+} from '../lib/asana-webhooks';
 import { escapeMarkdown } from '../lib/markdown';
 import type { WebhookFilter } from '../rows/webhook-filters';
 import { classified } from './failures';
@@ -37,7 +46,11 @@ export interface WebhookHealthReport {
   projects: ProjectHealth[];
 }
 
+/** New webhooks the check registers per project in a day: past that, a webhook Asana keeps dropping needs an operator, not another. */
+export const REPAIRS_PER_DAY = 3;
+
 export interface WebhookHealthDeps {
+  /** Its `repairsPerDay` is REPAIRS_PER_DAY unless set. */
   keeper: WebhookKeeper;
   projectGids: readonly string[];
   /** The filters the columns call for (rows/webhook-filters.ts). */
@@ -62,12 +75,29 @@ function healthOf(hook: EnsuredWebhook['ours'][number]): WebhookHealth {
 
 export function createWebhookHealthActivities({ keeper, projectGids, filters, observe }: WebhookHealthDeps) {
   return {
-    /** Reads every synced project's webhooks, repairs a missing one or stale filters, and reports each project. */
+    /**
+     * Reads every synced project's webhooks, repairs a missing or inactive one or stale filters,
+     * and reports each project. Fails, saying why, when a project is left without an active webhook
+     * (its repairs capped) or a registration was attacked; the other projects are checked first.
+     */
     async checkWebhooks(): Promise<WebhookHealthReport> {
       return classified(async () => {
+        const capped = { ...keeper, repairsPerDay: keeper.repairsPerDay ?? REPAIRS_PER_DAY };
         const projects: ProjectHealth[] = [];
+        const unrepaired: string[] = [];
         for (const projectGid of projectGids) {
-          const ensured = await ensureWebhook(keeper, projectGid, filters);
+          let ensured: EnsuredWebhook;
+          try {
+            ensured = await ensureWebhook(capped, projectGid, filters);
+          } catch (err) {
+            if (!(err instanceof RegistrationError)) throw err;
+            unrepaired.push(`Project ${projectGid}: ${err.message}`);
+            continue;
+          }
+          if (ensured.action === 'repairs_capped') {
+            unrepaired.push(describeEnsured(ensured));
+            continue;
+          }
           const project = {
             projectGid,
             webhooks: ensured.ours.map(healthOf),
@@ -77,6 +107,8 @@ export function createWebhookHealthActivities({ keeper, projectGids, filters, ob
           observe(project);
           projects.push(project);
         }
+        // not retried: another attempt would register again, which is what the cap and the attack refuse
+        if (unrepaired.length > 0) throw ApplicationFailure.nonRetryable(unrepaired.join('\n'), 'WebhookNotRepaired');
         return { projects };
       });
     },

@@ -3,9 +3,11 @@ import { parseArgs } from 'node:util';
 import type { Config } from '../config';
 import { isGid } from '../config/gid';
 import type { AsanaApi } from '../lib/asana-api';
+import { ApiError } from '../lib/api-error';
 import {
   answeredGid,
   configuredFilters,
+  deleteAtAsana,
   describeEnsured,
   ensureWebhook,
   listWebhooks,
@@ -14,7 +16,7 @@ import {
   UntrustedAnswer,
   type Webhook,
 } from '../lib/asana-webhooks';
-import type { SecretStore } from '../lib/webhook-secrets';
+import { tokenOf, type SecretStore, type WebhookSecret } from '../lib/webhook-secrets';
 import type { WebhookFilter } from '../rows/webhook-filters';
 import { formatTable } from '../lib/text-table';
 import { terminalJson } from '../lib/terminal-text';
@@ -109,7 +111,7 @@ async function list(ctx: WebhookCommandContext, args: string[]): Promise<void> {
   const project = values.project === undefined ? undefined : gidOption(values.project, 'project');
   const publicUrl = publicUrlOption(ctx, values['public-url']);
   const hooks = await listFor(ctx, project);
-  const secrets = await Promise.all(hooks.map(async (h) => ((await secretOf(ctx.secrets, publicUrl, h)) ? 'stored' : 'none')));
+  const secrets = await Promise.all(hooks.map(async (h) => secretState(await secretOf(ctx.secrets, publicUrl, h))));
   if (values.json) {
     ctx.output.out(terminalJson(hooks.map((h, i) => ({ ...h, secret: secrets[i] }))));
     return;
@@ -145,6 +147,11 @@ async function list(ctx: WebhookCommandContext, args: string[]): Promise<void> {
   ctx.output.out(formatTable(columns, rows));
 }
 
+/** How `list` shows a webhook's secret: pending until Asana's create answer confirms it. */
+function secretState(secret: WebhookSecret | undefined): 'stored' | 'pending' | 'none' {
+  return secret === undefined ? 'none' : secret.pending ? 'pending' : 'stored';
+}
+
 /** A webhook of an answer, refused unless it is the webhook, or of the project, the operator named. */
 function namedWebhook(hook: Webhook, named: { gid?: string; project?: string }): Webhook {
   const gid = answeredGid(hook.gid, 'webhook');
@@ -168,13 +175,13 @@ async function remove(ctx: WebhookCommandContext, args: string[]): Promise<void>
   const named =
     values.project !== undefined ? { project: gidOption(values.project, 'project') } : { gid: gidOption(positionals[0], 'webhook') };
   const publicUrl = publicUrlOption(ctx, values['public-url']);
-  const answered =
-    named.project !== undefined ? await listFor(ctx, named.project) : [await ctx.api.call<Webhook>('GET', `/webhooks/${named.gid}`)];
+  const answered = named.project !== undefined ? await listFor(ctx, named.project) : await webhookOrGone(ctx, named.gid);
+  if (answered === undefined) return;
   // every webhook is checked before any is deleted
   const hooks = answered.map((hook) => namedWebhook(hook, named));
   for (const hook of hooks) {
     const secret = await secretOf(ctx.secrets, publicUrl, hook);
-    await ctx.api.call('DELETE', `/webhooks/${hook.gid}`);
+    await deleteAtAsana(ctx.api, hook.gid);
     if (secret === undefined) {
       ctx.output.out(
         `Deleted webhook ${hook.gid} (project ${hook.resource.gid}); its target is not this service's URL with a secret stored here, so no secret was forgotten.`,
@@ -184,7 +191,40 @@ async function remove(ctx: WebhookCommandContext, args: string[]): Promise<void>
     await ctx.secrets.delete(secret.token);
     ctx.output.out(`Deleted webhook ${hook.gid} (project ${hook.resource.gid}) and forgot its secret.`);
   }
-  if (hooks.length === 0) ctx.output.out('No webhooks to delete.');
+  if (named.project !== undefined) await forgetUnlisted(ctx, named.project, hooks);
+  else if (hooks.length === 0) ctx.output.out('No webhooks to delete.');
+}
+
+/**
+ * The webhook `delete <gid>` names, as Asana answers it. When Asana no longer has it (a 404) but
+ * its secret is stored here, the secret is forgotten and the command is done (undefined): Asana
+ * deleted the webhook, and its secret must not outlive it. Without such a secret, the 404 stands.
+ */
+async function webhookOrGone(ctx: WebhookCommandContext, gid: string): Promise<Webhook[] | undefined> {
+  try {
+    return [await ctx.api.call<Webhook>('GET', `/webhooks/${gid}`)];
+  } catch (err) {
+    const secret = err instanceof ApiError && err.status === 404 ? await ctx.secrets.ofWebhook(gid) : undefined;
+    if (secret === undefined) throw err;
+    await ctx.secrets.delete(secret.token);
+    ctx.output.out(
+      `Asana no longer has webhook ${gid} (it answered 404), so there was nothing to delete there; forgot its secret (project ${secret.projectGid}).`,
+    );
+    return undefined;
+  }
+}
+
+/**
+ * `delete --project` leaves none of the project's secrets: those of webhooks Asana no longer lists
+ * go too (not one a listed target carries, though that target is not ours).
+ */
+async function forgetUnlisted(ctx: WebhookCommandContext, projectGid: string, listed: Webhook[]): Promise<void> {
+  const listedTokens = new Set(listed.map((hook) => tokenOf(hook.target)));
+  const unlisted = (await ctx.secrets.list()).filter((s) => s.projectGid === projectGid && !listedTokens.has(s.token));
+  for (const secret of unlisted) await ctx.secrets.delete(secret.token);
+  if (unlisted.length > 0)
+    ctx.output.out(`Forgot ${unlisted.length} secret(s) of project ${projectGid} whose webhooks Asana no longer lists.`);
+  else if (listed.length === 0) ctx.output.out('No webhooks to delete.');
 }
 
 export const WEBHOOK_COMMANDS: Record<string, (ctx: WebhookCommandContext, args: string[]) => Promise<void>> = {

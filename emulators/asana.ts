@@ -436,6 +436,13 @@ export class AsanaEmulator extends EmulatorServer {
     this.forget(webhook);
   }
 
+  /** Asana lists a webhook as inactive (`active: false`) and sends it nothing more. */
+  deactivateWebhook(gid: string): void {
+    const webhook = this.webhooks.get(gid);
+    if (!webhook) throw new Error(`no webhook ${gid}`);
+    webhook.active = false;
+  }
+
   /** Sends a delivery to a webhook's target as Asana would (signed), bypassing the event queue. */
   async deliver(webhookGid: string, events: AsanaEvent[]): Promise<number | 'timeout' | 'error'> {
     const webhook = this.webhooks.get(webhookGid);
@@ -860,7 +867,7 @@ export class AsanaEmulator extends EmulatorServer {
       ...(change ? { change } : {}),
     };
     for (const webhook of this.webhooks.values()) {
-      if (!this.reaches(task, webhook.resource)) continue;
+      if (!webhook.active || !this.reaches(task, webhook.resource)) continue;
       if (webhook.filters.length > 0 && !webhook.filters.some((f) => filterPasses(f, event))) {
         this.filteredEvents += 1;
         continue;

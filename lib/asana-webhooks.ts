@@ -9,7 +9,7 @@ import { sameFilters, webhookFilters, type WebhookFilter } from '../rows/webhook
 import { isGid } from '../config/gid';
 import { ApiError } from './api-error';
 import type { AsanaApi } from './asana-api';
-import { ownTarget, webhookUrl, type SecretStore, type WebhookSecret } from './webhook-secrets';
+import { ownTarget, tokenOf, webhookUrl, type SecretStore, type WebhookSecret } from './webhook-secrets';
 
 /** How long a registration's URL accepts its one handshake. */
 export const REGISTRATION_WINDOW_MS = 60_000;
@@ -86,9 +86,10 @@ export function listWebhooks(api: AsanaApi, workspace: string, project?: string)
 }
 
 /**
- * The secret this DATA_DIR holds for a webhook: only when its target is ours (under the public URL,
- * on our path) and the secret is for that target's project. A target elsewhere that carries one of
- * our tokens is not our webhook, so its secret is neither shown as stored nor deleted.
+ * The secret this DATA_DIR holds for a webhook (accepted or pending): only when its target is ours
+ * (under the public URL, on our path) and the secret is for that target's project. A target
+ * elsewhere that carries one of our tokens is not our webhook, so its secret is neither shown as
+ * stored nor deleted.
  */
 export async function secretOf(secrets: SecretStore, publicUrl: string, hook: Pick<Webhook, 'target'>): Promise<WebhookSecret | undefined> {
   const own = ownTarget(publicUrl, hook.target);
@@ -111,8 +112,8 @@ export interface Registered {
 
 /**
  * Registers a webhook for the project: opens a registration, asks Asana to create the webhook on
- * that registration's URL (Asana then performs the handshake with our webhook) and checks that the
- * secret our webhook stored is the one Asana sent. Needs the webhook's DATA_DIR.
+ * that registration's URL (Asana then performs the handshake with our webhook) and confirms the
+ * secret our webhook stored, pending, only if it is the one Asana sent. Needs the webhook's DATA_DIR.
  */
 export async function registerWebhook(
   api: AsanaApi,
@@ -121,7 +122,7 @@ export async function registerWebhook(
   publicUrl: string,
   filters: WebhookFilter[],
 ): Promise<Registered> {
-  const token = await secrets.openRegistration(projectGid, REGISTRATION_WINDOW_MS);
+  const token = await secrets.openRegistration(projectGid, REGISTRATION_WINDOW_MS, { confirm: true });
   const target = webhookUrl(publicUrl, projectGid, token);
   try {
     let answer: CreateAnswer;
@@ -132,31 +133,39 @@ export async function registerWebhook(
     } catch (err) {
       // the handshake stored a secret, so the webhook likely exists: find it rather than invite a duplicate
       if ((err instanceof ApiError || err instanceof UntrustedAnswer) && (await secrets.get(token)) !== undefined)
-        return { gid: await findCreated(api, secrets, { projectGid, target, token }, err), target, found: true };
+        return { gid: await confirmFound(api, secrets, { projectGid, target, token }, err), target, found: true };
       throw err;
     }
     const stored = await secrets.get(token);
     if (stored === undefined || stored.secret !== answer['X-Hook-Secret']) {
-      await api.call('DELETE', `/webhooks/${gid}`).catch(() => undefined);
+      await deleteAtAsana(api, gid).catch(() => undefined);
       await secrets.delete(token);
       throw new RegistrationError(
         stored === undefined
           ? `Asana created webhook ${gid}, but its handshake did not reach a webhook on this DATA_DIR; deleted it. Run the CLI with the webhook's DATA_DIR.`
-          : `the secret stored by the handshake of webhook ${gid} is not the one Asana returned; deleted the webhook.`,
+          : handshakeTaken(projectGid, `the secret it stored is not the one Asana returned with webhook ${gid}`, gid),
       );
     }
+    await secrets.confirm(token, gid);
     return { gid, target };
   } finally {
     await secrets.closeRegistration(token);
   }
 }
 
+/** What is said of a registration whose handshake someone other than Asana answered: the attack, and what was done. */
+function handshakeTaken(projectGid: string, evidence: string, deletedGid?: string): string {
+  const undone = deletedGid === undefined ? 'Asana made no webhook; forgot' : `Deleted webhook ${deletedGid} and forgot`;
+  return `someone else answered the handshake on the registration URL of a new webhook for project ${projectGid} (${evidence}): that URL, known only to this process and Asana, leaked while the webhook was being registered. ${undone} the secret that handshake stored; no delivery was accepted with it. Find who can read the webhook's URLs (a proxy's or tunnel's logs) before registering again.`;
+}
+
 /**
- * The gid of the webhook a create made whose handshake stored our secret but whose answer was lost
- * or unusable: the one Asana lists on the registration's target. When Asana lists none, the secret
- * verifies nothing and is forgotten.
+ * The gid of the webhook a create made whose handshake stored a secret but whose answer was lost
+ * or unusable: the one Asana lists on the registration's target, whose secret is then confirmed
+ * (Asana made a webhook on the URL, so the handshake taken there was Asana's own). When Asana
+ * lists none, the secret is forgotten, and reported as an attack when a second handshake had come.
  */
-async function findCreated(
+async function confirmFound(
   api: AsanaApi,
   secrets: SecretStore,
   registration: { projectGid: string; target: string; token: string },
@@ -169,26 +178,54 @@ async function findCreated(
   } catch (err) {
     if (!(err instanceof ApiError || err instanceof UntrustedAnswer)) throw err;
     throw new RegistrationError(
-      `${failure.message}; the handshake completed and its secret is stored, but Asana's webhooks could not be listed (${err.message}). Run \`webhooks list --project ${projectGid}\` before creating another: a webhook there whose secret is stored is this one.`,
+      `${failure.message}; the handshake completed and its secret is stored, but Asana's webhooks could not be listed (${err.message}). Run \`webhooks list --project ${projectGid}\` before creating another: a webhook there whose secret is pending is this one, and the health check (or \`webhooks ensure\`) accepts its secret once Asana lists it and this registration is abandoned.`,
     );
   }
   const hook = listed.find((h) => h.target === target);
-  if (hook !== undefined) return answeredGid(hook.gid, 'webhook');
+  if (hook !== undefined) {
+    const gid = answeredGid(hook.gid, 'webhook');
+    await secrets.confirm(token, gid);
+    return gid;
+  }
+  const contested = await secrets.contested(token);
   await secrets.delete(token);
   throw new RegistrationError(
-    `${failure.message}; the handshake had stored a secret, but Asana lists no webhook on its URL, so the secret is forgotten. Create the webhook again.`,
+    contested
+      ? handshakeTaken(projectGid, `two handshakes came on it, and Asana answered the create with: ${failure.message}`)
+      : `${failure.message}; the handshake had stored a secret, but Asana lists no webhook on its URL, so the secret is forgotten. Create the webhook again.`,
   );
+}
+
+/** Deletes a webhook at Asana; true if Asana had it, false if it no longer does (a 404). */
+export async function deleteAtAsana(api: AsanaApi, gid: string): Promise<boolean> {
+  try {
+    await api.call('DELETE', `/webhooks/${gid}`);
+    return true;
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404) return false;
+    throw err;
+  }
 }
 
 /** What `ensureWebhook` found on a project and did. */
 export interface EnsuredWebhook {
   projectGid: string;
-  /** `created`: no active webhook of ours was there (an alarm, now repaired); `filters_updated`: ours had other filters. */
-  action: 'unchanged' | 'created' | 'filters_updated';
+  /**
+   * `created`: no active webhook of ours was there (an alarm, now repaired); `filters_updated`:
+   * ours had other filters; `repairs_capped`: none of ours was active, but the project had as many
+   * repairs in the last day as the keeper allows, so none was registered.
+   */
+  action: 'unchanged' | 'created' | 'filters_updated' | 'repairs_capped';
   /** Our webhooks on the project as Asana listed them (before any change), with their health. */
   ours: Webhook[];
   /** The gid of the webhook a create made, or of those whose filters were updated. */
   changed: string[];
+  /** Inactive webhooks of ours, deleted at Asana now that an active one takes their place; their secrets retired. */
+  retired: string[];
+  /** How many secrets were retired because Asana no longer lists their webhooks. */
+  unlisted: number;
+  /** The project's repairs in the last day, when they reached the cap. */
+  repairs?: number;
   /** Webhooks on the project that are not ours (another target, or no secret in this DATA_DIR): never touched. */
   others: number;
 }
@@ -200,40 +237,81 @@ export interface WebhookKeeper {
   publicUrl: string;
   /** ASANA_WORKSPACE_GID; each project's own workspace when unset. */
   workspaceGid?: string;
+  /** Webhooks `ensureWebhook` may register per project in a day (the health check's cap); no cap when unset. */
+  repairsPerDay?: number;
+}
+
+/** The token of each listed target that carries one (on any host: a live webhook's secret is never retired), with its webhook's gid. */
+function listedTokens(listed: Webhook[]): Map<string, string> {
+  const tokens = new Map<string, string>();
+  for (const hook of listed) {
+    const token = tokenOf(hook.target);
+    if (token !== undefined) tokens.set(token, hook.gid);
+  }
+  return tokens;
+}
+
+/** Deletes superseded webhooks of ours at Asana (one already gone is fine) and retires their secrets. */
+async function retireWebhooks({ api, secrets, publicUrl }: WebhookKeeper, hooks: Webhook[]): Promise<string[]> {
+  for (const hook of hooks) {
+    await deleteAtAsana(api, answeredGid(hook.gid, 'webhook'));
+    const secret = await secretOf(secrets, publicUrl, hook);
+    if (secret !== undefined) await secrets.retire(secret.token);
+  }
+  return hooks.map((hook) => hook.gid);
 }
 
 /**
- * Makes sure the project has an active webhook of ours with these filters: registers one (handshake
- * included) when it has none, updates the filters of ours that differ (Asana's update request,
- * not a delete and a new create), and otherwise changes nothing. A create only ever follows a list
- * with no active webhook of ours, on a new URL, so it never meets Asana's "duplicated webhook" 403.
+ * Makes sure the project has one active webhook of ours with these filters: registers one
+ * (handshake included) when it has none, deletes ours that Asana lists as inactive once another
+ * is active, updates the filters of ours that differ (Asana's update request, not a delete and a
+ * new create), and otherwise changes nothing at Asana. A create only ever follows a list with no
+ * active webhook of ours, on a new URL, so it never meets Asana's "duplicated webhook" 403. The
+ * secrets of webhooks Asana no longer lists are retired first.
  */
 export async function ensureWebhook(keeper: WebhookKeeper, projectGid: string, filters: WebhookFilter[]): Promise<EnsuredWebhook> {
   const { api, secrets, publicUrl } = keeper;
-  const listed = await listWebhooks(api, keeper.workspaceGid ?? (await workspaceOf(api, projectGid)), projectGid);
+  const workspace = keeper.workspaceGid ?? (await workspaceOf(api, projectGid));
+  const listedAt = Date.now();
+  const listed = await listWebhooks(api, workspace, projectGid);
+  const unlisted = await secrets.settle(projectGid, listedTokens(listed), listedAt);
   const owned = await Promise.all(listed.map(async (hook) => (await secretOf(secrets, publicUrl, hook)) !== undefined));
   const ours = listed.filter((_, i) => owned[i]);
-  const found = { projectGid, ours, others: listed.length - ours.length };
+  const found = { projectGid, ours, others: listed.length - ours.length, unlisted };
   const active = ours.filter((hook) => hook.active);
+  const inactive = ours.filter((hook) => !hook.active);
   if (active.length === 0) {
+    const repairs = await secrets.repairsInLastDay(projectGid);
+    if (keeper.repairsPerDay !== undefined && repairs >= keeper.repairsPerDay)
+      return { ...found, action: 'repairs_capped', changed: [], retired: [], repairs };
+    // recorded before the attempt, so a registration that keeps failing is capped too
+    await secrets.recordRepair(projectGid);
     const created = await registerWebhook(api, secrets, projectGid, publicUrl, filters);
-    return { ...found, action: 'created', changed: [created.gid] };
+    return { ...found, action: 'created', changed: [created.gid], retired: await retireWebhooks(keeper, inactive) };
   }
+  const retired = await retireWebhooks(keeper, inactive);
   const stale = active.filter((hook) => !sameFilters(hook.filters ?? [], filters));
   for (const hook of stale) await api.call('PUT', `/webhooks/${answeredGid(hook.gid, 'webhook')}`, { data: { data: { filters } } });
-  return { ...found, action: stale.length > 0 ? 'filters_updated' : 'unchanged', changed: stale.map((hook) => hook.gid) };
+  return { ...found, action: stale.length > 0 ? 'filters_updated' : 'unchanged', changed: stale.map((hook) => hook.gid), retired };
 }
 
 /** What `ensure` says of a project: what it found, what it did, and a failing webhook's health. */
-export function describeEnsured({ projectGid, action, ours, changed, others }: EnsuredWebhook): string {
+export function describeEnsured({ projectGid, action, ours, changed, retired, unlisted, repairs, others }: EnsuredWebhook): string {
   const active = ours.filter((hook) => hook.active);
   const did = {
     created: `no active webhook of ours; created webhook ${changed[0]} (handshake completed, secret stored)`,
     filters_updated: `updated the filters of webhook ${changed.join(', ')} to those the columns call for`,
-    unchanged: `webhook ${active.map((hook) => hook.gid).join(', ')} active, with the filters the columns call for; nothing to do`,
+    unchanged: `webhook ${active.map((hook) => hook.gid).join(', ')} active, with the filters the columns call for; nothing ${retired.length > 0 ? 'else ' : ''}to do`,
+    repairs_capped: `no active webhook of ours, and ${repairs} were registered for it in the last day already, so no more are: find out why Asana drops or disables them (\`webhooks list --project ${projectGid}\`), then run \`webhooks ensure\``,
   }[action];
   const notes = [
     ...(active.length > 1 ? [`${active.length} active webhooks of ours: delete all but one with \`webhooks delete <gid>\``] : []),
+    ...(retired.length > 0
+      ? [`deleted inactive webhook ${retired.join(', ')} at Asana; its secret verifies deliveries for a grace period, then is forgotten`]
+      : []),
+    ...(unlisted > 0
+      ? [`${unlisted} secret(s) of webhooks Asana no longer lists retired: they verify deliveries for a grace period, then are forgotten`]
+      : []),
     ...ours.filter(isFailing).map(describeFailing),
     ...(others > 0 ? [`${others} webhook(s) not ours (another URL, or no secret here) left alone`] : []),
   ];

@@ -17,13 +17,19 @@ import type { Logger } from '../lib/logger';
 import { causesSync, DeliveryError, parseDelivery, signatureMatches, taskEvents } from './delivery';
 import { OUTCOMES, type Outcome, type WebhookMetrics } from './metrics';
 import type { JournalEntry } from './journal';
-import { SecretStore, SecretStoreUnavailable, TOKEN_PATTERN, WEBHOOK_PATH } from '../lib/webhook-secrets';
+import { SecretStore, SecretStoreUnavailable, TOKEN_PATTERN, WEBHOOK_PATH, type WebhookSecret } from '../lib/webhook-secrets';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 /** Any token in a logged path: the log shows `<token>` in its place. */
 const TOKEN_IN_PATH = new RegExp(TOKEN_PATTERN, 'gi');
 /** A caller's x-request-id is kept only if it is short and printable; otherwise we make one. */
 const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
+/**
+ * How long a delivery signed with a pending secret waits for the create answer to confirm it:
+ * Asana may deliver before the registering process has read that answer. Well within Asana's
+ * delivery timeout.
+ */
+const CONFIRMATION_WAIT_MS = 5_000;
 
 export interface WebhookDeps {
   secrets: SecretStore;
@@ -49,8 +55,8 @@ interface State {
   outcome?: Outcome;
   projectGid: string;
   token: string;
-  /** The secret of the webhook whose URL this is, once it has one. */
-  secret?: string;
+  /** The secret of the webhook whose URL this is, once it has one (pending until its create answer confirms it). */
+  stored?: WebhookSecret;
   body: Buffer;
 }
 
@@ -160,11 +166,11 @@ function tooLarge(ctx: Context): void {
 function knownWebhook(deps: Pick<WebhookDeps, 'projects' | 'secrets'>) {
   return async (ctx: Context, next: Next) => {
     const state = ctx.state as State;
-    const stored = await deps.secrets.get(state.token);
-    const secret = stored?.projectGid === state.projectGid ? stored.secret : undefined;
-    const registering = secret === undefined && (await deps.secrets.isRegistering(state.token, state.projectGid));
-    if (deps.projects.has(state.projectGid) && (secret !== undefined || registering)) {
-      state.secret = secret;
+    const found = await deps.secrets.get(state.token);
+    const stored = found?.projectGid === state.projectGid ? found : undefined;
+    const registering = stored === undefined && (await deps.secrets.isRegistering(state.token, state.projectGid));
+    if (deps.projects.has(state.projectGid) && (stored !== undefined || registering)) {
+      state.stored = stored;
       return next();
     }
     ctx.req.resume(); // drain, so the answer reaches the client
@@ -194,20 +200,37 @@ function handshake(secrets: SecretStore) {
   };
 }
 
-/** A delivery must be JSON, come on a registered webhook's URL, and carry that webhook's signature. */
-function verifiedDelivery() {
+/**
+ * A delivery must be JSON, come on a registered webhook's URL, and carry that webhook's signature,
+ * made with a secret Asana's create answer confirmed (one still pending is waited for).
+ */
+function verifiedDelivery(secrets: SecretStore) {
   return async (ctx: Context, next: Next) => {
     const state = ctx.state as State;
-    if (state.secret === undefined) return reply(ctx, 404, 'unknown_resource', 'no webhook is registered at this URL');
+    const { stored } = state;
+    if (stored === undefined) return reply(ctx, 404, 'unknown_resource', 'no webhook is registered at this URL');
     const type = ctx.get('content-type');
     if (type && !/^application\/(.+\+)?json\b/i.test(type))
       return reply(ctx, 415, 'unsupported_media_type', 'deliveries must be application/json');
-    if (!signatureMatches(state.secret, state.body, ctx.get('x-hook-signature') || undefined)) {
+    if (!signatureMatches(stored.secret, state.body, ctx.get('x-hook-signature') || undefined)) {
       state.log.warn({ projectGid: state.projectGid }, 'delivery with a missing or wrong signature');
       return reply(ctx, 401, 'bad_signature', 'missing or invalid X-Hook-Signature');
     }
+    if (stored.pending && !(await confirmedInTime(secrets, stored))) {
+      state.log.error(
+        { projectGid: state.projectGid },
+        "delivery refused: it is signed with the secret a handshake stored on a registration URL, and Asana's create answer has not confirmed that secret; unless the registering process is still waiting for that answer, someone other than Asana answered the handshake (the URL leaked)",
+      );
+      return reply(ctx, 404, 'unknown_resource', 'no webhook is registered at this URL');
+    }
     await next();
   };
+}
+
+/** Whether a pending secret is confirmed within CONFIRMATION_WAIT_MS, unchanged: only then was its handshake Asana's. */
+async function confirmedInTime(secrets: SecretStore, pending: WebhookSecret): Promise<boolean> {
+  const settled = await secrets.awaitConfirmation(pending.token, CONFIRMATION_WAIT_MS);
+  return settled !== undefined && settled.pending === undefined && settled.secret === pending.secret;
 }
 
 function dispatchEvents(deps: WebhookDeps, counts: OutcomeCounts) {
@@ -250,7 +273,7 @@ export function createWebhookApp(deps: WebhookDeps, counts: OutcomeCounts = empt
   app.use(knownWebhook(deps));
   app.use(rawBody());
   app.use(handshake(deps.secrets));
-  app.use(verifiedDelivery());
+  app.use(verifiedDelivery(deps.secrets));
   app.use(dispatchEvents(deps, counts));
   return app;
 }

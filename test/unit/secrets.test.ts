@@ -106,6 +106,112 @@ describe('webhook secret store', () => {
       assert.equal(ownTarget(publicUrl, foreign), undefined, foreign);
   });
 
+  describe('a secret lives as long as its webhook', () => {
+    const claimPending = async (projectGid = '123', value = secret) => {
+      const token = await store.openRegistration(projectGid, 60_000, { confirm: true });
+      assert.equal(await store.claim(token, projectGid, value), 'accepted');
+      return token;
+    };
+
+    it('keeps a secret its create answer has not confirmed pending, then accepts it with its webhook', async () => {
+      const token = await claimPending();
+      assert.deepEqual(await store.get(token), { token, projectGid: '123', secret, pending: true });
+      assert.equal(await store.ofWebhook('777'), undefined);
+      await store.confirm(token, '777');
+      assert.deepEqual(await store.get(token), { token, projectGid: '123', secret });
+      assert.deepEqual(await store.ofWebhook('777'), { token, projectGid: '123', secret });
+      assert.deepEqual(await readdir(path.join(dir, 'webhook-secrets-pending')), []);
+    });
+
+    it('marks a pending registration contested when a second handshake comes, and not an accepted one', async () => {
+      const token = await claimPending();
+      assert.equal(await store.contested(token), false);
+      assert.equal(await store.claim(token, '123', 'b'.repeat(40)), 'already_claimed');
+      assert.equal(await store.contested(token), true);
+      assert.equal((await store.get(token))?.secret, secret, 'the first handshake keeps its secret');
+      await store.delete(token);
+      assert.equal(await store.contested(token), false);
+
+      const accepted = await store.openRegistration('123', 60_000);
+      await store.claim(accepted, '123', secret);
+      assert.equal(await store.claim(accepted, '123', 'b'.repeat(40)), 'already_claimed');
+      assert.equal(await store.contested(accepted), false);
+    });
+
+    it('waits for a pending secret: accepted, forgotten, or still pending when the wait is over', async () => {
+      const confirmed = await claimPending();
+      setTimeout(() => void store.confirm(confirmed, '777'), 100);
+      assert.deepEqual(await store.awaitConfirmation(confirmed, 5_000), { token: confirmed, projectGid: '123', secret });
+      const forgotten = await claimPending();
+      setTimeout(() => void store.delete(forgotten), 100);
+      assert.equal(await store.awaitConfirmation(forgotten, 5_000), undefined);
+      const waiting = await claimPending();
+      assert.equal((await store.awaitConfirmation(waiting, 100))?.pending, true);
+    });
+
+    it('lets a retired secret verify for the grace period only, and retires it once', async () => {
+      store = new SecretStore(dir, { graceMs: 60_000 });
+      const token = await claimPending();
+      await store.confirm(token, '777');
+      const now = Date.now();
+      await store.retire(token, now);
+      await store.retire(token, now + 30_000);
+      assert.ok(await store.get(token, now + 59_000), 'within the grace');
+      assert.equal(await store.get(token, now + 60_000), undefined, 'past it, from the first retirement');
+      const pending = await claimPending();
+      await store.retire(pending);
+      assert.equal(await store.get(pending), undefined, 'a pending secret verified nothing: forgotten at once');
+    });
+
+    it("retires the project's secrets Asana no longer lists, not those accepted since the list, and forgets them after the grace", async () => {
+      store = new SecretStore(dir, { graceMs: 60_000 });
+      const listedToken = await claimPending();
+      const droppedToken = await claimPending();
+      const otherProject = await claimPending('456');
+      for (const [token, gid] of [
+        [listedToken, '1'],
+        [droppedToken, '2'],
+        [otherProject, '3'],
+      ])
+        await store.confirm(token, gid);
+      const listedAt = Date.now();
+      const later = await claimPending();
+      await store.confirm(later, '4', listedAt + 1);
+      assert.equal(await store.settle('123', new Map([[listedToken, '1']]), listedAt), 1);
+      const now = Date.now();
+      assert.ok(await store.get(droppedToken), 'retired, within the grace');
+      assert.equal(await store.get(droppedToken, now + 60_000), undefined);
+      await store.settle('123', new Map([[listedToken, '1']]), listedAt, now + 60_000);
+      assert.deepEqual((await store.list()).map((s) => s.token).sort(), [listedToken, otherProject, later].sort());
+    });
+
+    it('settles a pending secret its registration abandoned by what Asana lists', async () => {
+      const listedToken = await claimPending();
+      const unlistedToken = await claimPending();
+      const young = await claimPending();
+      const listed = new Map([
+        [listedToken, '1'],
+        [young, '3'],
+      ]);
+      await store.settle('123', listed, Date.now(), Date.now() + 60_000);
+      assert.equal((await store.get(young))?.pending, true, 'a registration under way is left alone');
+      await store.settle('123', listed, Date.now(), Date.now() + 11 * 60_000);
+      assert.deepEqual(await store.get(listedToken), { token: listedToken, projectGid: '123', secret });
+      assert.equal(await store.get(unlistedToken), undefined);
+    });
+
+    it('counts the repairs of the last day, per project', async () => {
+      const now = Date.now();
+      await store.recordRepair('123', now - 25 * 60 * 60_000);
+      await store.recordRepair('123', now - 60_000);
+      await store.recordRepair('123', now);
+      await store.recordRepair('456', now);
+      assert.equal(await store.repairsInLastDay('123', now), 2);
+      assert.equal(await store.repairsInLastDay('456', now), 1);
+      assert.equal(await new SecretStore(dir).repairsInLastDay('789', now), 0);
+    });
+  });
+
   it('leaves no temp file when a write fails (a full disk: no byte may be written)', async () => {
     const token = await store.openRegistration('123', 60_000);
     // a file size limit of 0 fails every write with EFBIG, as a full disk fails it with ENOSPC
