@@ -40,11 +40,16 @@ export async function webhookHealthWorkflow(input: WebhookHealthInput): Promise<
     setCurrentDetails(describeReport(report));
     return report;
   } catch (err) {
-    const why = [err as Error, (err as { cause?: Error }).cause].map((e) => e?.message).filter(Boolean);
+    const cause = (err as { cause?: Error }).cause;
     // The causes carry Asana's error text: escaped, so it shows as written and cannot add a link.
-    setCurrentDetails(
-      `**Alarm**: the check did not complete (${escapeMarkdown(why.join(': '))}). Is the webhook process running, with PUBLIC_URL and ASANA_ACCESS_TOKEN?`,
-    );
+    if (cause instanceof ApplicationFailure && cause.type === 'WebhookNotRepaired') {
+      setCurrentDetails(`**Alarm, not repaired**: ${escapeMarkdown(cause.message)}`);
+    } else {
+      const why = [err as Error, cause].map((e) => e?.message).filter(Boolean);
+      setCurrentDetails(
+        `**Alarm**: the check did not complete (${escapeMarkdown(why.join(': '))}). Is the webhook process running, with PUBLIC_URL and ASANA_ACCESS_TOKEN?`,
+      );
+    }
     throw err;
   }
 }
