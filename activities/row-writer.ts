@@ -13,7 +13,7 @@ import type { AirtableConfig } from '../config';
 import { ApiError, retryingServerErrors } from '../lib/api-error';
 import { boundedBase } from '../lib/airtable-http';
 import { airtableBudget, pacerFor } from '../lib/budgets';
-import type { Pacing, Release } from '../lib/pacer';
+import { shuttingDown, type Pacing, type Release } from '../lib/pacer';
 import { columnNames, DEFAULT_COLUMNS, rowTaskId, TASK_ID, type Column, type TaskRow } from '../rows/columns';
 
 export const MAX_RECORDS_PER_REQUEST = 10;
@@ -110,6 +110,8 @@ export class RowWriter {
       typecast?: boolean;
     },
     columns: readonly Column[] = DEFAULT_COLUMNS,
+    /** Aborts every wait for a paced slot (at shutdown, by default): the rows still queued then fail, and their syncs are retried. */
+    private readonly stop: AbortSignal = shuttingDown,
   ) {
     this.columns = columns;
     this.typecast = config.typecast ?? false;
@@ -174,7 +176,13 @@ export class RowWriter {
         // The wait for rows comes before the slot: a slot held while filling would be lost to the
         // other workers sharing the base's budget, which may have full requests ready.
         if (this.fillPays()) await this.waitWhileFillPays();
-        const slot = await this.pacer.acquire(); // rows keep arriving while we wait for the slot
+        let slot: Release;
+        try {
+          slot = await this.pacer.acquire(undefined, this.stop); // rows keep arriving while we wait for the slot
+        } catch (err) {
+          for (const pending of this.queue.splice(0)) pending.settle(err);
+          return;
+        }
         const batch = this.takeBatch();
         if (batch.length === 0) {
           slot();
@@ -367,7 +375,7 @@ export class RowWriter {
   private async list(params: { filterByFormula?: string }, onPage?: (rowsSoFar: number) => void): Promise<StoredRow[]> {
     const rows: StoredRow[] = [];
     const query = this.table.select({ ...params, pageSize: PAGE_SIZE, fields: columnNames(this.columns) });
-    let slot = await this.pacer.acquire();
+    let slot = await this.pacer.acquire(undefined, this.stop);
     try {
       await this.unpaced(
         () =>
@@ -377,10 +385,10 @@ export class RowWriter {
                 slot();
                 rows.push(...records.map((r) => ({ recordId: r.id, createdTime: r._rawJson.createdTime, fields: r.fields })));
                 onPage?.(rows.length);
-                void this.pacer.acquire().then((next) => {
+                this.pacer.acquire(undefined, this.stop).then((next) => {
                   slot = next;
                   fetchNextPage();
-                });
+                }, reject);
               },
               (err) => (err ? reject(err) : resolve()),
             );
@@ -393,7 +401,7 @@ export class RowWriter {
   }
 
   private call<T>(work: () => Promise<T>): Promise<T> {
-    return this.pacer.run(() => this.unpaced(work));
+    return this.pacer.run(() => this.unpaced(work), undefined, this.stop);
   }
 
   private async unpaced<T>(work: () => Promise<T>): Promise<T> {

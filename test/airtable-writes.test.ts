@@ -1,6 +1,7 @@
 /** What the row writer sends for rows it has written before, against the Airtable emulator over loopback. */
 import assert from 'node:assert/strict';
 import { RowWriter } from '../activities/row-writer';
+import { PacingStopped } from '../lib/pacer';
 import type { TaskRow } from '../rows/columns';
 import { AirtableEmulator } from '../emulators/airtable';
 
@@ -73,6 +74,25 @@ describe('writing rows to Airtable', () => {
       airtable.records(BASE, 'Asana Tasks').map((r) => r.fields.Name),
       ['newer'],
     );
+  });
+
+  it("gives up the rows waiting out Airtable's lock-out as soon as it is told to stop, sending nothing", async () => {
+    const stop = new AbortController();
+    const writer = new RowWriter(
+      { token: airtable.token, baseId: BASE, tableName: 'Asana Tasks', endpointUrl: airtable.url, lockoutMs: 30_000, requestsPerSecond: 5 },
+      undefined,
+      stop.signal,
+    );
+    airtable.inject({ match: /^PATCH /, status: 429, times: 1 });
+    await assert.rejects(writer.upsert([row('locked out')]), /answered 429/);
+    const sent = airtable.writes();
+    const waiting = writer.upsert([row('waits for the lock-out')]);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const stoppedAt = Date.now();
+    stop.abort();
+    await assert.rejects(waiting, PacingStopped);
+    assert.ok(Date.now() - stoppedAt < 1_000, `gave up after ${Date.now() - stoppedAt} ms`);
+    assert.equal(airtable.writes(), sent);
   });
 
   const taskRow = (gid: number): TaskRow => ({ ...row(`Task ${gid}`), 'Task ID': String(gid) });
