@@ -59,6 +59,13 @@ function compareModifications(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** Sets `key` as the newest entry of `map` (a Map keeps insertion order), dropping the oldest past `max` entries. */
+function keepLast<V>(map: Map<string, V>, key: string, value: V, max: number): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > max) map.delete(map.keys().next().value as string);
+}
+
 export interface RowWriteOptions {
   /** The modification of its task each row shows (Asana's modified_at): one for every row, or by task gid. */
   asOf?: string | ReadonlyMap<string, string>;
@@ -311,11 +318,7 @@ export class RowWriter {
   }
 
   private noteNewest(taskGid: string, asOf: string): void {
-    const known = this.newest.get(taskGid);
-    if (known !== undefined && Date.now() - known.at < NEWEST_TTL_MS && compareModifications(asOf, known.asOf) < 0) return;
-    this.newest.delete(taskGid); // re-insert: the Map keeps the newest last
-    this.newest.set(taskGid, { asOf, at: Date.now() });
-    if (this.newest.size > NEWEST_MAX) this.newest.delete(this.newest.keys().next().value as string);
+    if (this.isCurrent(taskGid, asOf)) keepLast(this.newest, taskGid, { asOf, at: Date.now() }, NEWEST_MAX);
   }
 
   private wroteLately(taskGid: string, rowFingerprint: string): boolean {
@@ -324,9 +327,7 @@ export class RowWriter {
   }
 
   private remember(taskGid: string, rowFingerprint: string): void {
-    this.written.delete(taskGid); // re-insert: the Map keeps the newest last
-    this.written.set(taskGid, { fingerprint: rowFingerprint, at: Date.now() });
-    if (this.written.size > WRITTEN_MAX) this.written.delete(this.written.keys().next().value as string);
+    keepLast(this.written, taskGid, { fingerprint: rowFingerprint, at: Date.now() }, WRITTEN_MAX);
   }
 
   /**

@@ -9,19 +9,10 @@ import Airtable from 'airtable';
 import type Base from 'airtable/lib/base';
 import objectToQueryParamString from 'airtable/lib/object_to_query_param_string';
 import { AnswerOutOfBounds, ApiError } from './api-error';
-import { boundBroken, boundedAxios } from './http-bounds';
+import { boundBroken, boundedAxios, parsedOrUndefined } from './http-bounds';
 
 /** The most pages of one listing: the largest bases Airtable offers hold that many pages of 100 records. */
 export const MAX_LISTING_PAGES = 5_000;
-
-/** A JSON text's value; undefined when it is not JSON. */
-function parsedOrUndefined(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * A Base of `airtable` whose tables send bounded requests (airtable.js's own, otherwise: the same

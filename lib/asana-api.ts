@@ -6,7 +6,7 @@
 import { AxiosError, type AxiosInstance, type Method } from 'axios';
 import type { AsanaConfig } from '../config';
 import { AnswerOutOfBounds, ApiError, retryingServerErrors } from './api-error';
-import { boundBroken, boundedAxios, MAX_ANSWER_BYTES } from './http-bounds';
+import { boundBroken, boundedAxios, MAX_ANSWER_BYTES, parsedOrUndefined } from './http-bounds';
 import { escapeMarkdown } from './markdown';
 import { asanaBudget, asanaKind, pacerFor } from './budgets';
 import { shuttingDown, type Pacing } from './pacer';
@@ -131,15 +131,6 @@ export class AsanaApi {
       asanaKind(method),
       shuttingDown,
     );
-  }
-}
-
-/** A JSON text's value; undefined when it is not JSON. */
-function parsedOrUndefined(text: unknown): unknown {
-  try {
-    return typeof text === 'string' ? JSON.parse(text) : undefined;
-  } catch {
-    return undefined;
   }
 }
 

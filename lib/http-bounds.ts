@@ -39,3 +39,12 @@ export function boundBroken(service: Service, err: unknown): ApiError | undefine
   }
   return undefined;
 }
+
+/** A bounded client's answer text as JSON; undefined when it is not JSON (or not text). */
+export function parsedOrUndefined(text: unknown): unknown {
+  try {
+    return typeof text === 'string' ? JSON.parse(text) : undefined;
+  } catch {
+    return undefined;
+  }
+}
