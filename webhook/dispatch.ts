@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import { signalTask, startTaskCheck } from '../client';
 import { grpcCode } from '../lib/temporal';
 import { within } from '../lib/within';
+import type { CheckTasksInput, CheckTasksResult } from '../workflows';
 import { Unforwardable, type CheckForward, type Forward } from './journal';
 
 /** A call Temporal has not answered in this long fails; the journal tries the event again. */
@@ -47,14 +48,33 @@ export function temporalForward(connected: () => Client | undefined, taskQueue: 
   return (entry) => send(`task ${entry.taskGid}`, (client) => signalTask(client, taskQueue, entry));
 }
 
-/** Forwards a batch of journaled events of one project as one check run (checkTasksWorkflow). */
-export function temporalCheck(connected: () => Client | undefined, taskQueue: string, inFlight: Set<Promise<unknown>>): CheckForward {
+/** How long the webhook waits for a check run's result, to learn what Asana listed (unseen-tasks.ts). */
+export const CHECK_RESULT_MS = 5_000;
+
+/**
+ * Forwards a batch of journaled events of one project as one check run (checkTasksWorkflow);
+ * `onResult` hears what the run found if it ends within CHECK_RESULT_MS: a shutdown waits for
+ * the wait, and a run that lists its tasks ends well within it.
+ */
+export function temporalCheck(
+  connected: () => Client | undefined,
+  taskQueue: string,
+  inFlight: Set<Promise<unknown>>,
+  onResult: (input: CheckTasksInput, result: CheckTasksResult) => void,
+): CheckForward {
   const send = temporalCall(connected, inFlight);
   return (entries) => {
-    const input = {
+    const input: CheckTasksInput = {
       projectGid: entries[0].projectGid,
       tasks: entries.map(({ taskGid, receivedAt, changedAt }) => ({ taskGid, receivedAt, changedAt })),
     };
-    return send(`a check of ${entries.length} task events`, (client) => startTaskCheck(client, taskQueue, input));
+    return send(`a check of ${entries.length} task events`, async (client) => {
+      const run = await startTaskCheck(client, taskQueue, input);
+      const result = client.withDeadline(Date.now() + CHECK_RESULT_MS, () => run.result());
+      within(CHECK_RESULT_MS, result, 'Temporal', inFlight).then(
+        (found) => onResult(input, found),
+        () => {}, // no answer in time: nothing learned
+      );
+    });
   };
 }

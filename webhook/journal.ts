@@ -14,10 +14,12 @@
  * acknowledged delivery, and the reconcile schedule catches what any webhook missed.
  *
  * A delivery of more than `maxDirectTasks` tasks (Asana's own are far smaller; a leaked secret's
- * can name 13,000 invented gids) starts no run per task: its events wait in a queue of their own
- * and go to Temporal in batches, as check runs that start the sync of each task Asana lists in the
- * project (workflows/check-tasks.ts). That queue has its own bound, so such deliveries never
- * take the room of Asana's ordinary ones, and the check's forwards never take their slots.
+ * can name 13,000 invented gids), and any entry the caller marked `check` (gids of a project that
+ * sends more unseen ones than unseen-tasks.ts lets through), starts no run per task: its events
+ * wait in a queue of their own and go to Temporal in batches, as check runs that start the sync
+ * of each task Asana lists in the project (workflows/check-tasks.ts). That queue has its own
+ * bound, so such deliveries never take the room of Asana's ordinary ones, and the check's
+ * forwards never take their slots.
  *
  * Deliveries are refused (the caller answers 503, and Asana keeps them) while Temporal is not
  * taking events, or while too many events wait for it: Asana's retries are then the buffer, not us.
@@ -224,11 +226,11 @@ export class Journal {
    * cache cost microseconds, less than handing them to a thread and back.
    */
   append(entries: JournalEntry[]): void {
-    const check = entries.length > this.options.maxDirectTasks;
-    const refusal = this.refusal(check);
+    const large = entries.length > this.options.maxDirectTasks;
+    const journaled = large ? entries.map((e): JournalEntry => ({ ...e, check: true })) : entries;
+    const refusal = this.refusal(journaled);
     if (refusal !== undefined) throw new JournalRefusal(refusal);
     if (entries.length === 0) return;
-    const journaled = check ? entries.map((e): JournalEntry => ({ ...e, check: true })) : entries;
     const segment = this.current ?? this.startSegment();
     const lines = Buffer.from(journaled.map((e) => `${JSON.stringify(e)}\n`).join(''));
     try {
@@ -242,19 +244,21 @@ export class Journal {
     segment.events += journaled.length;
     segment.pending += journaled.length;
     for (const entry of journaled) this.enqueue(entry, segment);
-    if (check)
+    if (large)
       this.log.info({ projectGid: entries[0].projectGid, tasks: entries.length }, 'delivery of many tasks: Asana must list them first');
     if (segment.events >= SEGMENT_EVENTS) void this.endSegment(segment);
     else this.sync();
     this.pump();
   }
 
-  /** Why a delivery (one for check runs, or not) is refused now; undefined when it is taken. */
-  private refusal(check: boolean): string | undefined {
+  /** Why a delivery is refused now, by the queues its entries go to (check runs, or their own); undefined when it is taken. */
+  private refusal(entries: readonly JournalEntry[]): string | undefined {
     if (this.closed) return 'shutting down';
     if (this.failures > 0) return 'Temporal is not taking events';
-    if (check && this.checkEntries >= this.options.maxCheckBacklog) return `${this.checkEntries} events already wait for a check`;
-    if (!check && this.directBacklog >= this.options.maxBacklog) return `${this.directBacklog} events already wait for Temporal`;
+    const checked = entries.some((e) => e.check);
+    if (checked && this.checkEntries >= this.options.maxCheckBacklog) return `${this.checkEntries} events already wait for a check`;
+    if (entries.some((e) => !e.check) && this.directBacklog >= this.options.maxBacklog)
+      return `${this.directBacklog} events already wait for Temporal`;
     return undefined;
   }
 

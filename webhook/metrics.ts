@@ -81,7 +81,7 @@ export class WebhookMetrics {
   });
   private readonly checks = new Counter({
     name: 'webhook_events_checked_total',
-    help: 'Task events of deliveries over 100 tasks, sent to check runs (Asana must list a task before its sync starts)',
+    help: 'Task events sent to check runs, of deliveries over 100 tasks or unseen tasks past the budget (Asana must list a task before its sync starts)',
     registers: [this.registry],
   });
   private readonly latency = new Histogram({

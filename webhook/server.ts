@@ -15,6 +15,7 @@ import { createWebhookApp, emptyCounts, type OutcomeCounts } from './app';
 import { within } from '../lib/within';
 import { temporalCheck, temporalForward } from './dispatch';
 import { Journal, JournalRefusal } from './journal';
+import { UnseenTaskBudget } from './unseen-tasks';
 import { WebhookMetrics } from './metrics';
 import { SecretStore } from '../lib/webhook-secrets';
 import { startHealthWorker } from './health-worker';
@@ -106,7 +107,18 @@ export async function startWebhookServer(config: Config, log: Logger, client?: C
   const inFlight = new Set<Promise<unknown>>();
   const metrics = new WebhookMetrics();
   const forward = temporalForward(() => connected, config.temporal.taskQueue, inFlight);
-  const check = temporalCheck(() => connected, config.temporal.taskQueue, inFlight);
+  const unseen = new UnseenTaskBudget();
+  const check = temporalCheck(
+    () => connected,
+    config.temporal.taskQueue,
+    inFlight,
+    (input, result) =>
+      unseen.checked(
+        input.projectGid,
+        input.tasks.map((t) => t.taskGid),
+        result.notListed,
+      ),
+  );
   const journal = await Journal.open(
     config.dataDir,
     async (entry) => {
@@ -186,7 +198,7 @@ export async function startWebhookServer(config: Config, log: Logger, client?: C
       changeRule: changeRuleOf(columns.settings),
       enqueue: (entries) => {
         if (!temporalAnswers()) throw new JournalRefusal('Temporal is not answering');
-        journal.append(entries);
+        journal.append(unseen.route(entries));
       },
     },
     counts,

@@ -1,0 +1,105 @@
+/**
+ * Which task events may start or signal their run at once, and which must first be listed by Asana
+ * (a check run, journal.ts). A gid nobody vouches for costs a run and two Asana reads on the fast
+ * path, and one listing shared by hundreds on the check path; so each project lets only a small
+ * rate of gids it has not seen take the fast path, however the events are split into deliveries.
+ * Asana's own deliveries name a few tasks, mostly seen already or just created, and stay fast.
+ *
+ * A burst of real new tasks would then wait for listings too; so a check run that finds nearly
+ * all the gids it was given opens the project's fast path to every gid for a while. Only Asana can
+ * vouch for gids, so invented ones never open it; a leaked secret's flood timed during a real burst
+ * rides it until the window ends (docs/security.md).
+ */
+import type { JournalEntry } from './journal';
+
+export interface UnseenTaskBudgetOptions {
+  /** Unseen gids a project may send to the fast path at once... */
+  burst?: number;
+  /** ...and per second after that. */
+  perSecond?: number;
+  /** How long a gid sent to the fast path or listed by a check counts as seen, and how many are remembered. */
+  seenMs?: number;
+  maxSeen?: number;
+  /** How long a check that found nearly all its gids opens the project's fast path. */
+  trustMs?: number;
+}
+
+/** Checks vouch for a project once they were given this many gids, if Asana listed this share of them. */
+const TRUST_SAMPLE = 10;
+const TRUST_SHARE = 0.9;
+
+interface ProjectBudget {
+  /** Fast-path places left, and when they were last counted. */
+  tokens: number;
+  at: number;
+  /** Until when every gid of the project takes the fast path (checks vouched for its burst). */
+  trustedUntil: number;
+  /** Gids given to and listed by the checks since the last verdict: small checks add up to one. */
+  asked: number;
+  listed: number;
+}
+
+export class UnseenTaskBudget {
+  private readonly options: Required<UnseenTaskBudgetOptions>;
+  private readonly projects = new Map<string, ProjectBudget>();
+  /** `<project>/<task>` → when last seen, oldest first. */
+  private readonly seen = new Map<string, number>();
+
+  constructor(options: UnseenTaskBudgetOptions = {}) {
+    this.options = { burst: 10, perSecond: 1, seenMs: 10 * 60_000, maxSeen: 50_000, trustMs: 30_000, ...options };
+  }
+
+  /** The entries, those over the budget marked for a check run; the others count as seen from now on. */
+  route(entries: readonly JournalEntry[], now = Date.now()): JournalEntry[] {
+    return entries.map((entry) => {
+      if (entry.check) return entry;
+      const key = `${entry.projectGid}/${entry.taskGid}`;
+      const seenAt = this.seen.get(key);
+      const known = seenAt !== undefined && now - seenAt < this.options.seenMs;
+      if (!known && !this.take(entry.projectGid, now)) return { ...entry, check: true };
+      this.remember(key, now);
+      return entry;
+    });
+  }
+
+  /**
+   * What a check run of the project found: the gids Asana listed count as seen. Once checks were
+   * given TRUST_SAMPLE gids, a verdict: nearly all listed opens the fast path for trustMs, fewer
+   * closes it.
+   */
+  checked(projectGid: string, asked: readonly string[], notListed: readonly string[], now = Date.now()): void {
+    const missing = new Set(notListed);
+    const gids = new Set(asked);
+    for (const gid of gids) if (!missing.has(gid)) this.remember(`${projectGid}/${gid}`, now);
+    const budget = this.budget(projectGid, now);
+    budget.asked += gids.size;
+    budget.listed += gids.size - missing.size;
+    if (budget.asked < TRUST_SAMPLE) return;
+    budget.trustedUntil = budget.listed >= TRUST_SHARE * budget.asked ? now + this.options.trustMs : 0;
+    budget.asked = budget.listed = 0;
+  }
+
+  private budget(projectGid: string, now: number): ProjectBudget {
+    const { burst, perSecond } = this.options;
+    const budget = this.projects.get(projectGid) ?? { tokens: burst, at: now, trustedUntil: 0, asked: 0, listed: 0 };
+    budget.tokens = Math.min(burst, budget.tokens + (Math.max(0, now - budget.at) / 1000) * perSecond);
+    budget.at = now;
+    this.projects.set(projectGid, budget);
+    return budget;
+  }
+
+  /** Takes one fast-path place of the project, if one is left or a check vouches for the project. */
+  private take(projectGid: string, now: number): boolean {
+    const budget = this.budget(projectGid, now);
+    if (now < budget.trustedUntil) return true;
+    if (budget.tokens < 1) return false;
+    budget.tokens -= 1;
+    return true;
+  }
+
+  private remember(key: string, now: number): void {
+    this.seen.delete(key); // re-insert: the Map keeps the newest last
+    this.seen.set(key, now);
+    if (this.seen.size > this.options.maxSeen) this.seen.delete(this.seen.keys().next().value as string);
+  }
+}
