@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import { signalTask, startTaskCheck } from '../client';
 import { grpcCode } from '../lib/temporal';
 import { within } from '../lib/within';
-import type { CheckTasksInput, CheckTasksResult } from '../workflows';
+import type { CheckTasksInput } from '../workflows';
 import { Unforwardable, type CheckForward, type Forward } from './journal';
 
 /** A call Temporal has not answered in this long fails; the journal tries the event again. */
@@ -51,30 +51,45 @@ export function temporalForward(connected: () => Client | undefined, taskQueue: 
 /** How long the webhook waits for a check run's result, to learn what Asana listed (unseen-tasks.ts). */
 export const CHECK_RESULT_MS = 5_000;
 
+/** What learns from check runs' results (unseen-tasks.ts). */
+export interface CheckVerdicts {
+  checked(projectGid: string, asked: readonly string[], notListed: readonly string[]): void;
+  /** Whether the project's next check should wait for this one's result. */
+  awaitsVerdict(projectGid: string): boolean;
+}
+
 /**
- * Forwards a batch of journaled events of one project as one check run (checkTasksWorkflow);
- * `onResult` hears what the run found if it ends within CHECK_RESULT_MS: a shutdown waits for
- * the wait, and a run that lists its tasks ends well within it.
+ * Forwards a batch of journaled events of one project as one check run (checkTasksWorkflow), and
+ * tells `verdicts` what the run found if it ends within CHECK_RESULT_MS (a shutdown waits for the
+ * wait; a run that lists its tasks ends well within it). While the project awaits a verdict, the
+ * forward ends only then, so the journal's next check of it waits for the verdict.
  */
 export function temporalCheck(
   connected: () => Client | undefined,
   taskQueue: string,
   inFlight: Set<Promise<unknown>>,
-  onResult: (input: CheckTasksInput, result: CheckTasksResult) => void,
+  verdicts: CheckVerdicts,
 ): CheckForward {
   const send = temporalCall(connected, inFlight);
-  return (entries) => {
+  return async (entries) => {
     const input: CheckTasksInput = {
       projectGid: entries[0].projectGid,
       tasks: entries.map(({ taskGid, receivedAt, changedAt }) => ({ taskGid, receivedAt, changedAt })),
     };
-    return send(`a check of ${entries.length} task events`, async (client) => {
+    let learned: Promise<void> = Promise.resolve();
+    await send(`a check of ${entries.length} task events`, async (client) => {
       const run = await startTaskCheck(client, taskQueue, input);
       const result = client.withDeadline(Date.now() + CHECK_RESULT_MS, () => run.result());
-      within(CHECK_RESULT_MS, result, 'Temporal', inFlight).then(
-        (found) => onResult(input, found),
+      learned = within(CHECK_RESULT_MS, result, 'Temporal', inFlight).then(
+        (found) =>
+          verdicts.checked(
+            input.projectGid,
+            input.tasks.map((t) => t.taskGid),
+            found.notListed,
+          ),
         () => {}, // no answer in time: nothing learned
       );
     });
+    if (verdicts.awaitsVerdict(input.projectGid)) await learned;
   };
 }

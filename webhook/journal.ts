@@ -67,6 +67,12 @@ export interface JournalOptions {
   check?: CheckForward;
   /** Tasks a delivery may hold and still start or signal a run for each at once. */
   maxDirectTasks?: number;
+  /**
+   * Whether an entry the caller marked `check` may go to its task's run after all, asked as its
+   * check batch is formed (unseen-tasks.ts: checks vouched for its project). Entries of deliveries
+   * over `maxDirectTasks` always wait for their check.
+   */
+  release?: (entry: JournalEntry) => boolean;
   /** Events of such deliveries waiting for Temporal beyond which they are refused (others are not). */
   maxCheckBacklog?: number;
   /** Events forwarded at once. */
@@ -106,6 +112,8 @@ interface Segment {
 interface Journaled {
   entry: JournalEntry;
   segment: Segment;
+  /** Marked `check` by the caller, not for its delivery's size: `release` may send it direct. */
+  releasable?: true;
 }
 
 /** The waiting events of one task, forwarded as one. */
@@ -154,7 +162,8 @@ class Fifo<T> {
 export class Journal {
   private readonly dir: string;
   private readonly rejectedFile: string;
-  private readonly options: Required<Omit<JournalOptions, 'onSetAside' | 'check'>> & Pick<JournalOptions, 'onSetAside' | 'check'>;
+  private readonly options: Required<Omit<JournalOptions, 'onSetAside' | 'check' | 'release'>> &
+    Pick<JournalOptions, 'onSetAside' | 'check' | 'release'>;
   /** Journaled entries not yet forwarded, by task, oldest task first. */
   private readonly queue = new Fifo<Queued>();
   /** Entries of deliveries over maxDirectTasks, for check runs; a batch that failed goes first. */
@@ -243,7 +252,7 @@ export class Journal {
     }
     segment.events += journaled.length;
     segment.pending += journaled.length;
-    for (const entry of journaled) this.enqueue(entry, segment);
+    for (const entry of journaled) this.enqueue(entry, segment, !large && entry.check);
     if (large)
       this.log.info({ projectGid: entries[0].projectGid, tasks: entries.length }, 'delivery of many tasks: Asana must list them first');
     if (segment.events >= SEGMENT_EVENTS) void this.endSegment(segment);
@@ -318,13 +327,18 @@ export class Journal {
   }
 
   /** Queues an entry, with the waiting ones of its task if there are any (or for a check run). */
-  private enqueue(entry: JournalEntry, segment: Segment): void {
-    const journaled = { entry, segment };
+  private enqueue(entry: JournalEntry, segment: Segment, releasable?: boolean): void {
+    const journaled: Journaled = { entry, segment, ...(releasable ? { releasable } : {}) };
     if (entry.check && this.options.check) {
       this.toCheck.push(journaled);
       this.checkEntries += 1;
       return;
     }
+    this.enqueueDirect(journaled);
+  }
+
+  /** Queues an entry to start or signal its task's run, with the waiting ones of its task if any. */
+  private enqueueDirect(journaled: Journaled): void {
     const waiting = this.queuedByTask.get(taskKey(journaled));
     if (waiting) waiting.push(journaled);
     else {
@@ -372,16 +386,18 @@ export class Journal {
     let batch = this.checkAgain;
     this.checkAgain = undefined;
     if (!batch) {
-      batch = [this.toCheck.shift()!];
-      const { projectGid } = batch[0].entry;
+      batch = [];
       while (batch.length < CHECK_BATCH && this.toCheck.length > 0) {
         const next = this.toCheck.shift()!;
-        if (next.entry.projectGid !== projectGid) {
+        if (next.releasable && this.options.release?.(next.entry)) {
+          this.checkEntries -= 1;
+          this.enqueueDirect(next);
+        } else if (batch.length > 0 && next.entry.projectGid !== batch[0].entry.projectGid) {
           this.toCheck.unshift(next);
           break;
-        }
-        batch.push(next);
+        } else batch.push(next);
       }
+      if (batch.length === 0) return; // all released: pump forwards them
     }
     const sent = batch;
     this.checking = true;

@@ -108,17 +108,7 @@ export async function startWebhookServer(config: Config, log: Logger, client?: C
   const metrics = new WebhookMetrics();
   const forward = temporalForward(() => connected, config.temporal.taskQueue, inFlight);
   const unseen = new UnseenTaskBudget();
-  const check = temporalCheck(
-    () => connected,
-    config.temporal.taskQueue,
-    inFlight,
-    (input, result) =>
-      unseen.checked(
-        input.projectGid,
-        input.tasks.map((t) => t.taskGid),
-        result.notListed,
-      ),
-  );
+  const check = temporalCheck(() => connected, config.temporal.taskQueue, inFlight, unseen);
   const journal = await Journal.open(
     config.dataDir,
     async (entry) => {
@@ -132,6 +122,7 @@ export async function startWebhookServer(config: Config, log: Logger, client?: C
         await check(entries);
         metrics.checked(entries.length);
       },
+      release: (entry) => unseen.vouchedFor(entry.projectGid),
     },
   );
   metrics.watchJournal(() => journal.backlog);
@@ -144,7 +135,7 @@ export async function startWebhookServer(config: Config, log: Logger, client?: C
     const connection = connected.connection;
     // The native client retries a refused call inside its deadline: the probe's own timer decides.
     const call = connection.withDeadline(Date.now() + PROBE_MS, () => connection.workflowService.getSystemInfo({}));
-    within(PROBE_MS, call, 'Temporal').then(
+    within(PROBE_MS, call, 'Temporal', inFlight).then(
       () => (answering = true),
       () => (answering = false),
     );
@@ -159,7 +150,7 @@ export async function startWebhookServer(config: Config, log: Logger, client?: C
     const connection = connected?.connection;
     if (!connection) return;
     const call = workflowPollers(connection, config.temporal.namespace, config.temporal.taskQueue, PROBE_MS);
-    within(PROBE_MS, call, 'Temporal').then(
+    within(PROBE_MS, call, 'Temporal', inFlight).then(
       (identities) => (workerPolls = identities.length > 0),
       () => (workerPolls = false),
     );

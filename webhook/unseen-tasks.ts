@@ -5,10 +5,13 @@
  * rate of gids it has not seen take the fast path, however the events are split into deliveries.
  * Asana's own deliveries name a few tasks, mostly seen already or just created, and stay fast.
  *
- * A burst of real new tasks would then wait for listings too; so a check run that finds nearly
- * all the gids it was given opens the project's fast path to every gid for a while. Only Asana can
- * vouch for gids, so invented ones never open it; a leaked secret's flood timed during a real burst
- * rides it until the window ends (docs/security.md).
+ * A burst of real new tasks would then wait for listings too. So checks bring a verdict: once a
+ * project's checks were given TRUST_SAMPLE gids, Asana listing nearly all of them opens the
+ * project's fast path to every gid for a while (the events still waiting for a check go direct),
+ * and fewer keeps it closed as long. While a project has no verdict, its check lane waits for the
+ * result of the check under way, so a burst's later events wait for the verdict, not for listings.
+ * Only Asana can vouch for gids, so invented ones never open the path; a leaked secret's flood timed
+ * during a real burst rides it until the window ends (docs/security.md).
  */
 import type { JournalEntry } from './journal';
 
@@ -20,8 +23,8 @@ export interface UnseenTaskBudgetOptions {
   /** How long a gid sent to the fast path or listed by a check counts as seen, and how many are remembered. */
   seenMs?: number;
   maxSeen?: number;
-  /** How long a check that found nearly all its gids opens the project's fast path. */
-  trustMs?: number;
+  /** How long a verdict of the checks holds. */
+  verdictMs?: number;
 }
 
 /** Checks vouch for a project once they were given this many gids, if Asana listed this share of them. */
@@ -32,8 +35,9 @@ interface ProjectBudget {
   /** Fast-path places left, and when they were last counted. */
   tokens: number;
   at: number;
-  /** Until when every gid of the project takes the fast path (checks vouched for its burst). */
-  trustedUntil: number;
+  /** The checks' last verdict (whether Asana listed the gids they were given), and until when it holds. */
+  trusted: boolean;
+  verdictUntil: number;
   /** Gids given to and listed by the checks since the last verdict: small checks add up to one. */
   asked: number;
   listed: number;
@@ -46,7 +50,7 @@ export class UnseenTaskBudget {
   private readonly seen = new Map<string, number>();
 
   constructor(options: UnseenTaskBudgetOptions = {}) {
-    this.options = { burst: 10, perSecond: 1, seenMs: 10 * 60_000, maxSeen: 50_000, trustMs: 30_000, ...options };
+    this.options = { burst: 10, perSecond: 1, seenMs: 10 * 60_000, maxSeen: 50_000, verdictMs: 30_000, ...options };
   }
 
   /** The entries, those over the budget marked for a check run; the others count as seen from now on. */
@@ -64,8 +68,8 @@ export class UnseenTaskBudget {
 
   /**
    * What a check run of the project found: the gids Asana listed count as seen. Once checks were
-   * given TRUST_SAMPLE gids, a verdict: nearly all listed opens the fast path for trustMs, fewer
-   * closes it.
+   * given TRUST_SAMPLE gids, a verdict for verdictMs: nearly all listed opens the fast path, fewer
+   * keeps it closed.
    */
   checked(projectGid: string, asked: readonly string[], notListed: readonly string[], now = Date.now()): void {
     const missing = new Set(notListed);
@@ -75,23 +79,35 @@ export class UnseenTaskBudget {
     budget.asked += gids.size;
     budget.listed += gids.size - missing.size;
     if (budget.asked < TRUST_SAMPLE) return;
-    budget.trustedUntil = budget.listed >= TRUST_SHARE * budget.asked ? now + this.options.trustMs : 0;
+    budget.trusted = budget.listed >= TRUST_SHARE * budget.asked;
+    budget.verdictUntil = now + this.options.verdictMs;
     budget.asked = budget.listed = 0;
+  }
+
+  /** Whether the project's checks owe a verdict: its check lane then waits for each check's result. */
+  awaitsVerdict(projectGid: string, now = Date.now()): boolean {
+    return now >= (this.projects.get(projectGid)?.verdictUntil ?? 0);
+  }
+
+  /** Whether an event that waits for a check may go to its task's run now: checks vouched for its project. */
+  vouchedFor(projectGid: string, now = Date.now()): boolean {
+    const budget = this.projects.get(projectGid);
+    return budget !== undefined && budget.trusted && now < budget.verdictUntil;
   }
 
   private budget(projectGid: string, now: number): ProjectBudget {
     const { burst, perSecond } = this.options;
-    const budget = this.projects.get(projectGid) ?? { tokens: burst, at: now, trustedUntil: 0, asked: 0, listed: 0 };
+    const budget = this.projects.get(projectGid) ?? { tokens: burst, at: now, trusted: false, verdictUntil: 0, asked: 0, listed: 0 };
     budget.tokens = Math.min(burst, budget.tokens + (Math.max(0, now - budget.at) / 1000) * perSecond);
     budget.at = now;
     this.projects.set(projectGid, budget);
     return budget;
   }
 
-  /** Takes one fast-path place of the project, if one is left or a check vouches for the project. */
+  /** Takes one fast-path place of the project, if one is left or checks vouched for the project. */
   private take(projectGid: string, now: number): boolean {
+    if (this.vouchedFor(projectGid, now)) return true;
     const budget = this.budget(projectGid, now);
-    if (now < budget.trustedUntil) return true;
     if (budget.tokens < 1) return false;
     budget.tokens -= 1;
     return true;

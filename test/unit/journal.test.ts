@@ -346,6 +346,34 @@ describe('webhook journal', () => {
       await journal.close();
     });
 
+    it('waiting for a check because the caller marked them, go direct once `release` lets them; a large delivery never does', async () => {
+      const temporal = fakeTemporal();
+      let answer: () => void = () => undefined;
+      const batches: string[][] = [];
+      const check = (entries: JournalEntry[]) => {
+        batches.push(entries.map((e) => e.taskGid));
+        return new Promise<void>((resolve) => (answer = resolve)); // the check lane waits, as for a verdict
+      };
+      let vouched = false;
+      const journal = await Journal.open(dir, temporal.forward, log, { check, maxDirectTasks: 3, release: () => vouched });
+      const marked = (from: number, count: number) => tasks(count, '100', from).map((e): JournalEntry => ({ ...e, check: true }));
+      journal.append(marked(1, 2));
+      await eventually(() => assert.deepEqual(batches, [['1', '2']]));
+      journal.append(marked(3, 2));
+      journal.append(tasks(4, '100', 10)); // over maxDirectTasks
+      vouched = true;
+      answer();
+      await eventually(() => assert.deepEqual([...temporal.taken].sort(), ['3', '4']));
+      await eventually(() =>
+        assert.deepEqual(batches, [
+          ['1', '2'],
+          ['10', '11', '12', '13'],
+        ]),
+      );
+      answer();
+      await journal.close();
+    });
+
     it('keep their check mark across a restart', async () => {
       const temporal = fakeTemporal();
       const checks = fakeChecks();

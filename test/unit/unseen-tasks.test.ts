@@ -34,13 +34,16 @@ describe('the unseen-task budget', () => {
   });
 
   it('opens the fast path of a project while checks found nearly all their gids, and not for a check of invented ones', () => {
-    const budget = new UnseenTaskBudget({ burst: 1, perSecond: 0.001, trustMs: 1_000 });
+    const budget = new UnseenTaskBudget({ burst: 1, perSecond: 0.001, verdictMs: 1_000 });
     const gids = (first: number, count: number) => entries('1', first, count).map((e) => e.taskGid);
     assert.equal(fast(budget.route(entries('1', 100, 20), 0)).length, 1);
+    assert.equal(budget.awaitsVerdict('1', 5), true);
     budget.checked('1', gids(100, 20), gids(100, 20), 10);
     assert.deepEqual(fast(budget.route(entries('1', 200, 5), 20)), [], 'invented gids opened nothing');
+    assert.deepEqual([budget.awaitsVerdict('1', 20), budget.vouchedFor('1', 20)], [false, false], 'a verdict: closed');
     budget.checked('1', gids(300, 20), gids(300, 1), 30);
     assert.equal(fast(budget.route(entries('1', 400, 50), 40)).length, 50, 'a check that found 19 of 20 opens the fast path');
+    assert.equal(budget.vouchedFor('1', 40), true, 'events waiting for a check may go direct');
     assert.equal(fast(budget.route(entries('2', 400, 5), 40)).length, 1, 'only for its own project');
     assert.deepEqual(fast(budget.route(entries('1', 500, 1), 1_040)), [], 'until the window ends');
     assert.deepEqual(fast(budget.route(entries('1', 301, 1), 1_040)), ['301'], 'gids a check listed count as seen');
