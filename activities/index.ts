@@ -24,7 +24,7 @@ export interface ActivityDeps {
   syncedProjects: ReadonlySet<string>;
   /** SYNC_SUBTASKS: subtasks have rows too (the reader counts them in their parent's projects). */
   syncSubtasks: boolean;
-  /** Sends a reconciliation's progress to its workflow (for its progress query). */
+  /** Sends a reconciliation's progress to its workflow (for its progress query), within a deadline of its own. */
   reportProgress: (workflowId: string, counts: ReconcileCounts) => Promise<void>;
   /** The watermark of the project's newest continuous reconcile that completed, if any. */
   findLastWatermark: (projectGid: string) => Promise<string | undefined>;
@@ -137,16 +137,26 @@ export function createActivities({
       const context = Context.current();
       const workflowId = context.info.workflowExecution?.workflowId;
       let lastReport = 0;
+      // One report at a time, awaited before the activity ends: none is left in flight when the worker closes its connection.
+      let reporting: Promise<void> | undefined;
       const report = (counts: ReconcileCounts): void => {
         context.heartbeat(counts);
-        if (Date.now() - lastReport < PROGRESS_INTERVAL_MS) return;
+        if (reporting || Date.now() - lastReport < PROGRESS_INTERVAL_MS) return;
         lastReport = Date.now();
-        if (workflowId) void reportProgress(workflowId, counts).catch(() => undefined); // progress is best effort
+        if (workflowId)
+          reporting = reportProgress(workflowId, counts)
+            .catch(() => undefined) // progress is best effort
+            .finally(() => (reporting = undefined));
       };
       return classified(async () => {
-        const result = await reconcilePass({ asana, airtable, deletedTasks, columns, syncedProjects, syncSubtasks, report }, input);
-        if (workflowId) await reportProgress(workflowId, result).catch(() => undefined);
-        return result;
+        try {
+          const result = await reconcilePass({ asana, airtable, deletedTasks, columns, syncedProjects, syncSubtasks, report }, input);
+          await reporting;
+          if (workflowId) await reportProgress(workflowId, result).catch(() => undefined);
+          return result;
+        } finally {
+          await reporting;
+        }
       });
     },
   };

@@ -12,12 +12,15 @@ import { createActivities } from '../activities';
 import { RowWriter } from '../activities/row-writer';
 import { TaskReader } from '../activities/task-reader';
 import type { Logger } from '../lib/logger';
-import { awaitSearchAttributes, connect, connectNative, ensureSearchAttributes } from '../lib/temporal';
+import { awaitSearchAttributes, connectNative, ensureSearchAttributes } from '../lib/temporal';
 import { reconcileProgressSignal } from '../workflows';
 import { ensureSchedules, ensureWebhookHealthSchedule, signalTask, warmUp } from '../client';
 import { bundleInChildProcess } from './bundle';
 import { findLastWatermark } from './watermarks';
 import { watchForOtherWorkers } from './solo-pacing';
+
+/** A progress report Temporal has not taken in this long is dropped: the next one carries newer counts. */
+const PROGRESS_DEADLINE_MS = 5_000;
 
 export interface SyncWorkerOptions {
   config: Config;
@@ -39,7 +42,8 @@ export async function createSyncWorker({ config, connection, client, workflowBun
     columns,
     syncedProjects: new Set(config.asana.projectGids),
     syncSubtasks: config.syncSubtasks,
-    reportProgress: (workflowId, counts) => client.workflow.getHandle(workflowId).signal(reconcileProgressSignal, counts),
+    reportProgress: (workflowId, counts) =>
+      client.withDeadline(Date.now() + PROGRESS_DEADLINE_MS, () => client.workflow.getHandle(workflowId).signal(reconcileProgressSignal, counts)),
     findLastWatermark: (projectGid) => findLastWatermark(client, projectGid),
     startSync: async (projectGid, task) => {
       await signalTask(client, config.temporal.taskQueue, { projectGid, ...task });
@@ -99,7 +103,8 @@ export async function startSyncWorker(config: Config, log: Logger): Promise<{ wo
   const asana = new AsanaApi(config.asana);
   const columns = await loadColumns(config, asana);
   await assertTableReady(config, columns, log);
-  const connection = await connect(config.temporal);
+  // One native connection for the worker and its client, closed once the worker has stopped.
+  const connection = await connectNative(config.temporal);
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const added = await ensureSearchAttributes(connection, config.temporal.namespace);
   if (added.length > 0) log.info({ added }, 'registered search attributes');
@@ -111,7 +116,7 @@ export async function startSyncWorker(config: Config, log: Logger): Promise<{ wo
   if (health) log.info({ schedule: health, every: config.webhookHealthInterval }, 'webhook health schedule in place');
   else log.warn('this worker made no webhook health schedule: it needs PUBLIC_URL, which tells our webhooks from others');
   const workflowBundle = await bundleInChildProcess();
-  const worker = await createSyncWorker({ config, connection: await connectNative(config.temporal), client, workflowBundle, columns });
+  const worker = await createSyncWorker({ config, connection, client, workflowBundle, columns });
   await rm(workflowBundle.codePath, { force: true }); // loaded by now
   log.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'worker running');
   const stopWatching = budgets ? undefined : watchForOtherWorkers(connection, config.temporal, worker.options.identity, log);

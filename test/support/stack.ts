@@ -8,7 +8,7 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import { NativeConnection, type Worker } from '@temporalio/worker';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { loadConfig, type Config, type Env } from '../../config';
 import type { DevServer } from '../../lib/dev-server';
 import { AsanaApi } from '../../lib/asana-api';
@@ -78,9 +78,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
   const config = loadConfig(['asana', 'airtable'], env);
   const log = createLogger(config.logLevel, 'test');
-  // Connections of our own: they reconnect when a dedicated server restarts.
-  const client = new Client({ connection: await Connection.connect({ address: server.address }) });
+  // One native connection, as production's processes use: it reconnects when a dedicated server restarts.
   const nativeConnection = await NativeConnection.connect({ address: server.address });
+  const client = new Client({ connection: nativeConnection });
   const worker =
     options.inProcessWorker === false
       ? undefined
@@ -113,7 +113,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       worker?.shutdown();
       await running;
       await nativeConnection.close();
-      await client.connection.close();
       await Promise.all([asana.close(), airtable.close()]);
       await rm(dataDir, { recursive: true, force: true });
     },
