@@ -4,8 +4,8 @@
  * settles hundreds of gids, so a delivery of invented gids costs a few Asana requests, no Airtable
  * request and no run per gid.
  */
-import { mergeChanges } from '../lib/freshness';
-import { GONE_RECHECK_MS, type TaskReader } from './task-reader';
+import { mergeChanges } from '../rows/freshness';
+import { GONE_RECHECK_MS, type TaskReader } from '../asana/task-reader';
 
 /** One task event of the delivery, as the webhook journaled it. */
 export interface TaskToCheck {

@@ -4,9 +4,9 @@
  */
 import { Context } from '@temporalio/activity';
 import type { DeletedTaskPolicy } from '../config';
-import type { RowWriter } from './row-writer';
-import type { TaskReader } from './task-reader';
-import type { Freshness } from '../lib/freshness';
+import type { RowWriter } from '../airtable/row-writer';
+import type { TaskReader } from '../asana/task-reader';
+import type { Freshness } from '../rows/freshness';
 import { classified } from './failures';
 import { inSyncedProject, type AsanaTask } from '../rows/asana-task';
 import { toTaskRow, type Column } from '../rows/columns';

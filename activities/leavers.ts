@@ -6,7 +6,7 @@
 import type { DeletedTaskPolicy } from '../config';
 import type { AsanaTask } from '../rows/asana-task';
 import { rowsEqual, TASK_ID, toTaskRow, type Column, type TaskRow } from '../rows/columns';
-import type { RowWriter, StoredRow } from './row-writer';
+import type { RowWriter, StoredRow } from '../airtable/row-writer';
 
 /** What happened to a leaver's rows: deleted, marked (a column showing membership rewritten), or kept as they were. */
 export type LeaverOutcome = 'deleted' | 'marked' | 'kept';

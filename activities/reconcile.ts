@@ -7,8 +7,8 @@
  */
 import type { DeletedTaskPolicy } from '../config';
 import { ApiError, retrying } from '../lib/api-error';
-import type { RowWriter, StoredRow } from './row-writer';
-import { GONE_RECHECK_MS, type TaskReader } from './task-reader';
+import type { RowWriter, StoredRow } from '../airtable/row-writer';
+import { GONE_RECHECK_MS, type TaskReader } from '../asana/task-reader';
 import { inSyncedProject, type AsanaTask } from '../rows/asana-task';
 import { rowsEqual, rowTaskId, TASK_ID, toTaskRow, type Column, type TaskRow } from '../rows/columns';
 import { settleLeaver } from './leavers';

@@ -1,18 +1,11 @@
 /**
  * The webhook health check's one activity, run by the webhook process (it holds DATA_DIR's secrets
  * and answers the handshake a repair needs): each synced project's webhooks and their health, and
- * `ensureWebhook` (lib/asana-webhooks.ts, as `webhooks ensure` runs it) to repair what is missing,
+ * `ensureWebhook` (asana/webhooks.ts, as `webhooks ensure` runs it) to repair what is missing,
  * at most REPAIRS_PER_DAY times a day per project.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import {
-  describeEnsured,
-  ensureWebhook,
-  isFailing,
-  RegistrationError,
-  type EnsuredWebhook,
-  type WebhookKeeper,
-} from '../lib/asana-webhooks';
+import { describeEnsured, ensureWebhook, isFailing, RegistrationError, type EnsuredWebhook, type WebhookKeeper } from '../asana/webhooks';
 import { escapeMarkdown } from '../lib/markdown';
 import type { WebhookFilter } from '../rows/webhook-filters';
 import { classified } from './failures';

@@ -23,15 +23,15 @@ import { loadColumns } from '../rows/columns-file';
 import { rowAsRead, TASK_ID, toTaskRow } from '../rows/columns';
 import { burst, sleep, TABLE, until, untilNoneRunning, type BurstOutcome } from './burst';
 import { burstGoals, deliveryMatrix, floorMs, meetsGoals } from './matrix';
-import { runMain } from '../lib/main';
+import { runMain } from '../lib/run-main';
 import { entryArgs, REPO_ROOT } from '../lib/runtime-paths';
 import { AirtableEmulator } from '../emulators/airtable';
 import { AsanaEmulator, floodDelivery, signDelivery } from '../emulators/asana';
 import { emulatorEnv } from '../emulators/env';
-import { configuredFilters, registerWebhook } from '../lib/asana-webhooks';
-import { AsanaApi } from '../lib/asana-api';
+import { configuredFilters, registerWebhook } from '../asana/webhooks';
+import { AsanaApi } from '../asana/api';
 import { MAX_BODY_BYTES } from '../webhook/app';
-import { SecretStore, webhookUrl } from '../lib/webhook-secrets';
+import { SecretStore, webhookUrl } from '../asana/webhook-secrets';
 import { scheduleId, startBackfill } from '../client';
 import { measureAcks } from './ack-load';
 import { composeCpuShares, niceForShares, setGroupNice } from './cpu-weight';
@@ -40,7 +40,8 @@ import { devServerPid, startTrace } from './trace';
 import { steadyLoad } from './steady';
 import { startTopology, TOPOLOGIES, type Topology } from './topology';
 import { scaleOut } from './scale-out';
-import { pollerPid, workflowPollers } from '../lib/temporal';
+import { pollerPid, workflowPollers } from '../temporal/connection';
+import { Budgets } from '../budgets';
 
 const SERVICE_BASE = 'appBENCHSERVICE01';
 const BASELINE_BASE = 'appBENCHBASELINE1';
@@ -281,7 +282,7 @@ async function runBench(): Promise<void> {
     };
 
     const hook = await registerWebhook(
-      new AsanaApi({ baseUrl: asana.baseUrl, accessToken: asana.token, requestsPerMinute: 1500 }),
+      new AsanaApi({ baseUrl: asana.baseUrl, accessToken: asana.token, requestsPerMinute: 1500 }, new Budgets()),
       new SecretStore(dir),
       project.gid,
       webhookUrl,
@@ -538,8 +539,8 @@ async function runBench(): Promise<void> {
     const columnsEnv = { ...env, COLUMNS_FILE: path.join(REPO_ROOT, 'bench', 'columns.yml'), AIRTABLE_TYPECAST: 'true' };
     const columnsConfig = loadConfig(['asana', 'airtable'], columnsEnv);
     await sleep(2000); // a clean second of the base's rate for setup's requests
-    await airtableSetup(columnsConfig, { out: () => undefined, err: (line) => console.error(line) }, []);
-    const columns = await loadColumns(columnsConfig, new AsanaApi(columnsConfig.asana));
+    await airtableSetup(columnsConfig, new Budgets(), { out: () => undefined, err: (line) => console.error(line) }, []);
+    const columns = await loadColumns(columnsConfig, new AsanaApi(columnsConfig.asana, new Budgets()));
     worker = new ServiceProcess('worker', columnsEnv, path.join(dir, 'worker-columns.log'));
     webhook = new ServiceProcess('webhook', columnsEnv, path.join(dir, 'webhook-columns.log'));
     const ready = async () =>

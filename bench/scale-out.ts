@@ -18,11 +18,11 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import Redis from 'ioredis';
 import { readEnv } from '../config';
-import { configuredFilters, registerWebhook } from '../lib/asana-webhooks';
-import { AsanaApi } from '../lib/asana-api';
+import { configuredFilters, registerWebhook } from '../asana/webhooks';
+import { AsanaApi } from '../asana/api';
 import { entryArgs, REPO_ROOT } from '../lib/runtime-paths';
-import { SharedBudgets } from '../lib/shared-pacer';
-import { SecretStore } from '../lib/webhook-secrets';
+import { SharedBudgets } from '../budgets/shared-pacer';
+import { SecretStore } from '../asana/webhook-secrets';
 import { AirtableEmulator } from '../emulators/airtable';
 import { AsanaEmulator } from '../emulators/asana';
 import { emulatorEnv } from '../emulators/env';
@@ -30,7 +30,8 @@ import { scheduleId } from '../client';
 import { burst, sleep, TABLE, until, untilNoneRunning, type BurstOutcome } from './burst';
 import { composeCpuShares, niceForShares, setGroupNice } from './cpu-weight';
 import { floorMs } from './matrix';
-import { pollerPid, workflowPollers } from '../lib/temporal';
+import { pollerPid, workflowPollers } from '../temporal/connection';
+import { Budgets } from '../budgets';
 
 const BASE = 'appBENCHSCALEOUT1';
 const TASK_QUEUE = 'bench-scale-out';
@@ -168,7 +169,7 @@ export async function scaleOut(options: ScaleOutOptions): Promise<ScaleOutTable>
         // the bench measures bursts alone: the schedules the workers made would only add reconciles
         for (const mode of ['incremental', 'full'] as const)
           await client.schedule.getHandle(scheduleId(project.gid, mode)).pause('the bench measures bursts only');
-        const api = new AsanaApi({ baseUrl: asana.baseUrl, accessToken: asana.token, requestsPerMinute: 1500 });
+        const api = new AsanaApi({ baseUrl: asana.baseUrl, accessToken: asana.token, requestsPerMinute: 1500 }, new Budgets());
         await registerWebhook(api, new SecretStore(options.dir), project.gid, `http://127.0.0.1:${port}`, configuredFilters(undefined));
         registered = true;
       }

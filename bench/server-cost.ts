@@ -14,11 +14,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker, DefaultLogger } from '@temporalio/worker';
 import { signalTask } from '../client';
-import { SQLITE_PRAGMAS, startDevServer } from '../lib/dev-server';
+import { SQLITE_PRAGMAS, startDevServer } from '../temporal/dev-server';
 import { createLogger } from '../lib/logger';
-import { DEFAULT_OPTIONS, DYNAMIC_CONFIGS, resetServer, serverBinaries, startServer, type SqlPlugin } from '../lib/postgres-temporal';
-import { awaitSearchAttributes, ensureSearchAttributes } from '../lib/temporal';
-import { runMain } from '../lib/main';
+import { DEFAULT_OPTIONS, DYNAMIC_CONFIGS, resetServer, serverBinaries, startServer, type SqlPlugin } from '../temporal/postgres-temporal';
+import { awaitSearchAttributes, ensureSearchAttributes } from '../temporal/connection';
+import { runMain } from '../lib/run-main';
 import { cpuTicks, devServerPid } from './trace';
 import { sleep } from './burst';
 

@@ -4,8 +4,8 @@
  * docker-compose.yml runs it; or the dev server in memory, a reference no user runs.
  */
 import path from 'node:path';
-import { startDevServer, startEmbeddedServer } from '../lib/dev-server';
-import { DEFAULT_OPTIONS, resetServer, serverBinaries, startServer, stopServer } from '../lib/postgres-temporal';
+import { startDevServer, startEmbeddedServer } from '../temporal/dev-server';
+import { DEFAULT_OPTIONS, resetServer, serverBinaries, startServer, stopServer } from '../temporal/postgres-temporal';
 
 export const TOPOLOGIES = ['embedded', 'postgres', 'memory'] as const;
 export type Topology = (typeof TOPOLOGIES)[number];

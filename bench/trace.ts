@@ -9,7 +9,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AirtableEmulator } from '../emulators/airtable';
 import type { AsanaEmulator } from '../emulators/asana';
-import { MAX_RECORDS_PER_REQUEST } from '../activities/row-writer';
+import { MAX_RECORDS_PER_REQUEST } from '../airtable/row-writer';
 import { TABLE } from './burst';
 
 const INTERVAL_MS = 500;

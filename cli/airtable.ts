@@ -1,31 +1,32 @@
 /** `airtable setup`: checks "Asana Tasks" through the Meta API; creates it, or the columns it lacks. */
 import type { Config } from '../config';
-import { checkTable, createMissingFields, createTable } from '../lib/airtable-schema';
-import { AsanaApi } from '../lib/asana-api';
+import type { Budgets } from '../budgets';
+import { checkTable, createMissingFields, createTable } from '../airtable/schema';
+import { AsanaApi } from '../asana/api';
 import { tableFields } from '../rows/columns';
 import { loadColumns } from '../rows/columns-file';
 import { UsageError } from './errors';
 import type { Output } from './output';
 
-export async function airtableSetup(config: Config, output: Output, args: string[]): Promise<number> {
+export async function airtableSetup(config: Config, budgets: Budgets, output: Output, args: string[]): Promise<number> {
   if (args.length > 0) throw new UsageError(`airtable setup takes no arguments, got "${args.join(' ')}"`);
-  const columns = await loadColumns(config, new AsanaApi(config.asana));
-  let check = await checkTable(config.airtable, columns);
+  const columns = await loadColumns(config, new AsanaApi(config.asana, budgets));
+  let check = await checkTable(config.airtable, budgets, columns);
   const where = `table "${config.airtable.tableName}" in base ${config.airtable.baseId}`;
   if (check.status === 'ok') {
     output.out(`The ${where} is ready (${check.tableId}).`);
     return 0;
   }
   if (check.status === 'missing') {
-    const tableId = await createTable(config.airtable, columns);
+    const tableId = await createTable(config.airtable, budgets, columns);
     const fields = tableFields(columns).map((f) => `${f.name} (${f.type})`);
     output.out(`Created the ${where} (${tableId}) with ${fields.join(', ')}.`);
     return 0;
   }
-  const created = await createMissingFields(config.airtable, columns);
+  const created = await createMissingFields(config.airtable, budgets, columns);
   if (created.length > 0) {
     output.out(`Added to the ${where}: ${created.join(', ')}.`);
-    check = await checkTable(config.airtable, columns);
+    check = await checkTable(config.airtable, budgets, columns);
     if (check.status === 'ok') return 0;
   }
   if (check.status !== 'wrong') throw new Error(`the ${where} disappeared during setup`);

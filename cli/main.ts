@@ -2,18 +2,18 @@
 import { ConfigError, loadConfig, type Config, type Need } from '../config';
 import { assertNoProblems, readColumnsFile } from '../rows/columns-file';
 import { ApiError } from '../lib/api-error';
-import { AsanaApi } from '../lib/asana-api';
-import { SecretStore } from '../lib/webhook-secrets';
+import { AsanaApi } from '../asana/api';
+import { SecretStore } from '../asana/webhook-secrets';
 import { terminalLines } from '../lib/terminal-text';
-import { RegistrationError, UntrustedAnswer } from '../lib/asana-webhooks';
+import { RegistrationError, UntrustedAnswer } from '../asana/webhooks';
 import { UsageError } from './errors';
 import type { Output } from './output';
 import { WEBHOOK_COMMANDS } from './webhooks';
 import { airtableSetup } from './airtable';
 import { backfill } from './backfill';
 import { syncCommand } from './sync';
-import { connectClient } from '../lib/temporal';
-import { shareBudgets, useSharedBudgets } from '../lib/budgets';
+import { connectClient } from '../temporal/connection';
+import { Budgets } from '../budgets';
 import { createLogger } from '../lib/logger';
 
 const USAGE = `Usage: npm run cli -- <command>
@@ -38,13 +38,12 @@ function loadCliConfig(needs: Need[]): Config {
  * With REDIS_URL, the command's Airtable and Asana requests draw on the budgets the workers share,
  * so an operator's command in the middle of a burst cannot cost the base a lock-out.
  */
-async function withSharedBudgets<T>(config: Config, run: () => Promise<T>): Promise<T> {
-  const budgets = await useSharedBudgets(config.redis, createLogger('silent', 'cli')); // stdout is the command's
+async function withBudgets<T>(config: Config, run: (budgets: Budgets) => Promise<T>): Promise<T> {
+  const budgets = await Budgets.open(config.redis, createLogger('silent', 'cli')); // stdout is the command's
   try {
-    return await run();
+    return await run(budgets);
   } finally {
-    shareBudgets(undefined);
-    await budgets?.close();
+    await budgets.close();
   }
 }
 
@@ -53,25 +52,28 @@ export async function runCli(argv: string[], output: Output): Promise<number> {
     const [group, command, ...args] = argv;
     if (group === 'webhooks' && command !== undefined && command in WEBHOOK_COMMANDS) {
       const config = loadCliConfig(['asana']);
-      await withSharedBudgets(config, () =>
-        WEBHOOK_COMMANDS[command]({ config, api: new AsanaApi(config.asana), secrets: new SecretStore(config.dataDir), output }, args),
+      await withBudgets(config, (budgets) =>
+        WEBHOOK_COMMANDS[command](
+          { config, api: new AsanaApi(config.asana, budgets), secrets: new SecretStore(config.dataDir), output },
+          args,
+        ),
       );
       return 0;
     }
     if (group === 'airtable' && command === 'setup') {
       const config = loadCliConfig(['airtable']);
-      return await withSharedBudgets(config, () => airtableSetup(config, output, args));
+      return await withBudgets(config, (budgets) => airtableSetup(config, budgets, output, args));
     }
     if (group === 'backfill' || group === 'sync') {
       const config = loadCliConfig([]);
       const connect = () => connectClient(config.temporal);
       const rest = [command, ...args].filter((a) => a !== undefined);
       if (group === 'sync') return await syncCommand(config, connect, output, rest);
-      const projectLabel = (gid: string) =>
-        config.asana.accessToken ? new AsanaApi(config.asana).projectLabel(gid) : Promise.resolve(gid);
-      return await withSharedBudgets(config, () =>
-        backfill({ config, connect, output, projectLabel, interactive: process.stdout.isTTY === true }, rest),
-      );
+      return await withBudgets(config, (budgets) => {
+        const projectLabel = (gid: string) =>
+          config.asana.accessToken ? new AsanaApi(config.asana, budgets).projectLabel(gid) : Promise.resolve(gid);
+        return backfill({ config, connect, output, projectLabel, interactive: process.stdout.isTTY === true }, rest);
+      });
     }
     if (group === undefined || group === 'help' || group === '--help') {
       output.out(USAGE);

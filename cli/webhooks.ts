@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import type { Config } from '../config';
 import { isGid } from '../config/gid';
-import type { AsanaApi } from '../lib/asana-api';
+import type { AsanaApi } from '../asana/api';
 import { ApiError } from '../lib/api-error';
 import {
   answeredGid,
@@ -15,8 +15,8 @@ import {
   secretOf,
   UntrustedAnswer,
   type Webhook,
-} from '../lib/asana-webhooks';
-import { tokenOf, type SecretStore, type WebhookSecret } from '../lib/webhook-secrets';
+} from '../asana/webhooks';
+import { tokenOf, type SecretStore, type WebhookSecret } from '../asana/webhook-secrets';
 import type { WebhookFilter } from '../rows/webhook-filters';
 import { formatTable } from '../lib/text-table';
 import { terminalJson } from '../lib/terminal-text';

@@ -7,8 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
 import type { Config } from '../config';
-import type { TaskChange } from '../lib/freshness';
-import { ASANA_PROJECT_GID, ASANA_TASK_GID } from '../lib/search-attributes';
+import type { TaskChange } from '../rows/freshness';
+import { ASANA_PROJECT_GID, ASANA_TASK_GID } from '../temporal/search-attributes';
 import {
   checkTasksWorkflow,
   reconcileProjectWorkflow,
@@ -30,7 +30,7 @@ export const scheduleId = (projectGid: string, mode: ReconcileMode): string =>
 const reconcileSummary = (kind: string, input: Pick<ReconcileInput, 'mode'>, projectLabel: string): string =>
   `${input.mode === 'full' ? 'Full' : 'Incremental'} ${kind} of project ${projectLabel}`;
 
-/** One event for a task: which, in which project, and its change (lib/freshness.ts). */
+/** One event for a task: which, in which project, and its change (rows/freshness.ts). */
 export interface TaskSignal extends TaskChange {
   taskGid: string;
   projectGid?: string;

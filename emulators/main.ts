@@ -4,7 +4,7 @@
  * tried with no Asana or Airtable account. Prints the .env lines that point the service at them.
  */
 import { parseArgs } from 'node:util';
-import { runMain, shutdownSignal } from '../lib/main';
+import { runMain, shutdownSignal } from '../lib/run-main';
 import { AirtableEmulator } from './airtable';
 import { AsanaEmulator } from './asana';
 import { emulatorEnv } from './env';

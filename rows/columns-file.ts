@@ -149,7 +149,7 @@ export function assertNoProblems(problems: string[]): void {
   if (problems.length > 0) throw new ConfigError(problems);
 }
 
-/** What loading the columns asks of Asana: every page of a list (lib/asana-api.ts's AsanaApi). */
+/** What loading the columns asks of Asana: every page of a list (asana/api.ts's AsanaApi). */
 export interface AsanaLists {
   all<T>(path: string, params: Record<string, string>): Promise<T[]>;
 }

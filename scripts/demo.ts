@@ -11,20 +11,21 @@ import { loadConfig } from '../config';
 import { airtableSetup } from '../cli/airtable';
 import { columnNames } from '../rows/columns';
 import { readColumnsFile } from '../rows/columns-file';
-import { AsanaApi } from '../lib/asana-api';
-import { startDevServer } from '../lib/dev-server';
+import { AsanaApi } from '../asana/api';
+import { startDevServer } from '../temporal/dev-server';
 import { createLogger } from '../lib/logger';
-import { runMain, shutdownSignal } from '../lib/main';
+import { runMain, shutdownSignal } from '../lib/run-main';
 import { formatTable } from '../lib/text-table';
 import { WEBHOOK_COMMANDS } from '../cli/webhooks';
 import { AirtableEmulator } from '../emulators/airtable';
 import { AsanaEmulator } from '../emulators/asana';
 import { emulatorEnv } from '../emulators/env';
 import { startWebhookServer } from '../webhook/server';
-import { SecretStore } from '../lib/webhook-secrets';
-import { installRuntime } from '../lib/temporal';
+import { SecretStore } from '../asana/webhook-secrets';
+import { installRuntime } from '../temporal/connection';
 import { startSyncWorker } from '../worker/worker';
 import { taskWorkflowId } from '../client';
+import { Budgets } from '../budgets';
 
 const UI_PORT = 8233;
 const BASE_ID = 'appDEMOBASE000001';
@@ -53,12 +54,13 @@ runMain(async () => {
     COLUMNS_FILE: path.join(__dirname, 'demo-columns.yml'),
   });
   const quiet = { out: () => undefined, err: (line: string) => console.error(line) };
-  await airtableSetup(config, quiet, []); // adds the demo's two columns
-  const { worker, running } = await startSyncWorker(config, log);
-  const webhook = await startWebhookServer(config, log);
+  const budgets = await Budgets.open(config.redis, log);
+  await airtableSetup(config, budgets, quiet, []); // adds the demo's two columns
+  const { worker, running } = await startSyncWorker(config, log, budgets);
+  const webhook = await startWebhookServer(config, log, { budgets });
 
   const output = { out: (line: string) => console.log(line), err: () => undefined }; // the localhost warning does not apply to the emulator
-  await WEBHOOK_COMMANDS.create({ config, api: new AsanaApi(config.asana), secrets: new SecretStore(config.dataDir), output }, [
+  await WEBHOOK_COMMANDS.create({ config, api: new AsanaApi(config.asana, budgets), secrets: new SecretStore(config.dataDir), output }, [
     '--project',
     project.gid,
   ]);
@@ -105,9 +107,11 @@ See the rows:
 Ctrl-C stops the demo.`);
 
   await shutdownSignal();
+  budgets.stop();
   await webhook.close();
   worker.shutdown();
   await running;
+  await budgets.close();
   await temporal.stop();
   await Promise.all([asana.close(), airtable.close()]);
   await rm(dataDir, { recursive: true, force: true });

@@ -4,8 +4,8 @@
  * server are optional: their tests say why they skip without them.
  */
 import { execFileSync } from 'node:child_process';
-import { serverBinaries } from '../lib/postgres-temporal';
-import { tctlExecutable, temporalExecutable } from '../lib/temporal-cli';
+import { serverBinaries } from '../temporal/postgres-temporal';
+import { tctlExecutable, temporalExecutable } from '../temporal/temporal-cli';
 
 try {
   const executable = temporalExecutable();

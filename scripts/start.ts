@@ -6,12 +6,12 @@
  */
 import { ConfigError, loadConfig, type Config } from '../config';
 import { prepareDataDir } from '../lib/data-dir';
-import { startEmbeddedServer } from '../lib/dev-server';
+import { startEmbeddedServer } from '../temporal/dev-server';
 import { createLogger } from '../lib/logger';
-import { runMain, shutdownSignal } from '../lib/main';
-import { stopPacing } from '../lib/pacer';
+import { runMain, shutdownSignal } from '../lib/run-main';
+import { Budgets } from '../budgets';
 import { startWebhookServer } from '../webhook/server';
-import { installRuntime } from '../lib/temporal';
+import { installRuntime } from '../temporal/connection';
 import { startSyncWorker } from '../worker/worker';
 
 const EMBEDDED_TEMPORAL_PORT = 7233;
@@ -45,13 +45,15 @@ runMain(async () => {
     config = { ...config, temporal: { ...config.temporal, address: devServer.address } };
     log.info({ address: devServer.address, webUi: devServer.uiUrl }, `Temporal Web UI: ${devServer.uiUrl}`);
   }
-  const { worker, running } = await startSyncWorker(config, log);
-  const webhook = await startWebhookServer(config, log);
+  const budgets = await Budgets.open(config.redis, log); // one per process: the worker's and the webhook's clients share it
+  const { worker, running } = await startSyncWorker(config, log, budgets);
+  const webhook = await startWebhookServer(config, log, { budgets });
 
   log.info(`stopping on ${await shutdownSignal()}`);
-  stopPacing(); // no request waiting for its turn holds the stop
+  budgets.stop(); // no request waiting for its turn holds the stop
   await webhook.close();
   worker.shutdown();
   await running;
+  await budgets.close();
   await devServer?.stop();
 });

@@ -1,6 +1,6 @@
 /**
  * `npm run temporal:postgres -- start|stop|reset [options]`: a production-like Temporal server on
- * the local PostgreSQL (lib/postgres-temporal.ts), for running the service against something
+ * the local PostgreSQL (temporal/postgres-temporal.ts), for running the service against something
  * closer to a cluster than the dev server. See docs/deploying.md.
  */
 import path from 'node:path';
@@ -13,7 +13,7 @@ import {
   startServer,
   stopServer,
   type PostgresTemporalOptions,
-} from '../lib/postgres-temporal';
+} from '../temporal/postgres-temporal';
 
 const USAGE = `Usage: npm run temporal:postgres -- start|stop|reset [options]
   start   create or update the databases, start the server in the background, create the namespace "default"

@@ -1,8 +1,8 @@
 /** The table is checked, created and completed through the Meta API; the worker refuses to start on a wrong one. */
 import assert from 'node:assert/strict';
 import { AirtableEmulator } from '../emulators/airtable';
-import { airtableBudget } from '../lib/budgets';
-import { SharedBudgets } from '../lib/shared-pacer';
+import { airtableBudget } from '../budgets';
+import { SharedBudgets } from '../budgets/shared-pacer';
 import { runEntry } from './support/processes';
 import { TEST_REDIS_URL, uniqueKeyPrefix } from './support/redis';
 

@@ -1,9 +1,10 @@
 /** What the row writer sends for rows it has written before, against the Airtable emulator over loopback. */
 import assert from 'node:assert/strict';
-import { RowWriter } from '../activities/row-writer';
-import { PacingStopped } from '../lib/pacer';
+import { RowWriter } from '../airtable/row-writer';
+import { PacingStopped } from '../budgets/pacer';
 import type { TaskRow } from '../rows/columns';
 import { AirtableEmulator } from '../emulators/airtable';
+import { Budgets } from '../budgets';
 
 describe('writing rows to Airtable', () => {
   const BASE = 'appWRITESTEST0001';
@@ -13,14 +14,17 @@ describe('writing rows to Airtable', () => {
     airtable = new AirtableEmulator();
     await airtable.listen();
     airtable.createTable(BASE, 'Asana Tasks');
-    client = new RowWriter({
-      token: airtable.token,
-      baseId: BASE,
-      tableName: 'Asana Tasks',
-      endpointUrl: airtable.url,
-      lockoutMs: 1000,
-      requestsPerSecond: 5,
-    });
+    client = new RowWriter(
+      {
+        token: airtable.token,
+        baseId: BASE,
+        tableName: 'Asana Tasks',
+        endpointUrl: airtable.url,
+        lockoutMs: 1000,
+        requestsPerSecond: 5,
+      },
+      new Budgets(),
+    );
   });
   afterEach(() => airtable.close());
 
@@ -77,11 +81,10 @@ describe('writing rows to Airtable', () => {
   });
 
   it("gives up the rows waiting out Airtable's lock-out as soon as it is told to stop, sending nothing", async () => {
-    const stop = new AbortController();
+    const budgets = new Budgets();
     const writer = new RowWriter(
       { token: airtable.token, baseId: BASE, tableName: 'Asana Tasks', endpointUrl: airtable.url, lockoutMs: 30_000, requestsPerSecond: 5 },
-      undefined,
-      stop.signal,
+      budgets,
     );
     airtable.inject({ match: /^PATCH /, status: 429, times: 1 });
     await assert.rejects(writer.upsert([row('locked out')]), /answered 429/);
@@ -89,7 +92,7 @@ describe('writing rows to Airtable', () => {
     const waiting = writer.upsert([row('waits for the lock-out')]);
     await new Promise((resolve) => setTimeout(resolve, 200));
     const stoppedAt = Date.now();
-    stop.abort();
+    budgets.stop();
     await assert.rejects(waiting, PacingStopped);
     assert.ok(Date.now() - stoppedAt < 1_000, `gave up after ${Date.now() - stoppedAt} ms`);
     assert.equal(airtable.writes(), sent);

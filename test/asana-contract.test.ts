@@ -7,12 +7,13 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { airtableSetup } from '../cli/airtable';
 import { WEBHOOK_COMMANDS } from '../cli/webhooks';
-import { AsanaApi } from '../lib/asana-api';
-import { SecretStore } from '../lib/webhook-secrets';
+import { AsanaApi } from '../asana/api';
+import { SecretStore } from '../asana/webhook-secrets';
 import { reconcileProjectWorkflow } from '../workflows';
 import { AsanaSpec } from './support/asana-spec';
 import { everyValue, startStackWithEverySource, type ProjectFields } from './support/columns';
 import { eventually, startStack, type Stack } from './support/stack';
+import { Budgets } from '../budgets';
 
 describe("Asana's OpenAPI spec", function () {
   this.timeout(120_000);
@@ -86,7 +87,7 @@ describe("Asana's OpenAPI spec", function () {
       const lines: string[] = [];
       const ctx = {
         config,
-        api: new AsanaApi(config.asana),
+        api: new AsanaApi(config.asana, new Budgets()),
         secrets: new SecretStore(config.dataDir),
         output: { out: (l: string) => lines.push(l), err: (l: string) => lines.push(l) },
       };
@@ -122,7 +123,7 @@ describe("Asana's OpenAPI spec", function () {
       const { asana, project } = stack;
       asana.deliveredEvents = [];
       const ana = asana.addUser('Ana Lima');
-      assert.equal(await airtableSetup(stack.config, { out: () => undefined, err: () => undefined }, []), 0);
+      assert.equal(await airtableSetup(stack.config, stack.budgets, { out: () => undefined, err: () => undefined }, []), 0);
       await stack.registerWebhook();
       const parent = asana.createTask(project.gid, { name: 'Parent' });
       const task = asana.createTask(project.gid, {

@@ -1,8 +1,10 @@
 /** How many requests a burst's task reads cost, against the Asana emulator over loopback (no Temporal). */
 import assert from 'node:assert/strict';
-import { TaskReader } from '../activities/task-reader';
+import { TaskReader } from '../asana/task-reader';
 import { AsanaEmulator, type EmulatedTask } from '../emulators/asana';
 import { buildColumns } from '../rows/columns-file';
+import { Budgets } from '../budgets';
+import { AsanaApi } from '../asana/api';
 
 describe('reading a burst of tasks from Asana', function () {
   this.timeout(30_000);
@@ -15,7 +17,9 @@ describe('reading a burst of tasks from Asana', function () {
     await asana.listen();
     const project = asana.addProject('Burst');
     const tasks = Array.from({ length: count }, (_, i) => asana.createTask(project.gid, { name: `Task ${i}` }));
-    const client = new TaskReader({ baseUrl: asana.baseUrl, accessToken: asana.token, requestsPerMinute: 1500 });
+    const client = new TaskReader(
+      new AsanaApi({ baseUrl: asana.baseUrl, accessToken: asana.token, requestsPerMinute: 1500 }, new Budgets()),
+    );
     return { project, tasks, client };
   }
 
@@ -57,7 +61,10 @@ describe('reading a burst of tasks from Asana', function () {
       typecast: false,
     });
     assert.deepEqual(problems, []);
-    const client = new TaskReader({ baseUrl: asana.baseUrl, accessToken: asana.token, requestsPerMinute: 1500 }, columns);
+    const client = new TaskReader(
+      new AsanaApi({ baseUrl: asana.baseUrl, accessToken: asana.token, requestsPerMinute: 1500 }, new Budgets()),
+      columns,
+    );
     const before = asana.requests.length;
     const read = await Promise.all(tasks.map(async (t) => client.withAssigneeName((await client.getTask(t.gid))!)));
     assert.deepEqual(

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import axios from 'axios';
 import { signDelivery } from '../emulators/asana';
-import { SecretStore, tokenOf } from '../lib/webhook-secrets';
+import { SecretStore, tokenOf } from '../asana/webhook-secrets';
 import { runEntry } from './support/processes';
 import { eventually, startStack, type Stack } from './support/stack';
 

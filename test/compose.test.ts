@@ -6,7 +6,7 @@ import Ajv from 'ajv';
 import { parse } from 'yaml';
 import { composeCpuShares, niceForShares } from '../bench/cpu-weight';
 import { loadConfig, type Env } from '../config';
-import { DEFAULT_OPTIONS } from '../lib/postgres-temporal';
+import { DEFAULT_OPTIONS } from '../temporal/postgres-temporal';
 
 interface Service {
   image?: string;

@@ -10,16 +10,17 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { AsanaTask } from '../rows/asana-task';
-import { AsanaApi } from '../lib/asana-api';
+import { AsanaApi } from '../asana/api';
 import { rowsEqual, DEFAULT_COLUMNS, TASK_ID, toTaskRow } from '../rows/columns';
-import { SecretStore } from '../lib/webhook-secrets';
-import { configuredFilters, registerWebhook } from '../lib/asana-webhooks';
+import { SecretStore } from '../asana/webhook-secrets';
+import { configuredFilters, registerWebhook } from '../asana/webhooks';
 import { AirtableEmulator } from '../emulators/airtable';
 import { AsanaEmulator } from '../emulators/asana';
 import { emulatorEnv } from '../emulators/env';
 import { freePort } from './support/ports';
 import { spawnEntry } from './support/processes';
 import { eventually } from './support/stack';
+import { Budgets } from '../budgets';
 
 const BASE = 'appCRASHTEST00001';
 const TABLE = 'Asana Tasks';
@@ -76,7 +77,7 @@ describe('npm start killed with SIGKILL mid-burst', function () {
     };
     await start();
     await registerWebhook(
-      new AsanaApi({ baseUrl: asana.baseUrl, accessToken: asana.token, requestsPerMinute: 1500 }),
+      new AsanaApi({ baseUrl: asana.baseUrl, accessToken: asana.token, requestsPerMinute: 1500 }, new Budgets()),
       new SecretStore(dir),
       project.gid,
       url,

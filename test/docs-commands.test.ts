@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { emulatorEnv } from '../emulators/env';
-import { tctlExecutable, temporalExecutable } from '../lib/temporal-cli';
+import { tctlExecutable, temporalExecutable } from '../temporal/temporal-cli';
 import { readEnv } from '../config';
 import { ensureSchedules, signalTask, taskWorkflowId } from '../client';
 import { run, type Run } from './support/processes';

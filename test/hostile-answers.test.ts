@@ -18,7 +18,7 @@ import axios from 'axios';
 import { webhookTaskQueue } from '../client';
 import { signDelivery } from '../emulators/asana';
 import { emulatorEnv } from '../emulators/env';
-import { SecretStore, webhookUrl } from '../lib/webhook-secrets';
+import { SecretStore, webhookUrl } from '../asana/webhook-secrets';
 import { MAX_WAIT_MS } from '../lib/waits';
 import { webhookHealthWorkflow } from '../workflows';
 import { taskEvent } from './support/deliveries';

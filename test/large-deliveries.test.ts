@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import axios from 'axios';
 import { floodDelivery, signDelivery } from '../emulators/asana';
 import { MAX_BODY_BYTES } from '../webhook/app';
-import { SecretStore, tokenOf } from '../lib/webhook-secrets';
+import { SecretStore, tokenOf } from '../asana/webhook-secrets';
 import type { CheckTasksResult } from '../workflows';
 import { postBody, taskEvent } from './support/deliveries';
 import { eventually, startStack, type Stack } from './support/stack';

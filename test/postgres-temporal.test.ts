@@ -1,5 +1,5 @@
 /**
- * The worker against a production-like Temporal server (lib/postgres-temporal.ts: server 1.29.1 on
+ * The worker against a production-like Temporal server (temporal/postgres-temporal.ts: server 1.29.1 on
  * PostgreSQL) with Temporal's default dynamic config, where search attributes registered moments
  * ago stay invisible until the server's cache refreshes; the dev server and compose's dev config
  * hide that. Runs on databases of its own, so an operator's `npm run temporal:postgres` is untouched.
@@ -19,7 +19,7 @@ import {
   startServer,
   type PostgresTemporalOptions,
   type ServerBinaries,
-} from '../lib/postgres-temporal';
+} from '../temporal/postgres-temporal';
 import { entryArgs, REPO_ROOT } from '../lib/runtime-paths';
 import { emulatorEnv } from '../emulators/env';
 import { eventually, startStack, type Stack } from './support/stack';

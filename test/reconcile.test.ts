@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
-import { temporalExecutable } from '../lib/temporal-cli';
+import { temporalExecutable } from '../temporal/temporal-cli';
 import { ensureSchedules, scheduleId, signalTask } from '../client';
 import {
   progressQuery,

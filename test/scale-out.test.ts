@@ -8,7 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import { burst } from '../bench/burst';
 import { TEST_REDIS_URL, uniqueKeyPrefix } from './support/redis';
 import { BASE_ID, eventually, startStack, type Stack } from './support/stack';
-import { pollerPid, workflowPollers } from '../lib/temporal';
+import { pollerPid, workflowPollers } from '../temporal/connection';
 
 const WORKERS = 3;
 const TASKS = 200;

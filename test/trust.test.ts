@@ -11,7 +11,7 @@ import pino from 'pino';
 import { signDelivery } from '../emulators/asana';
 import { createWebhookApp } from '../webhook/app';
 import { WebhookMetrics } from '../webhook/metrics';
-import { SecretStore, tokenOf, webhookUrl } from '../lib/webhook-secrets';
+import { SecretStore, tokenOf, webhookUrl } from '../asana/webhook-secrets';
 import type { SyncTaskResult } from '../workflows';
 import { taskWorkflowId } from '../client';
 import { taskEvent } from './support/deliveries';

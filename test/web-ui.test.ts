@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { readEnv } from '../config';
-import type { DevServer } from '../lib/dev-server';
+import type { DevServer } from '../temporal/dev-server';
 import { startTestServer } from './support/temporal';
 import { ensureSchedules, scheduleId, taskWorkflowId } from '../client';
 import { freePort } from './support/ports';

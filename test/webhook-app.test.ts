@@ -12,7 +12,7 @@ import path from 'node:path';
 import axios from 'axios';
 import { signDelivery, type AsanaEvent } from '../emulators/asana';
 import { createLogger } from '../lib/logger';
-import { SecretStore, tokenOf, webhookUrl } from '../lib/webhook-secrets';
+import { SecretStore, tokenOf, webhookUrl } from '../asana/webhook-secrets';
 import { createWebhookApp, emptyCounts, MAX_BODY_BYTES } from '../webhook/app';
 import { JournalRefusal, type JournalEntry } from '../webhook/journal';
 import { WebhookMetrics } from '../webhook/metrics';

@@ -10,11 +10,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import axios from 'axios';
 import { signDelivery } from '../emulators/asana';
-import type { DevServer } from '../lib/dev-server';
+import type { DevServer } from '../temporal/dev-server';
 import { startTestServer } from './support/temporal';
 import { createLogger } from '../lib/logger';
 import { startWebhookServer } from '../webhook/server';
-import { SecretStore, webhookUrl } from '../lib/webhook-secrets';
+import { SecretStore, webhookUrl } from '../asana/webhook-secrets';
 import { taskWorkflowId } from '../client';
 import { postBody, taskEvent } from './support/deliveries';
 import { freePort } from './support/ports';
@@ -48,7 +48,10 @@ describe('webhook server: slow requests, restarts and Temporal outages, on the w
   it('still verifies signatures after the webhook restarts', async () => {
     const port = Number(new URL(stack.webhook.url).port);
     await stack.webhook.close();
-    stack.webhook = await startWebhookServer({ ...stack.config, port }, createLogger('silent', 'test'), stack.client);
+    stack.webhook = await startWebhookServer({ ...stack.config, port }, createLogger('silent', 'test'), {
+      budgets: stack.budgets,
+      client: stack.client,
+    });
     const task = stack.asana.createTask(stack.project.gid, { name: 'After restart' });
     await eventually(() => assert.ok(stack.rows().some((r) => r['Task ID'] === task.gid)));
     assert.ok(stack.asana.deliveries.filter((d) => d.status === 200).length > 0);
@@ -69,6 +72,7 @@ describe('webhook server: slow requests, restarts and Temporal outages, on the w
         temporal: { ...stack.config.temporal, address: `127.0.0.1:${port}` },
       },
       createLogger('silent', 'test'),
+      { budgets: stack.budgets },
     );
     try {
       const target = webhookUrl(webhook.url, '31337', await new SecretStore(dir).openRegistration('31337', 60_000));

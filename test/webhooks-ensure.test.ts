@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { configuredFilters } from '../lib/asana-webhooks';
+import { configuredFilters } from '../asana/webhooks';
 import { runEntry } from './support/processes';
 import { startStack, type Stack } from './support/stack';
 

@@ -17,7 +17,7 @@ import type { Logger } from '../lib/logger';
 import { causesSync, DeliveryError, parseDelivery, signatureMatches, taskEvents } from './delivery';
 import { OUTCOMES, type Outcome, type WebhookMetrics } from './metrics';
 import type { JournalEntry } from './journal';
-import { SecretStore, SecretStoreUnavailable, TOKEN_PATTERN, WEBHOOK_PATH, type WebhookSecret } from '../lib/webhook-secrets';
+import { SecretStore, SecretStoreUnavailable, TOKEN_PATTERN, WEBHOOK_PATH, type WebhookSecret } from '../asana/webhook-secrets';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 /** Any token in a logged path: the log shows `<token>` in its place. */

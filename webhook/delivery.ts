@@ -2,7 +2,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { changeRule, type ChangeRule } from '../rows/columns';
 import { isGid } from '../config/gid';
-import { mergeChanges, type TaskChange } from '../lib/freshness';
+import { mergeChanges, type TaskChange } from '../rows/freshness';
 
 export interface AsanaWebhookEvent {
   action: string;
@@ -87,7 +87,7 @@ export function parseDelivery(body: Buffer): AsanaWebhookEvent[] {
 }
 
 export interface TaskEvents {
-  /** Task gid → when this delivery says it changed (merged, lib/freshness.ts). */
+  /** Task gid → when this delivery says it changed (merged, rows/freshness.ts). */
   byTask: Map<string, TaskChange>;
   skipped: number;
 }

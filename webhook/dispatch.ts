@@ -1,7 +1,7 @@
 /** Hands journaled task events to Temporal: one workflow per task, started or signalled in one call. */
 import type { Client } from '@temporalio/client';
 import { signalTask, startTaskCheck } from '../client';
-import { grpcCode } from '../lib/temporal';
+import { grpcCode } from '../temporal/connection';
 import { within } from '../lib/within';
 import type { CheckTasksInput } from '../workflows';
 import { Unforwardable, type CheckForward, type Forward } from './journal';

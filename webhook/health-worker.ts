@@ -8,11 +8,12 @@ import { Worker } from '@temporalio/worker';
 import type { Config } from '../config';
 import { createWebhookHealthActivities, type ProjectHealth } from '../activities/webhook-health';
 import { webhookTaskQueue } from '../client';
-import { AsanaApi } from '../lib/asana-api';
-import { configuredFilters } from '../lib/asana-webhooks';
+import { AsanaApi } from '../asana/api';
+import type { Budgets } from '../budgets';
+import { configuredFilters } from '../asana/webhooks';
 import type { Logger } from '../lib/logger';
-import { connectNative } from '../lib/temporal';
-import type { SecretStore } from '../lib/webhook-secrets';
+import { connectNative } from '../temporal/connection';
+import type { SecretStore } from '../asana/webhook-secrets';
 import type { WebhookMetrics } from './metrics';
 
 const RETRY_MS = 2_000;
@@ -33,11 +34,16 @@ function logHealth(log: Logger, project: ProjectHealth): void {
  */
 export function startHealthWorker(
   config: Config & { publicUrl: string },
-  deps: { log: Logger; metrics: WebhookMetrics; secrets: SecretStore },
+  deps: { log: Logger; metrics: WebhookMetrics; secrets: SecretStore; budgets: Budgets },
 ): { close(): Promise<void> } {
   const { log, metrics, secrets } = deps;
   const activities = createWebhookHealthActivities({
-    keeper: { api: new AsanaApi(config.asana), secrets, publicUrl: config.publicUrl, workspaceGid: config.asana.workspaceGid },
+    keeper: {
+      api: new AsanaApi(config.asana, deps.budgets),
+      secrets,
+      publicUrl: config.publicUrl,
+      workspaceGid: config.asana.workspaceGid,
+    },
     projectGids: config.asana.projectGids,
     filters: configuredFilters(config.columnsFile),
     observe: (project) => {

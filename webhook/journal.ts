@@ -35,11 +35,11 @@ import { closeSync, fdatasync, fsyncSync, mkdirSync, openSync, writeSync } from 
 import { readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isGid } from '../config/gid';
-import { mergeChanges, type TaskChange } from '../lib/freshness';
+import { mergeChanges, type TaskChange } from '../rows/freshness';
 import type { Logger } from '../lib/logger';
 import { isoTime, TASK_ACTIONS } from './delivery';
 
-/** One task event on its way to Temporal: its change (lib/freshness.ts), when received, for which task. */
+/** One task event on its way to Temporal: its change (rows/freshness.ts), when received, for which task. */
 export interface JournalEntry extends TaskChange {
   projectGid: string;
   taskGid: string;

@@ -7,17 +7,18 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Client } from '@temporalio/client';
+import type { Budgets } from '../budgets';
 import { hostPort, type Config } from '../config';
 import type { Logger } from '../lib/logger';
 import { assertNoProblems, changeRuleOf, readColumnsFile } from '../rows/columns-file';
-import { awaitSearchAttributes, connectNativeClient, ensureSearchAttributes, workflowPollers } from '../lib/temporal';
+import { awaitSearchAttributes, connectNativeClient, ensureSearchAttributes, workflowPollers } from '../temporal/connection';
 import { createWebhookApp, emptyCounts, type OutcomeCounts } from './app';
 import { within } from '../lib/within';
 import { temporalCheck, temporalForward } from './dispatch';
 import { Journal, JournalRefusal } from './journal';
 import { UnseenTaskBudget } from './unseen-tasks';
 import { WebhookMetrics } from './metrics';
-import { SecretStore } from '../lib/webhook-secrets';
+import { SecretStore } from '../asana/webhook-secrets';
 import { startHealthWorker } from './health-worker';
 
 export interface WebhookServer {
@@ -78,7 +79,13 @@ export function createPublicServer(handle: (req: IncomingMessage, res: ServerRes
   return server;
 }
 
-export async function startWebhookServer(config: Config, log: Logger, client?: Client): Promise<WebhookServer> {
+/** What the webhook is handed: the process's budgets, and a Temporal client when the caller owns one (tests). */
+export interface WebhookServerDeps {
+  budgets: Budgets;
+  client?: Client;
+}
+
+export async function startWebhookServer(config: Config, log: Logger, { budgets, client }: WebhookServerDeps): Promise<WebhookServer> {
   const columns = readColumnsFile(config.columnsFile);
   assertNoProblems(columns.problems);
   let connected: Client | undefined = client;
@@ -174,7 +181,7 @@ export async function startWebhookServer(config: Config, log: Logger, client?: C
   const { publicUrl } = config;
   const health =
     publicUrl !== undefined && config.asana.accessToken !== ''
-      ? startHealthWorker({ ...config, publicUrl }, { log, metrics, secrets })
+      ? startHealthWorker({ ...config, publicUrl }, { log, metrics, secrets, budgets })
       : undefined;
   if (!health) log.info('webhook health checks off: they need PUBLIC_URL and ASANA_ACCESS_TOKEN (docs/operating.md)');
   const projects = new Set(config.asana.projectGids);

@@ -1,20 +1,22 @@
 /** `npm run worker` (or `start:worker`, as built): the Temporal worker that runs the sync workflows and activities. */
 import { loadConfig } from '../config';
 import { createLogger } from '../lib/logger';
-import { runMain, shutdownSignal } from '../lib/main';
-import { stopPacing } from '../lib/pacer';
-import { installRuntime } from '../lib/temporal';
+import { runMain, shutdownSignal } from '../lib/run-main';
+import { Budgets } from '../budgets';
+import { installRuntime } from '../temporal/connection';
 import { startSyncWorker } from './worker';
 
 runMain(async () => {
   const config = loadConfig();
   const log = createLogger(config.logLevel, 'worker');
   installRuntime(log, config);
-  const { worker, running } = await startSyncWorker(config, log);
+  const budgets = await Budgets.open(config.redis, log); // before any client: they take their pacers from it
+  const { worker, running } = await startSyncWorker(config, log, budgets);
   void shutdownSignal().then((signal) => {
     log.info(`stopping on ${signal}: letting running activities finish; requests waiting for their turn are given up`);
-    stopPacing();
+    budgets.stop();
     worker.shutdown();
   });
   await running;
+  await budgets.close();
 });

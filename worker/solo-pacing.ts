@@ -6,7 +6,7 @@
 import type { ConnectionLike } from '@temporalio/client';
 import type { TemporalConfig } from '../config';
 import type { Logger } from '../lib/logger';
-import { workflowPollers } from '../lib/temporal';
+import { workflowPollers } from '../temporal/connection';
 
 const CHECK_EVERY_MS = 60_000;
 

@@ -2,17 +2,17 @@ import { rm } from 'node:fs/promises';
 import { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { ConfigError, type Config } from '../config';
-import { checkTable } from '../lib/airtable-schema';
+import { checkTable } from '../airtable/schema';
 import type { Column } from '../rows/columns';
 import { loadColumns } from '../rows/columns-file';
 import { ApiError } from '../lib/api-error';
-import { AsanaApi } from '../lib/asana-api';
-import { useSharedBudgets } from '../lib/budgets';
+import { AsanaApi } from '../asana/api';
+import type { Budgets } from '../budgets';
 import { createActivities } from '../activities';
-import { RowWriter } from '../activities/row-writer';
-import { TaskReader } from '../activities/task-reader';
+import { RowWriter } from '../airtable/row-writer';
+import { TaskReader } from '../asana/task-reader';
 import type { Logger } from '../lib/logger';
-import { awaitSearchAttributes, connectNative, ensureSearchAttributes } from '../lib/temporal';
+import { awaitSearchAttributes, connectNative, ensureSearchAttributes } from '../temporal/connection';
 import { reconcileProgressSignal } from '../workflows';
 import { ensureSchedules, ensureWebhookHealthSchedule, signalTask, warmUp } from '../client';
 import { bundleInChildProcess } from './bundle';
@@ -24,6 +24,8 @@ const PROGRESS_DEADLINE_MS = 5_000;
 
 export interface SyncWorkerOptions {
   config: Config;
+  /** The process's budgets, which its API clients draw on. */
+  budgets: Budgets;
   connection: NativeConnection;
   /** For what activities tell workflows (reconciliation progress). */
   client: Client;
@@ -33,17 +35,27 @@ export interface SyncWorkerOptions {
   columns?: readonly Column[];
 }
 
-export async function createSyncWorker({ config, connection, client, workflowBundle, ...options }: SyncWorkerOptions): Promise<Worker> {
-  const columns = options.columns ?? (await loadColumns(config, new AsanaApi(config.asana)));
+export async function createSyncWorker({
+  config,
+  budgets,
+  connection,
+  client,
+  workflowBundle,
+  ...options
+}: SyncWorkerOptions): Promise<Worker> {
+  const asana = new AsanaApi(config.asana, budgets);
+  const columns = options.columns ?? (await loadColumns(config, asana));
   const activities = createActivities({
-    asana: new TaskReader(config.asana, columns, { subtasks: config.syncSubtasks }),
-    airtable: new RowWriter(config.airtable, columns),
+    asana: new TaskReader(asana, columns, { subtasks: config.syncSubtasks }),
+    airtable: new RowWriter(config.airtable, budgets, columns),
     deletedTasks: config.deletedTasks,
     columns,
     syncedProjects: new Set(config.asana.projectGids),
     syncSubtasks: config.syncSubtasks,
     reportProgress: (workflowId, counts) =>
-      client.withDeadline(Date.now() + PROGRESS_DEADLINE_MS, () => client.workflow.getHandle(workflowId).signal(reconcileProgressSignal, counts)),
+      client.withDeadline(Date.now() + PROGRESS_DEADLINE_MS, () =>
+        client.workflow.getHandle(workflowId).signal(reconcileProgressSignal, counts),
+      ),
     findLastWatermark: (projectGid) => findLastWatermark(client, projectGid),
     startSync: async (projectGid, task) => {
       await signalTask(client, config.temporal.taskQueue, { projectGid, ...task });
@@ -68,10 +80,10 @@ export async function createSyncWorker({ config, connection, client, workflowBun
  * Stops at start, with one message, when the table cannot take rows; better than failing every
  * task. A token without schema.bases:read cannot look: then it only warns.
  */
-async function assertTableReady(config: Config, columns: readonly Column[], log: Logger): Promise<void> {
+async function assertTableReady(config: Config, budgets: Budgets, columns: readonly Column[], log: Logger): Promise<void> {
   let check;
   try {
-    check = await checkTable(config.airtable, columns);
+    check = await checkTable(config.airtable, budgets, columns);
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) throw new ConfigError([`Airtable refused AIRTABLE_TOKEN (401): ${err.message}`]);
     log.warn(
@@ -97,12 +109,14 @@ async function warmUpLogged(client: Client, config: Config, log: Logger): Promis
   }
 }
 
-/** What `npm run worker` and `npm start` share: search attributes and schedules in place, then the worker. */
-export async function startSyncWorker(config: Config, log: Logger): Promise<{ worker: Worker; running: Promise<void> }> {
-  const budgets = await useSharedBudgets(config.redis, log); // before any client: they take their pacers from it
-  const asana = new AsanaApi(config.asana);
+/**
+ * What `npm run worker` and `npm start` share: search attributes and schedules in place, then the
+ * worker, its clients drawing on `budgets` (the caller's, which it closes after `running`).
+ */
+export async function startSyncWorker(config: Config, log: Logger, budgets: Budgets): Promise<{ worker: Worker; running: Promise<void> }> {
+  const asana = new AsanaApi(config.asana, budgets);
   const columns = await loadColumns(config, asana);
-  await assertTableReady(config, columns, log);
+  await assertTableReady(config, budgets, columns, log);
   // One native connection for the worker and its client, closed once the worker has stopped.
   const connection = await connectNative(config.temporal);
   const client = new Client({ connection, namespace: config.temporal.namespace });
@@ -116,14 +130,15 @@ export async function startSyncWorker(config: Config, log: Logger): Promise<{ wo
   if (health) log.info({ schedule: health, every: config.webhookHealthInterval }, 'webhook health schedule in place');
   else log.warn('this worker made no webhook health schedule: it needs PUBLIC_URL, which tells our webhooks from others');
   const workflowBundle = await bundleInChildProcess();
-  const worker = await createSyncWorker({ config, connection, client, workflowBundle, columns });
+  const worker = await createSyncWorker({ config, budgets, connection, client, workflowBundle, columns });
   await rm(workflowBundle.codePath, { force: true }); // loaded by now
   log.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'worker running');
-  const stopWatching = budgets ? undefined : watchForOtherWorkers(connection, config.temporal, worker.options.identity, log);
+  const stopWatching = budgets.sharedThroughRedis
+    ? undefined
+    : watchForOtherWorkers(connection, config.temporal, worker.options.identity, log);
   const running = worker.run().finally(async () => {
     stopWatching?.();
     await connection.close();
-    await budgets?.close();
   });
   void warmUpLogged(client, config, log); // deliberately not awaited: the worker already serves tasks meanwhile
   return { worker, running };

@@ -12,7 +12,7 @@ import type { RetryPolicy } from '@temporalio/common';
 import type { Activities } from '../activities';
 import type { ReconcileCounts, ReconcileMode } from '../activities/reconcile';
 import { isGid } from '../config/gid';
-import { ASANA_PROJECT_GID } from '../lib/search-attributes';
+import { ASANA_PROJECT_GID } from '../temporal/search-attributes';
 
 export type { ReconcileMode };
 

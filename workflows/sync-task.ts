@@ -12,7 +12,7 @@ import {
   type RetryPolicy,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { owing, readShows, type Freshness, type TaskChange } from '../lib/freshness';
+import { owing, readShows, type Freshness, type TaskChange } from '../rows/freshness';
 import { escapeMarkdown } from '../lib/markdown';
 
 export interface SyncTaskInput {
@@ -33,7 +33,7 @@ export interface SyncTaskResult {
   reason?: string;
 }
 
-/** Every webhook event for the task (its change, lib/freshness.ts); the webhook sends it with signalWithStart. */
+/** Every webhook event for the task (its change, rows/freshness.ts); the webhook sends it with signalWithStart. */
 export const taskEventSignal = defineSignal<[TaskChange]>('taskEvent');
 
 const startToCloseTimeout = '2 minutes';

@@ -10,11 +10,12 @@ import type { ChildProcess } from 'node:child_process';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { Client } from '@temporalio/client';
 import { loadConfig, type Config, type Env } from '../../config';
-import type { DevServer } from '../../lib/dev-server';
-import { AsanaApi } from '../../lib/asana-api';
+import type { DevServer } from '../../temporal/dev-server';
+import { AsanaApi } from '../../asana/api';
 import { createLogger } from '../../lib/logger';
-import { configuredFilters, registerWebhook } from '../../lib/asana-webhooks';
-import { SecretStore } from '../../lib/webhook-secrets';
+import { Budgets } from '../../budgets';
+import { configuredFilters, registerWebhook } from '../../asana/webhooks';
+import { SecretStore } from '../../asana/webhook-secrets';
 import { createSyncWorker } from '../../worker/worker';
 import { startWebhookServer, type WebhookServer } from '../../webhook/server';
 import { AsanaEmulator, type AsanaEmulatorOptions, type EmulatedProject } from '../../emulators/asana';
@@ -32,6 +33,8 @@ export interface Stack {
   project: EmulatedProject;
   config: Config;
   client: Client;
+  /** The stack's one budget registry, which its worker and webhook share. */
+  budgets: Budgets;
   webhook: WebhookServer;
   /** The in-process worker, unless the stack was started without one. */
   worker?: Worker;
@@ -81,12 +84,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   // One native connection, as production's processes use: it reconnects when a dedicated server restarts.
   const nativeConnection = await NativeConnection.connect({ address: server.address });
   const client = new Client({ connection: nativeConnection });
+  const budgets = new Budgets();
   const worker =
     options.inProcessWorker === false
       ? undefined
-      : await createSyncWorker({ config, connection: nativeConnection, client, workflowBundle: await workflowBundle() });
+      : await createSyncWorker({ config, budgets, connection: nativeConnection, client, workflowBundle: await workflowBundle() });
   const running = worker?.run();
-  const webhook = await startWebhookServer(config, log, client);
+  const webhook = await startWebhookServer(config, log, { budgets, client });
   const spawned: ChildProcess[] = [];
 
   const stack: Stack = {
@@ -95,6 +99,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     project,
     config,
     client,
+    budgets,
     webhook,
     worker,
     spawnWorker() {
@@ -104,7 +109,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     },
     registerWebhook(projectGid = project.gid) {
       const filters = configuredFilters(config.columnsFile);
-      return registerWebhook(new AsanaApi(config.asana), new SecretStore(config.dataDir), projectGid, stack.webhook.url, filters);
+      return registerWebhook(new AsanaApi(config.asana, budgets), new SecretStore(config.dataDir), projectGid, stack.webhook.url, filters);
     },
     rows: () => airtable.records(BASE_ID, TABLE).map((r) => r.fields),
     async stop() {
@@ -113,6 +118,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       worker?.shutdown();
       await running;
       await nativeConnection.close();
+      await budgets.close();
       await Promise.all([asana.close(), airtable.close()]);
       await rm(dataDir, { recursive: true, force: true });
     },

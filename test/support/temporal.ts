@@ -1,6 +1,6 @@
 /**
  * Mocha root hooks: one real Temporal dev server for the whole run (the CLI that
- * lib/temporal-cli.ts finds or builds), and one workflow bundle every test worker shares. The
+ * temporal/temporal-cli.ts finds or builds), and one workflow bundle every test worker shares. The
  * servers' own output goes to one log file, named when a test fails, not into the test output.
  */
 import { tmpdir } from 'node:os';
@@ -12,7 +12,7 @@ import {
   Runtime,
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
-import { startDevServer, type DevServer, type DevServerOptions } from '../../lib/dev-server';
+import { startDevServer, type DevServer, type DevServerOptions } from '../../temporal/dev-server';
 
 let server: DevServer | undefined;
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { CLOCK_SKEW_MS, mergeChanges, newerChange, owing, readShows, type Freshness } from '../../lib/freshness';
+import { CLOCK_SKEW_MS, mergeChanges, newerChange, owing, readShows, type Freshness } from '../../rows/freshness';
 
 const T1 = '2026-12-02T10:00:00.000Z';
 const T2 = '2026-12-02T10:00:01.000Z';

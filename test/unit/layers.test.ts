@@ -11,8 +11,9 @@ const ROOT = path.join(__dirname, '..', '..');
 /** Bottom first. Folders of one layer do not import each other. */
 const LAYERS = [
   ['config'],
-  ['rows'],
-  ['lib'],
+  ['lib', 'rows'],
+  ['temporal', 'budgets'],
+  ['asana', 'airtable'],
   ['activities', 'emulators'],
   ['workflows'],
   ['client'],

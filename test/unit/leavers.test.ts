@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { settleLeaver } from '../../activities/leavers';
-import type { RowWriter, StoredRow } from '../../activities/row-writer';
+import type { RowWriter, StoredRow } from '../../airtable/row-writer';
 import type { AsanaTask } from '../../rows/asana-task';
 import { DEFAULT_COLUMNS, type TaskRow } from '../../rows/columns';
 import { buildColumns } from '../../rows/columns-file';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { Pacer } from '../../lib/pacer';
+import { Pacer } from '../../budgets/pacer';
 
 /** The most of these times in any one-second window. */
 const busiestSecond = (times: number[]): number => Math.max(...times.map((t) => times.filter((u) => u > t - 1000 && u <= t).length));

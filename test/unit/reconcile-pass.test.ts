@@ -1,7 +1,7 @@
 import { DEFAULT_COLUMNS } from '../../rows/columns';
 import assert from 'node:assert/strict';
-import type { RowWriter, StoredRow } from '../../activities/row-writer';
-import type { TaskReader } from '../../activities/task-reader';
+import type { RowWriter, StoredRow } from '../../airtable/row-writer';
+import type { TaskReader } from '../../asana/task-reader';
 import { reconcilePass } from '../../activities/reconcile';
 
 describe('reconcile pass', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { Client } from '@temporalio/client';
 import { createLogger } from '../../lib/logger';
-import { awaitSearchAttributes } from '../../lib/temporal';
+import { awaitSearchAttributes } from '../../temporal/connection';
 
 /** A client whose visibility refuses the attributes `refusals` times (gRPC INVALID_ARGUMENT), or fails otherwise. */
 function clientRefusing(refusals: number, otherError?: Error) {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ownTarget, SecretStore, tokenOf, webhookUrl } from '../../lib/webhook-secrets';
+import { ownTarget, SecretStore, tokenOf, webhookUrl } from '../../asana/webhook-secrets';
 import { run } from '../support/processes';
 
 describe('webhook secret store', () => {
@@ -217,7 +217,7 @@ describe('webhook secret store', () => {
     // a file size limit of 0 fails every write with EFBIG, as a full disk fails it with ENOSPC
     const script = [
       "process.on('SIGXFSZ', () => undefined);",
-      `const { SecretStore } = require(${JSON.stringify(require.resolve('../../lib/webhook-secrets'))});`,
+      `const { SecretStore } = require(${JSON.stringify(require.resolve('../../asana/webhook-secrets'))});`,
       'const store = new SecretStore(process.argv[1]);',
       'const outcome = (p) => p.then(() => "written", (err) => err.message);',
       `Promise.all([outcome(store.claim(${JSON.stringify(token)}, '123', ${JSON.stringify(secret)})), outcome(store.openRegistration('123', 60000))])`,

@@ -8,8 +8,8 @@
 import Airtable from 'airtable';
 import type Base from 'airtable/lib/base';
 import objectToQueryParamString from 'airtable/lib/object_to_query_param_string';
-import { AnswerOutOfBounds, ApiError } from './api-error';
-import { boundBroken, boundedAxios, parsedOrUndefined } from './http-bounds';
+import { AnswerOutOfBounds, ApiError } from '../lib/api-error';
+import { boundBroken, boundedAxios, parsedOrUndefined } from '../lib/http-bounds';
 
 /** The most pages of one listing: the largest bases Airtable offers hold that many pages of 100 records. */
 export const MAX_LISTING_PAGES = 5_000;

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { EphemeralServerExecutable } from '@temporalio/testing/lib/ephemeral-server';
 import { readEnv, searchPath, tctlSources, temporalCliOverride } from '../config';
-import { REPO_ROOT } from './runtime-paths';
+import { REPO_ROOT } from '../lib/runtime-paths';
 
 export const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal@v1.5.1';
 export const TCTL_MODULE = 'github.com/temporalio/tctl/cmd/tctl@v1.18.4';

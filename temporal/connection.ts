@@ -4,7 +4,7 @@ import { Client, Connection, type ConnectionLike } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { NativeConnection, Runtime, type LogLevel, type LogMetadata } from '@temporalio/worker';
 import { DEFAULT_TEMPORAL_ADDRESS, hostPort, type Config, type TemporalConfig } from '../config';
-import type { Logger } from './logger';
+import type { Logger } from '../lib/logger';
 import { SEARCH_ATTRIBUTES } from './search-attributes';
 
 export const temporalAddress = (config: TemporalConfig): string => config.address ?? DEFAULT_TEMPORAL_ADDRESS;

@@ -1,6 +1,6 @@
 /**
  * The Temporal dev server (SQLite, Web UI) that `npm start`, the demo and the tests run when no
- * cluster is configured, from the CLI that lib/temporal-cli.ts finds or builds.
+ * cluster is configured, from the CLI that temporal/temporal-cli.ts finds or builds.
  */
 import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';

@@ -6,13 +6,14 @@
 import assert from 'node:assert/strict';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AnswerOutOfBounds, ApiError } from '../../lib/api-error';
-import { FailureType, toActivityFailure } from '../../activities/failures';
-import { RowWriter } from '../../activities/row-writer';
-import { MAX_LISTING_PAGES as AIRTABLE_MAX_PAGES } from '../../lib/airtable-http';
-import { AsanaApi, MAX_LISTING_PAGES, REQUEST_TIMEOUT_MS as ASANA_TIMEOUT_MS } from '../../lib/asana-api';
-import { MAX_ANSWER_BYTES } from '../../lib/http-bounds';
-import { MAX_WAIT_MS } from '../../lib/waits';
+import { AnswerOutOfBounds, ApiError } from '../lib/api-error';
+import { FailureType, toActivityFailure } from '../activities/failures';
+import { RowWriter } from '../airtable/row-writer';
+import { MAX_LISTING_PAGES as AIRTABLE_MAX_PAGES } from '../airtable/http';
+import { AsanaApi, MAX_LISTING_PAGES, REQUEST_TIMEOUT_MS as ASANA_TIMEOUT_MS } from '../asana/api';
+import { MAX_ANSWER_BYTES } from '../lib/http-bounds';
+import { MAX_WAIT_MS } from '../lib/waits';
+import { Budgets } from '../budgets';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -67,7 +68,7 @@ describe('answer bounds', function () {
   let asana: AsanaApi;
   beforeEach(async () => {
     server = await hostileServer();
-    asana = new AsanaApi({ baseUrl: server.url, accessToken: 'token', requestsPerMinute: 600_000 });
+    asana = new AsanaApi({ baseUrl: server.url, accessToken: 'token', requestsPerMinute: 600_000 }, new Budgets());
   });
   afterEach(() => server.close());
 
@@ -124,7 +125,7 @@ describe('airtable.js on bounded requests', function () {
   beforeEach(async () => {
     server = await hostileServer();
     const config = { token: 'key', baseId: 'appHOSTILEBASE001', tableName: 'Asana Tasks', endpointUrl: server.url, lockoutMs: 1_000 };
-    writer = new RowWriter({ ...config, requestsPerSecond: 1_000 });
+    writer = new RowWriter({ ...config, requestsPerSecond: 1_000 }, new Budgets());
   });
   afterEach(() => server.close());
 
@@ -174,9 +175,9 @@ describe('bodies that trickle in', function () {
       res.on('close', () => clearInterval(drip));
     };
     try {
-      const asana = new AsanaApi({ baseUrl: server.url, accessToken: 'token', requestsPerMinute: 600 });
+      const asana = new AsanaApi({ baseUrl: server.url, accessToken: 'token', requestsPerMinute: 600 }, new Budgets());
       const config = { token: 'key', baseId: 'appHOSTILEBASE001', tableName: 'Asana Tasks', endpointUrl: server.url, lockoutMs: 1_000 };
-      const writer = new RowWriter({ ...config, requestsPerSecond: 5 });
+      const writer = new RowWriter({ ...config, requestsPerSecond: 5 }, new Budgets());
       const start = Date.now();
       const timed = (work: Promise<unknown>) => work.then(String, (err: unknown) => ({ err, afterMs: Date.now() - start }));
       const [fromAsana, fromAirtable] = await Promise.all([timed(asana.call('GET', '/tasks/1')), timed(writer.allRows())]);

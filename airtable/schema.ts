@@ -4,10 +4,9 @@
  */
 import axios from 'axios';
 import type { AirtableConfig } from '../config';
-import { ApiError, retrying } from './api-error';
-import { boundedAxios } from './http-bounds';
-import { airtableBudget, pacerFor } from './budgets';
-import type { Pacing } from './pacer';
+import { ApiError, retrying } from '../lib/api-error';
+import { boundedAxios } from '../lib/http-bounds';
+import { airtableBudget, type Budgets } from '../budgets';
 import { DEFAULT_COLUMNS, tableFields, type Column } from '../rows/columns';
 
 interface MetaTable {
@@ -22,20 +21,15 @@ const RATE_LIMITED_ATTEMPTS = 3;
 
 /**
  * The Meta API counts against the base's 5 requests per second too (setup adds fields one a
- * request): one pacer a base, on the base's shared budget when the process shares them (workers
- * starting together each check the table).
+ * request): its calls draw on the base's one pacer in the process's budgets, with the writes.
  */
-const pacers = new Map<string, Pacing>();
-const metaPacer = (config: AirtableConfig): Pacing =>
-  pacers.get(config.baseId) ?? pacers.set(config.baseId, pacerFor(airtableBudget(config))).get(config.baseId)!;
-
-function meta(config: AirtableConfig) {
+function meta(config: AirtableConfig, budgets: Budgets) {
   const http = boundedAxios({
     baseURL: `${config.endpointUrl}/v0/meta/bases/${config.baseId}`,
     headers: { Authorization: `Bearer ${config.token}` },
     timeout: 30_000,
   });
-  const pacer = metaPacer(config);
+  const pacer = budgets.pacer(airtableBudget(config));
   const once = async <T>(work: () => Promise<{ data: T }>): Promise<T> => {
     try {
       return (await pacer.run(work)).data;
@@ -63,7 +57,7 @@ function meta(config: AirtableConfig) {
   };
 }
 
-const findTable = async (config: AirtableConfig, api = meta(config)) =>
+const findTable = async (config: AirtableConfig, api: ReturnType<typeof meta>) =>
   (await api.tables()).find((t) => t.name === config.tableName || t.id === config.tableName);
 
 /** What a field lacks to take the column's values: the right type, and (without typecast) every select option. */
@@ -79,8 +73,12 @@ function fieldProblem(field: MetaTable['fields'][number], column: Column, typeca
 }
 
 /** Every problem the table has for the columns: a field missing, of the wrong type, or lacking select options. */
-export async function checkTable(config: AirtableConfig, columns: readonly Column[] = DEFAULT_COLUMNS): Promise<TableCheck> {
-  const table = await findTable(config);
+export async function checkTable(
+  config: AirtableConfig,
+  budgets: Budgets,
+  columns: readonly Column[] = DEFAULT_COLUMNS,
+): Promise<TableCheck> {
+  const table = await findTable(config, meta(config, budgets));
   if (!table) return { status: 'missing' };
   const problems: string[] = [];
   for (const column of columns) {
@@ -92,8 +90,8 @@ export async function checkTable(config: AirtableConfig, columns: readonly Colum
 }
 
 /** Adds the columns the table lacks (existing fields are never changed or removed); their names. */
-export async function createMissingFields(config: AirtableConfig, columns: readonly Column[]): Promise<string[]> {
-  const api = meta(config);
+export async function createMissingFields(config: AirtableConfig, budgets: Budgets, columns: readonly Column[]): Promise<string[]> {
+  const api = meta(config, budgets);
   const table = await findTable(config, api);
   if (!table) return [];
   const missing = tableFields(columns).filter((f) => !table.fields.some((existing) => existing.name === f.name));
@@ -101,6 +99,6 @@ export async function createMissingFields(config: AirtableConfig, columns: reado
   return missing.map((f) => f.name);
 }
 
-export async function createTable(config: AirtableConfig, columns: readonly Column[] = DEFAULT_COLUMNS): Promise<string> {
-  return (await meta(config).createTable({ name: config.tableName, fields: tableFields(columns) })).id;
+export async function createTable(config: AirtableConfig, budgets: Budgets, columns: readonly Column[] = DEFAULT_COLUMNS): Promise<string> {
+  return (await meta(config, budgets).createTable({ name: config.tableName, fields: tableFields(columns) })).id;
 }

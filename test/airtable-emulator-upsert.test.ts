@@ -6,8 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import Airtable from 'airtable';
-import { AirtableEmulator } from '../../emulators/airtable';
-import { TASK_ID } from '../../rows/columns';
+import { AirtableEmulator } from '../emulators/airtable';
+import { TASK_ID } from '../rows/columns';
 
 const TABLE = 'Asana Tasks';
 type UpsertTable = {

@@ -11,9 +11,9 @@ import Airtable from 'airtable';
 import type { FieldSet, Records } from 'airtable';
 import type { AirtableConfig } from '../config';
 import { ApiError, retryingServerErrors } from '../lib/api-error';
-import { boundedBase } from '../lib/airtable-http';
-import { airtableBudget, pacerFor } from '../lib/budgets';
-import { shuttingDown, type Pacing, type Release } from '../lib/pacer';
+import { boundedBase } from './http';
+import { airtableBudget, type Budgets } from '../budgets';
+import type { Pacing, Release } from '../budgets/pacer';
 import { columnNames, DEFAULT_COLUMNS, rowTaskId, TASK_ID, type Column, type TaskRow } from '../rows/columns';
 
 export const MAX_RECORDS_PER_REQUEST = 10;
@@ -116,9 +116,9 @@ export class RowWriter {
     config: Pick<AirtableConfig, 'token' | 'baseId' | 'tableName' | 'endpointUrl' | 'lockoutMs' | 'requestsPerSecond'> & {
       typecast?: boolean;
     },
+    /** The process's budgets: the base's pacer, whose waits end at shutdown (the rows still queued then fail, and their syncs are retried). */
+    budgets: Budgets,
     columns: readonly Column[] = DEFAULT_COLUMNS,
-    /** Aborts every wait for a paced slot (at shutdown, by default): the rows still queued then fail, and their syncs are retried. */
-    private readonly stop: AbortSignal = shuttingDown,
   ) {
     this.columns = columns;
     this.typecast = config.typecast ?? false;
@@ -129,7 +129,7 @@ export class RowWriter {
       requestTimeout: REQUEST_TIMEOUT_MS,
     });
     this.table = boundedBase(airtable, config.baseId).table(config.tableName);
-    this.pacer = pacerFor(airtableBudget(config));
+    this.pacer = budgets.pacer(airtableBudget(config));
     this.lockoutMs = config.lockoutMs;
   }
 
@@ -185,7 +185,7 @@ export class RowWriter {
         if (this.fillPays()) await this.waitWhileFillPays();
         let slot: Release;
         try {
-          slot = await this.pacer.acquire(undefined, this.stop); // rows keep arriving while we wait for the slot
+          slot = await this.pacer.acquire(); // rows keep arriving while we wait for the slot
         } catch (err) {
           for (const pending of this.queue.splice(0)) pending.settle(err);
           return;
@@ -376,7 +376,7 @@ export class RowWriter {
   private async list(params: { filterByFormula?: string }, onPage?: (rowsSoFar: number) => void): Promise<StoredRow[]> {
     const rows: StoredRow[] = [];
     const query = this.table.select({ ...params, pageSize: PAGE_SIZE, fields: columnNames(this.columns) });
-    let slot = await this.pacer.acquire(undefined, this.stop);
+    let slot = await this.pacer.acquire();
     try {
       await this.unpaced(
         () =>
@@ -386,7 +386,7 @@ export class RowWriter {
                 slot();
                 rows.push(...records.map((r) => ({ recordId: r.id, createdTime: r._rawJson.createdTime, fields: r.fields })));
                 onPage?.(rows.length);
-                this.pacer.acquire(undefined, this.stop).then((next) => {
+                this.pacer.acquire().then((next) => {
                   slot = next;
                   fetchNextPage();
                 }, reject);
@@ -402,7 +402,7 @@ export class RowWriter {
   }
 
   private call<T>(work: () => Promise<T>): Promise<T> {
-    return this.pacer.run(() => this.unpaced(work), undefined, this.stop);
+    return this.pacer.run(() => this.unpaced(work));
   }
 
   private async unpaced<T>(work: () => Promise<T>): Promise<T> {

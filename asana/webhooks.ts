@@ -7,8 +7,8 @@
 import { readColumnsFile, changeRuleOf } from '../rows/columns-file';
 import { sameFilters, webhookFilters, type WebhookFilter } from '../rows/webhook-filters';
 import { isGid } from '../config/gid';
-import { ApiError } from './api-error';
-import type { AsanaApi } from './asana-api';
+import { ApiError } from '../lib/api-error';
+import type { AsanaApi } from './api';
 import { ownTarget, tokenOf, webhookUrl, type SecretStore, type WebhookSecret } from './webhook-secrets';
 
 /** How long a registration's URL accepts its one handshake. */

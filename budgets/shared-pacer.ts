@@ -19,7 +19,7 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import { paceOf, pacedSleep, PacingStopped, runPaced, type Pacing, type Release } from './pacer';
-import { boundedWait, MAX_WAIT_MS } from './waits';
+import { boundedWait, MAX_WAIT_MS } from '../lib/waits';
 
 export interface SharedBudget {
   /** What the budget is named by in Redis: an API and a base id, or a hash of a token (never the token itself). */

@@ -1,9 +1,9 @@
 /** Budgets in Redis (the real one): pacers of different processes, each with its own connection, share one. */
 import assert from 'node:assert/strict';
 import Redis from 'ioredis';
-import { asanaBudget } from '../../lib/budgets';
-import { SharedBudgets, type SharedBudget } from '../../lib/shared-pacer';
-import { TEST_REDIS_URL, uniqueKeyPrefix } from '../support/redis';
+import { asanaBudget } from '../budgets';
+import { SharedBudgets, type SharedBudget } from '../budgets/shared-pacer';
+import { TEST_REDIS_URL, uniqueKeyPrefix } from './support/redis';
 
 /** The most of these times in any one-second window. */
 const busiestSecond = (times: number[]): number => Math.max(...times.map((t) => times.filter((u) => u > t - 1000 && u <= t).length));

@@ -3,14 +3,14 @@
  * and the CLI's dev server run) with all four services in one process, on PostgreSQL, and with the
  * dynamic config of compose or none (Temporal's production defaults). `npm run temporal:postgres`
  * runs it for an operator; test/postgres-temporal.test.ts runs it on databases of its own.
- * The binaries are found or built into .temporal/bin the way lib/temporal-cli.ts does the CLI.
+ * The binaries are found or built into .temporal/bin the way temporal/temporal-cli.ts does the CLI.
  */
 import { execFile, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
-import { REPO_ROOT } from './runtime-paths';
+import { REPO_ROOT } from '../lib/runtime-paths';
 import { findOrBuild, temporalExecutable } from './temporal-cli';
 
 const SERVER_VERSION = '1.29.1';

@@ -3,13 +3,12 @@
  * pages. Fetches of many tasks of one project at once (a burst of new tasks) are served by
  * listing the project's recently modified tasks, 100 a request, instead of one request per task.
  */
-import type { AsanaConfig } from '../config';
-import { AsanaApi, type Page } from '../lib/asana-api';
+import { AsanaApi, type Page } from './api';
 import { ApiError } from '../lib/api-error';
-import { BurstGauge } from '../lib/burst';
+import { BurstGauge } from '../budgets/burst';
 import { inSyncedProject, type AsanaTask } from '../rows/asana-task';
 import { DEFAULT_COLUMNS, taskOptFields, type Column } from '../rows/columns';
-import { readShows, type Freshness } from '../lib/freshness';
+import { readShows, type Freshness } from '../rows/freshness';
 
 /** Fetches arriving within this window share a request. */
 const BATCH_WINDOW_MS = 20;
@@ -103,12 +102,9 @@ export class TaskReader {
   /** SYNC_SUBTASKS: a subtask counts as in its parent's projects. */
   private readonly subtasks: boolean;
 
-  constructor(
-    config: Pick<AsanaConfig, 'baseUrl' | 'accessToken' | 'requestsPerMinute'>,
-    columns: readonly Column[] = DEFAULT_COLUMNS,
-    { subtasks = false }: { subtasks?: boolean } = {},
-  ) {
-    this.api = new AsanaApi(config);
+  /** `api`: the process's Asana client, whose budget the reads share with every other Asana call. */
+  constructor(api: AsanaApi, columns: readonly Column[] = DEFAULT_COLUMNS, { subtasks = false }: { subtasks?: boolean } = {}) {
+    this.api = api;
     this.subtasks = subtasks;
     this.optFields = [...taskOptFields(columns), ...(subtasks ? ['num_subtasks'] : [])].join(',');
     this.userFields = [...new Set(columns.flatMap((c) => c.userFields ?? []))];

@@ -9,12 +9,11 @@
  * window can then hold more than `perWindow` arrivals, however late each one was sent. Grants
  * are also spaced evenly, each measured from the moment the previous one was actually granted.
  * SharedPacer (shared-pacer.ts) applies the same rule to the requests of every worker process.
- * No wait is longer than MAX_WAIT_MS (waits.ts) at a time, and a caller may give up its wait at
- * shutdown (`stop`).
+ * No wait is longer than MAX_WAIT_MS (lib/waits.ts) at a time, and a caller may give up its wait
+ * at shutdown (`stop`, which the process's Budgets passes).
  */
-import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { boundedWait } from './waits';
+import { boundedWait } from '../lib/waits';
 
 /** Call when the request's answer (or its failure) has arrived; a second call does nothing. */
 export type Release = () => void;
@@ -39,21 +38,6 @@ export class PacingStopped extends Error {
     super('not sent: the process is shutting down');
     this.name = 'PacingStopped';
   }
-}
-
-const shutdown = new AbortController();
-setMaxListeners(0, shutdown.signal); // every request waiting for a slot listens to it, however many there are
-
-/** Aborts at shutdown (stopPacing): callers that pass it as their `stop` give up their waits then. */
-export const shuttingDown: AbortSignal = shutdown.signal;
-
-/**
- * At shutdown: every request waiting for a paced slot with `shuttingDown` as its stop ends with
- * PacingStopped, and so does every such request from then on, so no pause or queue holds the
- * process; requests already sent finish as usual, and Temporal retries their activities elsewhere.
- */
-export function stopPacing(): void {
-  shutdown.abort();
 }
 
 /** Sleeps `ms`, MAX_WAIT_MS at most; rejects with PacingStopped as soon as `stop` aborts. */

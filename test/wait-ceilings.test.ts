@@ -4,12 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import Redis from 'ioredis';
-import { ApiError } from '../../lib/api-error';
-import { FailureType, toActivityFailure } from '../../activities/failures';
-import { Pacer, PacingStopped } from '../../lib/pacer';
-import { SharedBudgets, type SharedBudget } from '../../lib/shared-pacer';
-import { MAX_WAIT_MS } from '../../lib/waits';
-import { TEST_REDIS_URL, uniqueKeyPrefix } from '../support/redis';
+import { ApiError } from '../lib/api-error';
+import { FailureType, toActivityFailure } from '../activities/failures';
+import { Pacer, PacingStopped } from '../budgets/pacer';
+import { SharedBudgets, type SharedBudget } from '../budgets/shared-pacer';
+import { MAX_WAIT_MS } from '../lib/waits';
+import { TEST_REDIS_URL, uniqueKeyPrefix } from './support/redis';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

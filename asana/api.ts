@@ -5,13 +5,13 @@
  */
 import { AxiosError, type AxiosInstance, type Method } from 'axios';
 import type { AsanaConfig } from '../config';
-import { AnswerOutOfBounds, ApiError, retryingServerErrors } from './api-error';
-import { boundBroken, boundedAxios, MAX_ANSWER_BYTES, parsedOrUndefined } from './http-bounds';
-import { escapeMarkdown } from './markdown';
-import { asanaBudget, asanaKind, pacerFor } from './budgets';
-import { shuttingDown, type Pacing } from './pacer';
-import { MAX_WAIT_MS } from './waits';
-import { within } from './within';
+import { AnswerOutOfBounds, ApiError, retryingServerErrors } from '../lib/api-error';
+import { boundBroken, boundedAxios, MAX_ANSWER_BYTES, parsedOrUndefined } from '../lib/http-bounds';
+import { escapeMarkdown } from '../lib/markdown';
+import { asanaBudget, asanaKind, type Budgets } from '../budgets';
+import type { Pacing } from '../budgets/pacer';
+import { MAX_WAIT_MS } from '../lib/waits';
+import { within } from '../lib/within';
 
 export const REQUEST_TIMEOUT_MS = 15_000;
 /** The most pages `all` reads: its listings (a project's webhooks or custom fields) have far fewer. */
@@ -40,8 +40,9 @@ export class AsanaApi {
   private readonly http: AxiosInstance;
   private readonly pacer: Pacing;
 
-  constructor(config: Pick<AsanaConfig, 'baseUrl' | 'accessToken' | 'requestsPerMinute'>) {
-    this.pacer = pacerFor(asanaBudget(config));
+  /** `budgets`: the process's, whose pacer for the token every client of it shares. */
+  constructor(config: Pick<AsanaConfig, 'baseUrl' | 'accessToken' | 'requestsPerMinute'>, budgets: Budgets) {
+    this.pacer = budgets.pacer(asanaBudget(config));
     this.http = boundedAxios({
       baseURL: config.baseUrl,
       timeout: REQUEST_TIMEOUT_MS,
@@ -117,20 +118,16 @@ export class AsanaApi {
     { params, data }: { params?: Params; data?: unknown },
     maxBytes: number,
   ): Promise<Answer<T>> {
-    return this.pacer.run(
-      async () => {
-        try {
-          const text = (await this.http.request<string>({ method, url: path, params, data, maxContentLength: maxBytes })).data;
-          return { body: (text === '' ? undefined : JSON.parse(text)) as T, bytes: Buffer.byteLength(text) };
-        } catch (err) {
-          const apiError = asApiError(err);
-          if (apiError.status === 429) this.pacer.pause(apiError.retryAfterMs ?? MAX_WAIT_MS);
-          throw apiError;
-        }
-      },
-      asanaKind(method),
-      shuttingDown,
-    );
+    return this.pacer.run(async () => {
+      try {
+        const text = (await this.http.request<string>({ method, url: path, params, data, maxContentLength: maxBytes })).data;
+        return { body: (text === '' ? undefined : JSON.parse(text)) as T, bytes: Buffer.byteLength(text) };
+      } catch (err) {
+        const apiError = asApiError(err);
+        if (apiError.status === 429) this.pacer.pause(apiError.retryAfterMs ?? MAX_WAIT_MS);
+        throw apiError;
+      }
+    }, asanaKind(method));
   }
 }
 

@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import axios from 'axios';
-import { AsanaEmulator, type AsanaEvent } from '../../emulators/asana';
-import { changeRule, DEFAULT_COLUMNS } from '../../rows/columns';
-import { webhookFilters } from '../../rows/webhook-filters';
-import { AsanaSpec } from '../support/asana-spec';
+import { AsanaEmulator, type AsanaEvent } from '../emulators/asana';
+import { changeRule, DEFAULT_COLUMNS } from '../rows/columns';
+import { webhookFilters } from '../rows/webhook-filters';
+import { AsanaSpec } from './support/asana-spec';
 
 /** A webhook target: it completes any handshake, and answers deliveries with `status`. */
 async function target() {
