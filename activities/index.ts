@@ -46,8 +46,8 @@ export function createActivities({
   findLastWatermark,
   startSync,
 }: ActivityDeps) {
-  const inScope = async (task: AsanaTask | null, fresh = false) =>
-    task && (await asana.withParentProjects(task, syncedProjects, { fresh }));
+  const inScope = async (task: AsanaTask | null, rereadParent = false) =>
+    task && (await asana.withParentProjects(task, syncedProjects, { rereadParent }));
   return {
     /**
      * Reads the task as it is now and upserts its row (its name and the modified_at the row shows);

@@ -199,7 +199,7 @@ async function settleRowsOfUnlistedTasks(
   const { asana, airtable } = deps;
   const look = async (taskGid: string) => {
     const task = await retryingInPlace(() => asana.getTask(taskGid));
-    return task && (await retryingInPlace(() => asana.withParentProjects(task, deps.syncedProjects, { fresh: true })));
+    return task && (await retryingInPlace(() => asana.withParentProjects(task, deps.syncedProjects, { rereadParent: true })));
   };
   const missing: string[] = [];
   const leaving: string[] = [];

@@ -273,13 +273,13 @@ export class TaskReader {
   /**
    * With SYNC_SUBTASKS, a subtask in no synced project of its own gets its parent's memberships:
    * whether it syncs, and its `projects`, go by them. They come from a read of the last minute
-   * (a burst of one parent's subtasks reads it once) unless `fresh`, as a proof of leaving needs.
+   * (a burst of one parent's subtasks reads it once) unless `rereadParent`, as a proof of leaving needs.
    */
-  async withParentProjects(task: AsanaTask, syncedProjects: ReadonlySet<string>, { fresh = false } = {}): Promise<AsanaTask> {
+  async withParentProjects(task: AsanaTask, syncedProjects: ReadonlySet<string>, { rereadParent = false } = {}): Promise<AsanaTask> {
     if (!this.subtasks || !task.parent || inSyncedProject(task, syncedProjects)) return task;
     const cached = this.cache.get(task.parent.gid);
     const readAt = Date.now();
-    let parent = !fresh && cached && readAt - cached.readAt < CACHE_TTL_MS ? cached.task : undefined;
+    let parent = !rereadParent && cached && readAt - cached.readAt < CACHE_TTL_MS ? cached.task : undefined;
     if (!parent) {
       parent = (await this.getTask(task.parent.gid)) ?? undefined;
       if (parent) this.remember(parent, readAt);

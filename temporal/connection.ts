@@ -40,6 +40,9 @@ export async function connectNativeClient(config: TemporalConfig): Promise<Clien
   return new Client({ connection: await connectNative(config), namespace: config.namespace });
 }
 
+/** SDK warnings about what we chose on purpose (the webhook's health worker runs activities only): logged at debug. */
+const EXPECTED_SDK_MESSAGES = new Set(['No workflows registered, not polling for workflow tasks']);
+
 /**
  * Sends the SDK's own logs through pino, so each process writes one JSON log stream, and serves
  * the worker's SDK metrics for Prometheus on METRICS_HOST:WORKER_METRICS_PORT (none when 0, or
@@ -47,7 +50,9 @@ export async function connectNativeClient(config: TemporalConfig): Promise<Clien
  */
 export function installRuntime(log: Logger, metrics?: Pick<Config, 'metricsHost' | 'workerMetricsPort'>): void {
   const write = (level: LogLevel, message: string, meta?: LogMetadata) => {
-    const method = ({ TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' } as const)[level];
+    const method = EXPECTED_SDK_MESSAGES.has(message)
+      ? 'debug'
+      : ({ TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' } as const)[level];
     log[method](meta ?? {}, message);
   };
   Runtime.install({

@@ -212,7 +212,7 @@ describe('trust: the webhook app on a DATA_DIR of its own', () => {
       projects: new Set(['123']),
       log,
       metrics: new WebhookMetrics(),
-      ready: () => true,
+      accepting: () => true,
       enqueue: () => undefined,
     });
     server = app.listen(0);

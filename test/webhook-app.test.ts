@@ -65,7 +65,7 @@ describe('webhook app: answers and journal entries, in-process', () => {
         projects: new Set([PROJECT]),
         log: createLogger('silent', 'test'),
         metrics: new WebhookMetrics(),
-        ready: () => taking,
+        accepting: () => taking,
         enqueue: (entries) => {
           if (!taking) throw new JournalRefusal('the journal is full');
           journaled.push(...entries);

@@ -40,7 +40,7 @@ export interface WebhookDeps {
   log: Logger;
   metrics: WebhookMetrics;
   /** Whether the service takes deliveries now (Temporal answers, the journal has room). */
-  ready: () => boolean;
+  accepting: () => boolean;
   /** Which events can change a row (the columns'); the five columns' when absent. */
   changeRule?: ChangeRule;
 }
@@ -112,8 +112,8 @@ function routes(deps: WebhookDeps) {
   return async (ctx: Context, next: Next) => {
     if (ctx.path === '/healthz') {
       if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return methodNotAllowed(ctx, 'GET');
-      ctx.status = deps.ready() ? 200 : 503;
-      ctx.body = { ok: deps.ready() };
+      ctx.status = deps.accepting() ? 200 : 503;
+      ctx.body = { ok: deps.accepting() };
       return;
     }
     const match = WEBHOOK_PATH.exec(ctx.path);

@@ -192,7 +192,7 @@ export async function startWebhookServer(config: Config, log: Logger, { budgets,
       projects,
       log,
       metrics,
-      ready: acceptingDeliveries,
+      accepting: acceptingDeliveries,
       changeRule: changeRuleOf(columns.settings),
       enqueue: (entries) => {
         if (!temporalAnswers()) throw new JournalRefusal('Temporal is not answering');

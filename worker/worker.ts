@@ -17,7 +17,7 @@ import { reconcileProgressSignal } from '../workflows';
 import { ensureSchedules, ensureWebhookHealthSchedule, signalTask, warmUp } from '../client';
 import { bundleInChildProcess } from './bundle';
 import { findLastWatermark } from './watermarks';
-import { watchForOtherWorkers } from './solo-pacing';
+import { watchForOtherWorkers } from './other-workers';
 
 /** A progress report Temporal has not taken in this long is dropped: the next one carries newer counts. */
 const PROGRESS_DEADLINE_MS = 5_000;

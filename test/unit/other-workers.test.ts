@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { ConnectionLike } from '@temporalio/client';
 import { createLogger, type Logger } from '../../lib/logger';
-import { warnIfNotAlone } from '../../worker/solo-pacing';
+import { warnIfNotAlone } from '../../worker/other-workers';
 
 /** A connection whose task queue lists these pollers, or whose DescribeTaskQueue fails. */
 function connectionListing(identities: string[] | Error) {
