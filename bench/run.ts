@@ -42,6 +42,8 @@ import { startTopology, TOPOLOGIES, type Topology } from './topology';
 import { scaleOut } from './scale-out';
 import { pollerPid, workflowPollers } from '../temporal/connection';
 import { Budgets } from '../budgets';
+import { openServices } from '../services';
+import { createLogger } from '../lib/logger';
 
 const SERVICE_BASE = 'appBENCHSERVICE01';
 const BASELINE_BASE = 'appBENCHBASELINE1';
@@ -539,8 +541,10 @@ async function runBench(): Promise<void> {
     const columnsEnv = { ...env, COLUMNS_FILE: path.join(REPO_ROOT, 'bench', 'columns.yml'), AIRTABLE_TYPECAST: 'true' };
     const columnsConfig = loadConfig(['asana', 'airtable'], columnsEnv);
     await sleep(2000); // a clean second of the base's rate for setup's requests
-    await airtableSetup(columnsConfig, new Budgets(), { out: () => undefined, err: (line) => console.error(line) }, []);
-    const columns = await loadColumns(columnsConfig, new AsanaApi(columnsConfig.asana, new Budgets()));
+    const columnsServices = await openServices(columnsConfig, createLogger('silent', 'bench'));
+    await airtableSetup(columnsServices, { out: () => undefined, err: (line) => console.error(line) }, []);
+    const columns = await loadColumns(columnsConfig, columnsServices.asana);
+    await columnsServices.close();
     worker = new ServiceProcess('worker', columnsEnv, path.join(dir, 'worker-columns.log'));
     webhook = new ServiceProcess('webhook', columnsEnv, path.join(dir, 'webhook-columns.log'));
     const ready = async () =>

@@ -1,16 +1,14 @@
 /** `airtable setup`: checks "Asana Tasks" through the Meta API; creates it, or the columns it lacks. */
-import type { Config } from '../config';
-import type { Budgets } from '../budgets';
+import type { Services } from '../services';
 import { checkTable, createMissingFields, createTable } from '../airtable/schema';
-import { AsanaApi } from '../asana/api';
 import { tableFields } from '../rows/columns';
 import { loadColumns } from '../rows/columns-file';
 import { UsageError } from './errors';
 import type { Output } from './output';
 
-export async function airtableSetup(config: Config, budgets: Budgets, output: Output, args: string[]): Promise<number> {
+export async function airtableSetup({ config, budgets, asana }: Services, output: Output, args: string[]): Promise<number> {
   if (args.length > 0) throw new UsageError(`airtable setup takes no arguments, got "${args.join(' ')}"`);
-  const columns = await loadColumns(config, new AsanaApi(config.asana, budgets));
+  const columns = await loadColumns(config, asana);
   let check = await checkTable(config.airtable, budgets, columns);
   const where = `table "${config.airtable.tableName}" in base ${config.airtable.baseId}`;
   if (check.status === 'ok') {

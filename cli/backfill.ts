@@ -41,12 +41,7 @@ export async function backfill(ctx: BackfillContext, args: string[]): Promise<nu
   const input: ReconcileInput = values.since
     ? { projectGid: values.project, mode: 'incremental', since: new Date(values.since).toISOString() }
     : { projectGid: values.project, mode: 'full' };
-  const client = await ctx.connect();
-  try {
-    return await follow(ctx, client, input);
-  } finally {
-    await client.connection.close();
-  }
+  return follow(ctx, await ctx.connect(), input);
 }
 
 async function follow(ctx: BackfillContext, client: Client, input: ReconcileInput): Promise<number> {

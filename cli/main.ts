@@ -2,7 +2,6 @@
 import { ConfigError, loadConfig, type Config, type Need } from '../config';
 import { assertNoProblems, readColumnsFile } from '../rows/columns-file';
 import { ApiError } from '../lib/api-error';
-import { AsanaApi } from '../asana/api';
 import { SecretStore } from '../asana/webhook-secrets';
 import { terminalLines } from '../lib/terminal-text';
 import { RegistrationError, UntrustedAnswer } from '../asana/webhooks';
@@ -12,8 +11,7 @@ import { WEBHOOK_COMMANDS } from './webhooks';
 import { airtableSetup } from './airtable';
 import { backfill } from './backfill';
 import { syncCommand } from './sync';
-import { connectClient } from '../temporal/connection';
-import { Budgets } from '../budgets';
+import { openServices, type Services } from '../services';
 import { createLogger } from '../lib/logger';
 
 const USAGE = `Usage: npm run cli -- <command>
@@ -35,15 +33,16 @@ function loadCliConfig(needs: Need[]): Config {
 }
 
 /**
- * With REDIS_URL, the command's Airtable and Asana requests draw on the budgets the workers share,
- * so an operator's command in the middle of a burst cannot cost the base a lock-out.
+ * Runs a command on the process's services, closed after it. With REDIS_URL, its Airtable and Asana
+ * requests draw on the budgets the workers share, so an operator's command in the middle of a
+ * burst cannot cost the base a lock-out.
  */
-async function withBudgets<T>(config: Config, run: (budgets: Budgets) => Promise<T>): Promise<T> {
-  const budgets = await Budgets.open(config.redis, createLogger('silent', 'cli')); // stdout is the command's
+async function withServices<T>(config: Config, run: (services: Services) => Promise<T>): Promise<T> {
+  const services = await openServices(config, createLogger('silent', 'cli')); // stdout is the command's
   try {
-    return await run(budgets);
+    return await run(services);
   } finally {
-    await budgets.close();
+    await services.close();
   }
 }
 
@@ -52,26 +51,22 @@ export async function runCli(argv: string[], output: Output): Promise<number> {
     const [group, command, ...args] = argv;
     if (group === 'webhooks' && command !== undefined && command in WEBHOOK_COMMANDS) {
       const config = loadCliConfig(['asana']);
-      await withBudgets(config, (budgets) =>
-        WEBHOOK_COMMANDS[command](
-          { config, api: new AsanaApi(config.asana, budgets), secrets: new SecretStore(config.dataDir), output },
-          args,
-        ),
+      await withServices(config, ({ asana }) =>
+        WEBHOOK_COMMANDS[command]({ config, api: asana, secrets: new SecretStore(config.dataDir), output }, args),
       );
       return 0;
     }
     if (group === 'airtable' && command === 'setup') {
       const config = loadCliConfig(['airtable']);
-      return await withBudgets(config, (budgets) => airtableSetup(config, budgets, output, args));
+      return await withServices(config, (services) => airtableSetup(services, output, args));
     }
     if (group === 'backfill' || group === 'sync') {
       const config = loadCliConfig([]);
-      const connect = () => connectClient(config.temporal);
       const rest = [command, ...args].filter((a) => a !== undefined);
-      if (group === 'sync') return await syncCommand(config, connect, output, rest);
-      return await withBudgets(config, (budgets) => {
-        const projectLabel = (gid: string) =>
-          config.asana.accessToken ? new AsanaApi(config.asana, budgets).projectLabel(gid) : Promise.resolve(gid);
+      return await withServices(config, (services) => {
+        const connect = async () => (await services.temporal()).client;
+        if (group === 'sync') return syncCommand(config, connect, output, rest);
+        const projectLabel = (gid: string) => (config.asana.accessToken ? services.asana.projectLabel(gid) : Promise.resolve(gid));
         return backfill({ config, connect, output, projectLabel, interactive: process.stdout.isTTY === true }, rest);
       });
     }

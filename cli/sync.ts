@@ -31,7 +31,5 @@ export async function syncCommand(config: Config, connect: () => Promise<Client>
     if (!(err instanceof WorkflowFailedError)) throw err;
     output.err(`Sync of task ${values.task} failed: ${err.cause?.message ?? err.message}`);
     return 1;
-  } finally {
-    await client.connection.close();
   }
 }

@@ -11,7 +11,6 @@ import { loadConfig } from '../config';
 import { airtableSetup } from '../cli/airtable';
 import { columnNames } from '../rows/columns';
 import { readColumnsFile } from '../rows/columns-file';
-import { AsanaApi } from '../asana/api';
 import { startDevServer } from '../temporal/dev-server';
 import { createLogger } from '../lib/logger';
 import { runMain, shutdownSignal } from '../lib/run-main';
@@ -25,7 +24,7 @@ import { SecretStore } from '../asana/webhook-secrets';
 import { installRuntime } from '../temporal/connection';
 import { startSyncWorker } from '../worker/worker';
 import { taskWorkflowId } from '../client';
-import { Budgets } from '../budgets';
+import { openServices } from '../services';
 
 const UI_PORT = 8233;
 const BASE_ID = 'appDEMOBASE000001';
@@ -54,13 +53,13 @@ runMain(async () => {
     COLUMNS_FILE: path.join(__dirname, 'demo-columns.yml'),
   });
   const quiet = { out: () => undefined, err: (line: string) => console.error(line) };
-  const budgets = await Budgets.open(config.redis, log);
-  await airtableSetup(config, budgets, quiet, []); // adds the demo's two columns
-  const { worker, running } = await startSyncWorker(config, log, budgets);
-  const webhook = await startWebhookServer(config, log, { budgets });
+  const services = await openServices(config, log);
+  await airtableSetup(services, quiet, []); // adds the demo's two columns
+  const { worker, running } = await startSyncWorker(services);
+  const webhook = await startWebhookServer(services);
 
   const output = { out: (line: string) => console.log(line), err: () => undefined }; // the localhost warning does not apply to the emulator
-  await WEBHOOK_COMMANDS.create({ config, api: new AsanaApi(config.asana, budgets), secrets: new SecretStore(config.dataDir), output }, [
+  await WEBHOOK_COMMANDS.create({ config, api: services.asana, secrets: new SecretStore(config.dataDir), output }, [
     '--project',
     project.gid,
   ]);
@@ -107,11 +106,11 @@ See the rows:
 Ctrl-C stops the demo.`);
 
   await shutdownSignal();
-  budgets.stop();
+  services.stop();
   await webhook.close();
   worker.shutdown();
   await running;
-  await budgets.close();
+  await services.close();
   await temporal.stop();
   await Promise.all([asana.close(), airtable.close()]);
   await rm(dataDir, { recursive: true, force: true });

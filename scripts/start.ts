@@ -9,7 +9,7 @@ import { prepareDataDir } from '../lib/data-dir';
 import { startEmbeddedServer } from '../temporal/dev-server';
 import { createLogger } from '../lib/logger';
 import { runMain, shutdownSignal } from '../lib/run-main';
-import { Budgets } from '../budgets';
+import { openServices } from '../services';
 import { startWebhookServer } from '../webhook/server';
 import { installRuntime } from '../temporal/connection';
 import { startSyncWorker } from '../worker/worker';
@@ -45,15 +45,15 @@ runMain(async () => {
     config = { ...config, temporal: { ...config.temporal, address: devServer.address } };
     log.info({ address: devServer.address, webUi: devServer.uiUrl }, `Temporal Web UI: ${devServer.uiUrl}`);
   }
-  const budgets = await Budgets.open(config.redis, log); // one per process: the worker's and the webhook's clients share it
-  const { worker, running } = await startSyncWorker(config, log, budgets);
-  const webhook = await startWebhookServer(config, log, { budgets });
+  const services = await openServices(config, log); // one per process: the worker and the webhook share its connection and budgets
+  const { worker, running } = await startSyncWorker(services);
+  const webhook = await startWebhookServer(services);
 
   log.info(`stopping on ${await shutdownSignal()}`);
-  budgets.stop(); // no request waiting for its turn holds the stop
+  services.stop(); // no request waiting for its turn holds the stop
   await webhook.close();
   worker.shutdown();
   await running;
-  await budgets.close();
+  await services.close();
   await devServer?.stop();
 });

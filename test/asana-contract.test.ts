@@ -123,7 +123,7 @@ describe("Asana's OpenAPI spec", function () {
       const { asana, project } = stack;
       asana.deliveredEvents = [];
       const ana = asana.addUser('Ana Lima');
-      assert.equal(await airtableSetup(stack.config, stack.budgets, { out: () => undefined, err: () => undefined }, []), 0);
+      assert.equal(await airtableSetup(stack.services, { out: () => undefined, err: () => undefined }, []), 0);
       await stack.registerWebhook();
       const parent = asana.createTask(project.gid, { name: 'Parent' });
       const task = asana.createTask(project.gid, {

@@ -29,7 +29,7 @@ describe('columns chosen by the operator', function () {
   after(() => stack.stop());
 
   it('airtable setup adds the configured columns to the table, with their types and options', async () => {
-    assert.equal(await airtableSetup(stack.config, stack.budgets, output, []), 0, output.lines.join('\n'));
+    assert.equal(await airtableSetup(stack.services, output, []), 0, output.lines.join('\n'));
     assert.match(
       output.lines.join('\n'),
       /Added to the table "Asana Tasks" in base appSANDBOXBASE001: Done, Completed At, Start, Link, Tags/,
@@ -40,7 +40,7 @@ describe('columns chosen by the operator', function () {
     assert.deepEqual(schema.get('Client')?.options, { choices: [{ name: 'Acme' }, { name: 'Globex' }] });
     assert.deepEqual(schema.get('Budget')?.options, { precision: 2 });
     assert.equal(schema.size, 5 + 13);
-    assert.equal(await airtableSetup(stack.config, stack.budgets, output, []), 0, 'a second setup finds it ready');
+    assert.equal(await airtableSetup(stack.services, output, []), 0, 'a second setup finds it ready');
   });
 
   it("writes every configured column of a new task, from the task's fields and its custom fields", async () => {
@@ -111,7 +111,7 @@ describe('columns chosen by the operator', function () {
         '  - { name: Brief, type: multilineText, source: "custom_field:Brief" }\n',
     );
     const config = { ...stack.config, columnsFile: changed, temporal: { ...stack.config.temporal, taskQueue: `columns-${randomUUID()}` } };
-    assert.equal(await airtableSetup(config, stack.budgets, output, []), 0);
+    assert.equal(await airtableSetup({ ...stack.services, config }, output, []), 0);
     stack.asana
       .taskList(stack.project.gid)
       .forEach((t) =>
@@ -121,7 +121,7 @@ describe('columns chosen by the operator', function () {
     try {
       const worker = await createSyncWorker({
         config,
-        budgets: stack.budgets,
+        budgets: stack.services.budgets,
         connection,
         client: stack.client,
         workflowBundle: await workflowBundle(),

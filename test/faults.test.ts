@@ -14,7 +14,6 @@ import { rowAsRead, toTaskRow } from '../rows/columns';
 import { SERVER_ERROR_RETRY_DELAYS_MS } from '../lib/api-error';
 import type { DevServer } from '../temporal/dev-server';
 import { startTestServer } from './support/temporal';
-import { createLogger } from '../lib/logger';
 import { startWebhookServer } from '../webhook/server';
 import type { AsanaEvent, EmulatedTask } from '../emulators/asana';
 import type { SyncTaskResult } from '../workflows';
@@ -153,10 +152,7 @@ describe('faults: exactly one correct row per task, whatever fails', function ()
       for (const task of tasks.slice(0, 100))
         stack.asana.updateTask(task.gid, { name: `${task.name} (v2)`, notes: 'changed while the webhook was down' });
       await sleep(1000);
-      stack.webhook = await startWebhookServer({ ...stack.config, port }, createLogger('silent', 'test'), {
-        budgets: stack.budgets,
-        client: stack.client,
-      });
+      stack.webhook = await startWebhookServer({ ...stack.services, config: { ...stack.config, port } });
 
       // duplicates, and a `changed` that arrives before its `added`
       const [hook] = stack.asana.webhookList().map((w) => w.gid);

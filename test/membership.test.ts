@@ -129,7 +129,7 @@ describe('which tasks have rows', function () {
         env: { COLUMNS_FILE: columns, SYNC_SUBTASKS: 'true' },
         setUp: (asana) => Object.assign(asana, { exchanges: [], deliveredEvents: [] }),
       });
-      assert.equal(await airtableSetup(stack.config, stack.budgets, { out: () => undefined, err: () => undefined }, []), 0);
+      assert.equal(await airtableSetup(stack.services, { out: () => undefined, err: () => undefined }, []), 0);
       await stack.registerWebhook();
     });
     after(async () => {

@@ -13,7 +13,6 @@ import axios from 'axios';
 import { signDelivery } from '../emulators/asana';
 import { createWebhookHealthActivities, type WebhookHealthActivities } from '../activities/webhook-health';
 import { WEBHOOK_COMMANDS } from '../cli/webhooks';
-import { AsanaApi } from '../asana/api';
 import { configuredFilters } from '../asana/webhooks';
 import { SecretStore, tokenOf } from '../asana/webhook-secrets';
 import { runEntry } from './support/processes';
@@ -97,7 +96,7 @@ describe('secret lifecycle: a webhook secret lives exactly as long as its webhoo
   const healthCheck = (projectGid: string): WebhookHealthActivities =>
     createWebhookHealthActivities({
       keeper: {
-        api: new AsanaApi(stack.config.asana, stack.budgets),
+        api: stack.services.asana,
         secrets,
         publicUrl: stack.webhook.url,
         workspaceGid: stack.asana.workspaceGid,
@@ -114,10 +113,7 @@ describe('secret lifecycle: a webhook secret lives exactly as long as its webhoo
     const lines: string[] = [];
     const config = { ...stack.config, asana: { ...stack.config.asana, projectGids: [projects.ensured] } };
     const output = { out: (line: string) => lines.push(line), err: () => undefined };
-    await WEBHOOK_COMMANDS.ensure({ config, api: new AsanaApi(config.asana, stack.budgets), secrets, output }, [
-      '--public-url',
-      stack.webhook.url,
-    ]);
+    await WEBHOOK_COMMANDS.ensure({ config, api: stack.services.asana, secrets, output }, ['--public-url', stack.webhook.url]);
     assert.equal((await deliver(dropped.target, droppedSecret)).status, 200, 'a delivery on its way is taken within the grace');
     await sleep(GRACE_MS);
     assert.equal((await deliver(dropped.target, droppedSecret)).status, 404);

@@ -10,7 +10,6 @@ import axios from 'axios';
 import pino from 'pino';
 import { ensureWebhookHealthSchedule } from '../client';
 import { configuredFilters, registerWebhook } from '../asana/webhooks';
-import { AsanaApi } from '../asana/api';
 import { SecretStore } from '../asana/webhook-secrets';
 import { startWebhookServer } from '../webhook/server';
 import type { WebhookHealthReport } from '../workflows';
@@ -77,7 +76,7 @@ describe('webhook health: watched, and healed within one check', function () {
     const port = Number(new URL(stack.webhook.url).port);
     const config = { ...stack.config, port, publicUrl: proxy.url };
     await stack.webhook.close();
-    stack.webhook = await startWebhookServer(config, log, { budgets: stack.budgets, client: stack.client });
+    stack.webhook = await startWebhookServer({ ...stack.services, config, log });
     scheduleId = (await ensureWebhookHealthSchedule(stack.client, config))!;
   });
   after(async () => {
@@ -102,7 +101,7 @@ describe('webhook health: watched, and healed within one check', function () {
   const project = () => stack.project.gid;
 
   it('reports a failing webhook before Asana deletes it: retries, the deletion time, in the metrics and the log', async () => {
-    const api = new AsanaApi(stack.config.asana, stack.budgets);
+    const api = stack.services.asana;
     const secrets = new SecretStore(stack.config.dataDir);
     const first = await registerWebhook(api, secrets, project(), proxy.url, configuredFilters(undefined));
     proxy.state.up = false; // the outage: Asana's deliveries get 502

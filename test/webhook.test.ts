@@ -19,6 +19,7 @@ import { taskWorkflowId } from '../client';
 import { postBody, taskEvent } from './support/deliveries';
 import { freePort } from './support/ports';
 import { eventually, startStack, type Stack } from './support/stack';
+import { openServices } from '../services';
 
 describe('webhook server: slow requests, restarts and Temporal outages, on the whole stack', function () {
   let stack: Stack;
@@ -48,10 +49,7 @@ describe('webhook server: slow requests, restarts and Temporal outages, on the w
   it('still verifies signatures after the webhook restarts', async () => {
     const port = Number(new URL(stack.webhook.url).port);
     await stack.webhook.close();
-    stack.webhook = await startWebhookServer({ ...stack.config, port }, createLogger('silent', 'test'), {
-      budgets: stack.budgets,
-      client: stack.client,
-    });
+    stack.webhook = await startWebhookServer({ ...stack.services, config: { ...stack.config, port } });
     const task = stack.asana.createTask(stack.project.gid, { name: 'After restart' });
     await eventually(() => assert.ok(stack.rows().some((r) => r['Task ID'] === task.gid)));
     assert.ok(stack.asana.deliveries.filter((d) => d.status === 200).length > 0);
@@ -63,7 +61,8 @@ describe('webhook server: slow requests, restarts and Temporal outages, on the w
     const port = await freePort();
     const dbFilename = path.join(dir, 'temporal.db');
     let server: DevServer | undefined = await startTestServer({ port, dbFilename });
-    const webhook = await startWebhookServer(
+    // a process of its own: its Temporal is the server this test stops and starts again
+    const services = await openServices(
       {
         ...stack.config,
         asana: { ...stack.config.asana, projectGids: ['31337'] },
@@ -72,8 +71,8 @@ describe('webhook server: slow requests, restarts and Temporal outages, on the w
         temporal: { ...stack.config.temporal, address: `127.0.0.1:${port}` },
       },
       createLogger('silent', 'test'),
-      { budgets: stack.budgets },
     );
+    const webhook = await startWebhookServer(services);
     try {
       const target = webhookUrl(webhook.url, '31337', await new SecretStore(dir).openRegistration('31337', 60_000));
       const ownSecret = randomBytes(32).toString('hex');
@@ -101,6 +100,7 @@ describe('webhook server: slow requests, restarts and Temporal outages, on the w
       assert.equal(description.type, 'syncTaskWorkflow');
     } finally {
       await webhook.close();
+      await services.close();
       await server?.stop();
       await rm(dir, { recursive: true, force: true });
     }

@@ -5,14 +5,11 @@
  * Asana's handshake; the worker has neither.
  */
 import { Worker } from '@temporalio/worker';
-import type { Config } from '../config';
 import { createWebhookHealthActivities, type ProjectHealth } from '../activities/webhook-health';
 import { webhookTaskQueue } from '../client';
-import { AsanaApi } from '../asana/api';
-import type { Budgets } from '../budgets';
+import type { Services } from '../services';
 import { configuredFilters } from '../asana/webhooks';
 import type { Logger } from '../lib/logger';
-import { connectNative } from '../temporal/connection';
 import type { SecretStore } from '../asana/webhook-secrets';
 import type { WebhookMetrics } from './metrics';
 
@@ -28,20 +25,21 @@ function logHealth(log: Logger, project: ProjectHealth): void {
 }
 
 /**
- * Runs the health-check worker until `close`, connecting to Temporal in the background (and again
- * after a failure), as the webhook's own connection does. Needs PUBLIC_URL, which tells our
- * webhooks from others'.
+ * Runs the health-check worker until `close`, on the process's Temporal connection once there is
+ * one (and again after a failure), as the webhook does. Needs `publicUrl` (PUBLIC_URL), which tells
+ * our webhooks from others'.
  */
 export function startHealthWorker(
-  config: Config & { publicUrl: string },
-  deps: { log: Logger; metrics: WebhookMetrics; secrets: SecretStore; budgets: Budgets },
+  services: Services,
+  publicUrl: string,
+  { metrics, secrets }: { metrics: WebhookMetrics; secrets: SecretStore },
 ): { close(): Promise<void> } {
-  const { log, metrics, secrets } = deps;
+  const { config, log } = services;
   const activities = createWebhookHealthActivities({
     keeper: {
-      api: new AsanaApi(config.asana, deps.budgets),
+      api: services.asana,
       secrets,
-      publicUrl: config.publicUrl,
+      publicUrl,
       workspaceGid: config.asana.workspaceGid,
     },
     projectGids: config.asana.projectGids,
@@ -57,22 +55,18 @@ export function startHealthWorker(
   const running = (async () => {
     while (!closed) {
       try {
-        const connection = await connectNative(config.temporal);
-        try {
-          worker = await Worker.create({
-            connection,
-            namespace: config.temporal.namespace,
-            taskQueue,
-            activities,
-            maxConcurrentActivityTaskExecutions: 1,
-          });
-          const run = worker.run(); // running from here on, so a shutdown can end it
-          if (closed) worker.shutdown();
-          else log.info({ taskQueue }, 'webhook health checks taken');
-          await run;
-        } finally {
-          await connection.close();
-        }
+        const { connection } = await services.temporal();
+        worker = await Worker.create({
+          connection,
+          namespace: config.temporal.namespace,
+          taskQueue,
+          activities,
+          maxConcurrentActivityTaskExecutions: 1,
+        });
+        const run = worker.run(); // running from here on, so a shutdown can end it
+        if (closed) worker.shutdown();
+        else log.info({ taskQueue }, 'webhook health checks taken');
+        await run;
       } catch (err) {
         log.warn({ err: (err as Error).message }, 'webhook health worker stopped; starting it again');
       }

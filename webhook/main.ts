@@ -3,7 +3,7 @@ import { loadConfig } from '../config';
 import { prepareDataDir } from '../lib/data-dir';
 import { createLogger } from '../lib/logger';
 import { runMain, shutdownSignal } from '../lib/run-main';
-import { Budgets } from '../budgets';
+import { openServices } from '../services';
 import { installRuntime } from '../temporal/connection';
 import { startWebhookServer } from './server';
 
@@ -12,10 +12,10 @@ runMain(async () => {
   const log = createLogger(config.logLevel, 'webhook');
   installRuntime(log);
   prepareDataDir(config.dataDir, log);
-  const budgets = await Budgets.open(config.redis, log); // its health checks share the Asana budget with the workers
-  const webhook = await startWebhookServer(config, log, { budgets });
+  const services = await openServices(config, log); // with REDIS_URL, its health checks share the workers' Asana budget
+  const webhook = await startWebhookServer(services);
   log.info(`stopping on ${await shutdownSignal()}`);
-  budgets.stop(); // a health check waiting out a 429 does not hold the stop
+  services.stop(); // a health check waiting out a 429 does not hold the stop
   await webhook.close();
-  await budgets.close();
+  await services.close();
 });

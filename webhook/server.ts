@@ -7,11 +7,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Client } from '@temporalio/client';
-import type { Budgets } from '../budgets';
-import { hostPort, type Config } from '../config';
-import type { Logger } from '../lib/logger';
+import type { Services } from '../services';
+import { hostPort } from '../config';
 import { assertNoProblems, changeRuleOf, readColumnsFile } from '../rows/columns-file';
-import { awaitSearchAttributes, connectNativeClient, ensureSearchAttributes, workflowPollers } from '../temporal/connection';
+import { awaitSearchAttributes, ensureSearchAttributes, workflowPollers } from '../temporal/connection';
 import { createWebhookApp, emptyCounts, type OutcomeCounts } from './app';
 import { within } from '../lib/within';
 import { temporalCheck, temporalForward } from './dispatch';
@@ -79,21 +78,20 @@ export function createPublicServer(handle: (req: IncomingMessage, res: ServerRes
   return server;
 }
 
-/** What the webhook is handed: the process's budgets, and a Temporal client when the caller owns one (tests). */
-export interface WebhookServerDeps {
-  budgets: Budgets;
-  client?: Client;
-}
-
-export async function startWebhookServer(config: Config, log: Logger, { budgets, client }: WebhookServerDeps): Promise<WebhookServer> {
+/**
+ * Starts the webhook on the process's services: its Temporal connection, made in the background
+ * (deliveries get 503 until it is), and its budgets. Closing the webhook leaves them to their owner.
+ */
+export async function startWebhookServer(services: Services): Promise<WebhookServer> {
+  const { config, log } = services;
   const columns = readColumnsFile(config.columnsFile);
   assertNoProblems(columns.problems);
-  let connected: Client | undefined = client;
+  let connected: Client | undefined;
   let closed = false;
   const connect = async (): Promise<void> => {
     while (!connected && !closed) {
       try {
-        const client = await connectNativeClient(config.temporal);
+        const { client } = await services.temporal();
         // Signals carry the search attributes: without them Temporal refuses every event, so the
         // webhook registers them too (the worker may not have started yet).
         await ensureSearchAttributes(client.connection, config.temporal.namespace).catch((err: Error) =>
@@ -180,9 +178,7 @@ export async function startWebhookServer(config: Config, log: Logger, { budgets,
   // The health checks register webhooks, so they run where the secrets and the handshake are: here.
   const { publicUrl } = config;
   const health =
-    publicUrl !== undefined && config.asana.accessToken !== ''
-      ? startHealthWorker({ ...config, publicUrl }, { log, metrics, secrets, budgets })
-      : undefined;
+    publicUrl !== undefined && config.asana.accessToken !== '' ? startHealthWorker(services, publicUrl, { metrics, secrets }) : undefined;
   if (!health) log.info('webhook health checks off: they need PUBLIC_URL and ASANA_ACCESS_TOKEN (docs/operating.md)');
   const projects = new Set(config.asana.projectGids);
   if (projects.size === 0) log.error('ASANA_PROJECT_GIDS is empty: every handshake and delivery is refused');
@@ -228,8 +224,7 @@ export async function startWebhookServer(config: Config, log: Logger, { budgets,
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await journal.close(); // what it still holds is forwarded by the next start
-      await Promise.allSettled([...inFlight]); // each ends by its own gRPC deadline
-      if (connected && connected !== client) await connected.connection.close();
+      await Promise.allSettled([...inFlight]); // each ends by its own gRPC deadline: the owner may then close the connection
     },
   };
 }

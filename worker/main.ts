@@ -2,7 +2,7 @@
 import { loadConfig } from '../config';
 import { createLogger } from '../lib/logger';
 import { runMain, shutdownSignal } from '../lib/run-main';
-import { Budgets } from '../budgets';
+import { openServices } from '../services';
 import { installRuntime } from '../temporal/connection';
 import { startSyncWorker } from './worker';
 
@@ -10,13 +10,13 @@ runMain(async () => {
   const config = loadConfig();
   const log = createLogger(config.logLevel, 'worker');
   installRuntime(log, config);
-  const budgets = await Budgets.open(config.redis, log); // before any client: they take their pacers from it
-  const { worker, running } = await startSyncWorker(config, log, budgets);
+  const services = await openServices(config, log);
+  const { worker, running } = await startSyncWorker(services);
   void shutdownSignal().then((signal) => {
     log.info(`stopping on ${signal}: letting running activities finish; requests waiting for their turn are given up`);
-    budgets.stop();
+    services.stop();
     worker.shutdown();
   });
   await running;
-  await budgets.close();
+  await services.close();
 });

@@ -12,13 +12,16 @@ import { createActivities } from '../activities';
 import { RowWriter } from '../airtable/row-writer';
 import { TaskReader } from '../asana/task-reader';
 import type { Logger } from '../lib/logger';
-import { awaitSearchAttributes, connectNative, ensureSearchAttributes } from '../temporal/connection';
+import { awaitSearchAttributes, ensureSearchAttributes } from '../temporal/connection';
+import type { Services } from '../services';
 import { reconcileProgressSignal } from '../workflows';
 import { ensureSchedules, ensureWebhookHealthSchedule, signalTask, warmUp } from '../client';
 import { bundleInChildProcess } from './bundle';
 import { findLastWatermark } from './watermarks';
 import { watchForOtherWorkers } from './other-workers';
 
+/** A warm-up not done in this long is given up: the first sync opens the connections instead. */
+const WARM_UP_DEADLINE_MS = 5_000;
 /** A progress report Temporal has not taken in this long is dropped: the next one carries newer counts. */
 const PROGRESS_DEADLINE_MS = 5_000;
 
@@ -102,7 +105,7 @@ async function assertTableReady(config: Config, budgets: Budgets, columns: reado
 async function warmUpLogged(client: Client, config: Config, log: Logger): Promise<void> {
   const started = Date.now();
   try {
-    await warmUp(client, config.temporal.taskQueue);
+    await client.withDeadline(Date.now() + WARM_UP_DEADLINE_MS, () => warmUp(client, config.temporal.taskQueue));
     log.info({ ms: Date.now() - started }, 'warmed up');
   } catch (err) {
     log.warn({ err: (err as Error).message }, 'warm-up did not complete; the first sync opens the connections instead');
@@ -111,15 +114,13 @@ async function warmUpLogged(client: Client, config: Config, log: Logger): Promis
 
 /**
  * What `npm run worker` and `npm start` share: search attributes and schedules in place, then the
- * worker, its clients drawing on `budgets` (the caller's, which it closes after `running`).
+ * worker, on the process's services (which the caller closes after `running`).
  */
-export async function startSyncWorker(config: Config, log: Logger, budgets: Budgets): Promise<{ worker: Worker; running: Promise<void> }> {
-  const asana = new AsanaApi(config.asana, budgets);
+export async function startSyncWorker(services: Services): Promise<{ worker: Worker; running: Promise<void> }> {
+  const { config, log, budgets, asana } = services;
   const columns = await loadColumns(config, asana);
   await assertTableReady(config, budgets, columns, log);
-  // One native connection for the worker and its client, closed once the worker has stopped.
-  const connection = await connectNative(config.temporal);
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const { connection, client } = await services.temporal();
   const added = await ensureSearchAttributes(connection, config.temporal.namespace);
   if (added.length > 0) log.info({ added }, 'registered search attributes');
   await awaitSearchAttributes(client, log);
@@ -136,10 +137,10 @@ export async function startSyncWorker(config: Config, log: Logger, budgets: Budg
   const stopWatching = budgets.sharedThroughRedis
     ? undefined
     : watchForOtherWorkers(connection, config.temporal, worker.options.identity, log);
+  const warming = warmUpLogged(client, config, log); // not awaited here: the worker already serves tasks meanwhile
   const running = worker.run().finally(async () => {
     stopWatching?.();
-    await connection.close();
+    await warming; // no call of ours in flight once running ends, and the connection may close
   });
-  void warmUpLogged(client, config, log); // deliberately not awaited: the worker already serves tasks meanwhile
   return { worker, running };
 }

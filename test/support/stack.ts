@@ -7,13 +7,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { Worker } from '@temporalio/worker';
 import { Client } from '@temporalio/client';
 import { loadConfig, type Config, type Env } from '../../config';
 import type { DevServer } from '../../temporal/dev-server';
-import { AsanaApi } from '../../asana/api';
 import { createLogger } from '../../lib/logger';
-import { Budgets } from '../../budgets';
+import { openServices, type Services } from '../../services';
 import { configuredFilters, registerWebhook } from '../../asana/webhooks';
 import { SecretStore } from '../../asana/webhook-secrets';
 import { createSyncWorker } from '../../worker/worker';
@@ -33,8 +32,8 @@ export interface Stack {
   project: EmulatedProject;
   config: Config;
   client: Client;
-  /** The stack's one budget registry, which its worker and webhook share. */
-  budgets: Budgets;
+  /** What the stack's process opened, as an entry point does; its worker and webhook share it. */
+  services: Services;
   webhook: WebhookServer;
   /** The in-process worker, unless the stack was started without one. */
   worker?: Worker;
@@ -81,16 +80,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
   const config = loadConfig(['asana', 'airtable'], env);
   const log = createLogger(config.logLevel, 'test');
-  // One native connection, as production's processes use: it reconnects when a dedicated server restarts.
-  const nativeConnection = await NativeConnection.connect({ address: server.address });
-  const client = new Client({ connection: nativeConnection });
-  const budgets = new Budgets();
+  // The services a process opens (one native connection, which reconnects when a dedicated server restarts).
+  const services = await openServices(config, log);
+  const { connection, client } = await services.temporal();
   const worker =
     options.inProcessWorker === false
       ? undefined
-      : await createSyncWorker({ config, budgets, connection: nativeConnection, client, workflowBundle: await workflowBundle() });
+      : await createSyncWorker({ config, budgets: services.budgets, connection, client, workflowBundle: await workflowBundle() });
   const running = worker?.run();
-  const webhook = await startWebhookServer(config, log, { budgets, client });
+  const webhook = await startWebhookServer(services);
   const spawned: ChildProcess[] = [];
 
   const stack: Stack = {
@@ -99,7 +97,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     project,
     config,
     client,
-    budgets,
+    services,
     webhook,
     worker,
     spawnWorker() {
@@ -109,7 +107,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     },
     registerWebhook(projectGid = project.gid) {
       const filters = configuredFilters(config.columnsFile);
-      return registerWebhook(new AsanaApi(config.asana, budgets), new SecretStore(config.dataDir), projectGid, stack.webhook.url, filters);
+      return registerWebhook(services.asana, new SecretStore(config.dataDir), projectGid, stack.webhook.url, filters);
     },
     rows: () => airtable.records(BASE_ID, TABLE).map((r) => r.fields),
     async stop() {
@@ -117,8 +115,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       for (const child of spawned) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       worker?.shutdown();
       await running;
-      await nativeConnection.close();
-      await budgets.close();
+      await services.close();
       await Promise.all([asana.close(), airtable.close()]);
       await rm(dataDir, { recursive: true, force: true });
     },

@@ -17,6 +17,7 @@ const LAYERS = [
   ['activities', 'emulators'],
   ['workflows'],
   ['client'],
+  ['services'],
   ['webhook', 'worker', 'cli'],
   ['scripts', 'bench'],
 ];
