@@ -35,7 +35,7 @@ export interface CheckTasksDeps {
 }
 
 /** Syncs started at once. */
-const START_CONCURRENCY = 8;
+const START_CONCURRENCY = 32;
 
 /**
  * Starts the sync of each task Asana lists, once per task whatever number of its events came (as

@@ -73,6 +73,8 @@ export interface JournalOptions {
    * over `maxDirectTasks` always wait for their check.
    */
   release?: (entry: JournalEntry) => boolean;
+  /** The most events of a project one check run takes now (CHECK_BATCH when not given). */
+  checkBatch?: (projectGid: string) => number;
   /** Events of such deliveries waiting for Temporal beyond which they are refused (others are not). */
   maxCheckBacklog?: number;
   /** Events forwarded at once. */
@@ -162,8 +164,8 @@ class Fifo<T> {
 export class Journal {
   private readonly dir: string;
   private readonly rejectedFile: string;
-  private readonly options: Required<Omit<JournalOptions, 'onSetAside' | 'check' | 'release'>> &
-    Pick<JournalOptions, 'onSetAside' | 'check' | 'release'>;
+  private readonly options: Required<Omit<JournalOptions, 'onSetAside' | 'check' | 'release' | 'checkBatch'>> &
+    Pick<JournalOptions, 'onSetAside' | 'check' | 'release' | 'checkBatch'>;
   /** Journaled entries not yet forwarded, by task, oldest task first. */
   private readonly queue = new Fifo<Queued>();
   /** Entries of deliveries over maxDirectTasks, for check runs; a batch that failed goes first. */
@@ -381,13 +383,14 @@ export class Journal {
     });
   }
 
-  /** Sends the oldest check entries of one project, up to CHECK_BATCH, as one check run. */
+  /** Sends the oldest check entries of one project, up to its check batch, as one check run. */
   private forwardCheck(check: CheckForward): void {
     let batch = this.checkAgain;
     this.checkAgain = undefined;
     if (!batch) {
       batch = [];
-      while (batch.length < CHECK_BATCH && this.toCheck.length > 0) {
+      let limit = CHECK_BATCH;
+      while (batch.length < limit && this.toCheck.length > 0) {
         const next = this.toCheck.shift()!;
         if (next.releasable && this.options.release?.(next.entry)) {
           this.checkEntries -= 1;
@@ -395,7 +398,10 @@ export class Journal {
         } else if (batch.length > 0 && next.entry.projectGid !== batch[0].entry.projectGid) {
           this.toCheck.unshift(next);
           break;
-        } else batch.push(next);
+        } else {
+          if (batch.length === 0) limit = this.options.checkBatch?.(next.entry.projectGid) ?? CHECK_BATCH;
+          batch.push(next);
+        }
       }
       if (batch.length === 0) return; // all released: pump forwards them
     }

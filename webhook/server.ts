@@ -128,6 +128,7 @@ export async function startWebhookServer(services: Services): Promise<WebhookSer
         metrics.checked(entries.length);
       },
       release: (entry) => unseen.vouchedFor(entry.projectGid),
+      checkBatch: (projectGid) => unseen.checkBatch(projectGid),
     },
   );
   metrics.watchJournal(() => journal.backlog);

@@ -13,7 +13,7 @@
  * Only Asana can vouch for gids, so invented ones never open the path; a leaked secret's flood timed
  * during a real burst rides it until the window ends (docs/security.md).
  */
-import type { JournalEntry } from './journal';
+import { CHECK_BATCH, type JournalEntry } from './journal';
 
 export interface UnseenTaskBudgetOptions {
   /** Unseen gids a project may send to the fast path at once... */
@@ -30,6 +30,8 @@ export interface UnseenTaskBudgetOptions {
 /** Checks vouch for a project once they were given this many gids, if Asana listed this share of them. */
 const TRUST_SAMPLE = 10;
 const TRUST_SHARE = 0.9;
+/** Events a check takes while its project awaits a verdict. */
+const VERDICT_PROBE = 50;
 
 interface ProjectBudget {
   /** Fast-path places left, and when they were last counted. */
@@ -87,6 +89,14 @@ export class UnseenTaskBudget {
   /** Whether the project's checks owe a verdict: its check lane then waits for each check's result. */
   awaitsVerdict(projectGid: string, now = Date.now()): boolean {
     return now >= (this.projects.get(projectGid)?.verdictUntil ?? 0);
+  }
+
+  /**
+   * The most events one check of the project takes now: while it awaits a verdict, a small probe,
+   * whose result comes back in a fraction of a second where a check of thousands takes seconds.
+   */
+  checkBatch(projectGid: string, now = Date.now()): number {
+    return this.awaitsVerdict(projectGid, now) ? VERDICT_PROBE : CHECK_BATCH;
   }
 
   /** Whether an event that waits for a check may go to its task's run now: checks vouched for its project. */

@@ -374,6 +374,25 @@ describe('webhook journal', () => {
       await journal.close();
     });
 
+    it('go to check runs no larger than `checkBatch` says for their project', async () => {
+      const temporal = fakeTemporal();
+      const checks = fakeChecks();
+      const journal = await Journal.open(dir, temporal.forward, log, {
+        check: checks.check,
+        maxDirectTasks: 3,
+        checkBatch: (projectGid) => (projectGid === '100' ? 2 : 10),
+      });
+      journal.append(tasks(5));
+      journal.append(tasks(4, '200'));
+      await eventually(() =>
+        assert.deepEqual(
+          checks.batches.map((b) => b.length),
+          [2, 2, 1, 4],
+        ),
+      );
+      await journal.close();
+    });
+
     it('keep their check mark across a restart', async () => {
       const temporal = fakeTemporal();
       const checks = fakeChecks();

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { JournalEntry } from '../../webhook/journal';
+import { CHECK_BATCH, type JournalEntry } from '../../webhook/journal';
 import { UnseenTaskBudget } from '../../webhook/unseen-tasks';
 
 const entries = (projectGid: string, first: number, count: number): JournalEntry[] =>
@@ -38,9 +38,11 @@ describe('the unseen-task budget', () => {
     const gids = (first: number, count: number) => entries('1', first, count).map((e) => e.taskGid);
     assert.equal(fast(budget.route(entries('1', 100, 20), 0)).length, 1);
     assert.equal(budget.awaitsVerdict('1', 5), true);
+    assert.equal(budget.checkBatch('1', 5), 50, 'a small probe while the verdict is owed');
     budget.checked('1', gids(100, 20), gids(100, 20), 10);
     assert.deepEqual(fast(budget.route(entries('1', 200, 5), 20)), [], 'invented gids opened nothing');
     assert.deepEqual([budget.awaitsVerdict('1', 20), budget.vouchedFor('1', 20)], [false, false], 'a verdict: closed');
+    assert.equal(budget.checkBatch('1', 20), CHECK_BATCH);
     budget.checked('1', gids(300, 20), gids(300, 1), 30);
     assert.equal(fast(budget.route(entries('1', 400, 50), 40)).length, 50, 'a check that found 19 of 20 opens the fast path');
     assert.equal(budget.vouchedFor('1', 40), true, 'events waiting for a check may go direct');
