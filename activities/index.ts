@@ -149,14 +149,14 @@ export function createActivities({
             .finally(() => (reporting = undefined));
       };
       return classified(async () => {
+        let result: ReconcilePassResult;
         try {
-          const result = await reconcilePass({ asana, airtable, deletedTasks, columns, syncedProjects, syncSubtasks, report }, input);
-          await reporting;
-          if (workflowId) await reportProgress(workflowId, result).catch(() => undefined);
-          return result;
+          result = await reconcilePass({ asana, airtable, deletedTasks, columns, syncedProjects, syncSubtasks, report }, input);
         } finally {
-          await reporting;
+          await reporting; // whether the pass ended or failed; the final counts then land last
         }
+        if (workflowId) await reportProgress(workflowId, result).catch(() => undefined);
+        return result;
       });
     },
   };

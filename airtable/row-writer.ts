@@ -11,6 +11,7 @@ import Airtable from 'airtable';
 import type { FieldSet, Records } from 'airtable';
 import type { AirtableConfig } from '../config';
 import { ApiError, retryingServerErrors } from '../lib/api-error';
+import { keepLast } from '../lib/keep-last';
 import { boundedBase } from './http';
 import { airtableBudget, type Budgets } from '../budgets';
 import type { Pacing, Release } from '../budgets/pacer';
@@ -57,13 +58,6 @@ function compareModifications(a: string, b: string): number {
   const [x, y] = [Date.parse(a), Date.parse(b)];
   if (Number.isFinite(x) && Number.isFinite(y)) return x - y;
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** Sets `key` as the newest entry of `map` (a Map keeps insertion order), dropping the oldest past `max` entries. */
-function keepLast<V>(map: Map<string, V>, key: string, value: V, max: number): void {
-  map.delete(key);
-  map.set(key, value);
-  if (map.size > max) map.delete(map.keys().next().value as string);
 }
 
 export interface RowWriteOptions {

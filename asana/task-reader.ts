@@ -5,6 +5,7 @@
  */
 import { AsanaApi, type Page } from './api';
 import { ApiError } from '../lib/api-error';
+import { keepLast } from '../lib/keep-last';
 import { BurstGauge } from '../budgets/burst';
 import { inSyncedProject, type AsanaTask } from '../rows/asana-task';
 import { DEFAULT_COLUMNS, taskOptFields, type Column } from '../rows/columns';
@@ -265,9 +266,7 @@ export class TaskReader {
   }
 
   private remember(task: AsanaTask, readAt: number): void {
-    this.cache.delete(task.gid); // re-insert: the Map keeps the newest last
-    this.cache.set(task.gid, { task, readAt });
-    if (this.cache.size > CACHE_MAX) this.cache.delete(this.cache.keys().next().value as string);
+    keepLast(this.cache, task.gid, { task, readAt }, CACHE_MAX);
   }
 
   /**

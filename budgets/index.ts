@@ -5,10 +5,10 @@
  * worker needs.
  */
 import { createHash } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { AirtableConfig, AsanaConfig, RedisConfig } from '../config';
 import type { Logger } from '../lib/logger';
 import { Pacer, type Pacing } from './pacer';
-import { setMaxListeners } from 'node:events';
 import { SharedBudgets, type SharedBudget } from './shared-pacer';
 
 /** Airtable limits a base, whichever token asks: AIRTABLE_RPS (5) requests a second. */

@@ -54,7 +54,6 @@ export async function openServices(config: Config, log: Logger): Promise<Service
     },
     stop: () => budgets.stop(),
     async close() {
-      budgets.stop();
       const connected = await temporal?.catch(() => undefined);
       await connected?.connection.close();
       await budgets.close();

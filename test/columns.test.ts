@@ -122,6 +122,7 @@ describe('columns chosen by the operator', function () {
       const worker = await createSyncWorker({
         config,
         budgets: stack.services.budgets,
+        asana: stack.services.asana,
         connection,
         client: stack.client,
         workflowBundle: await workflowBundle(),

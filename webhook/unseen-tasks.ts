@@ -13,6 +13,7 @@
  * Only Asana can vouch for gids, so invented ones never open the path; a leaked secret's flood timed
  * during a real burst rides it until the window ends (docs/security.md).
  */
+import { keepLast } from '../lib/keep-last';
 import { CHECK_BATCH, type JournalEntry } from './journal';
 
 export interface UnseenTaskBudgetOptions {
@@ -124,8 +125,6 @@ export class UnseenTaskBudget {
   }
 
   private remember(key: string, now: number): void {
-    this.seen.delete(key); // re-insert: the Map keeps the newest last
-    this.seen.set(key, now);
-    if (this.seen.size > this.options.maxSeen) this.seen.delete(this.seen.keys().next().value as string);
+    keepLast(this.seen, key, now, this.options.maxSeen);
   }
 }

@@ -6,7 +6,7 @@ import { checkTable } from '../airtable/schema';
 import type { Column } from '../rows/columns';
 import { loadColumns } from '../rows/columns-file';
 import { ApiError } from '../lib/api-error';
-import { AsanaApi } from '../asana/api';
+import type { AsanaApi } from '../asana/api';
 import type { Budgets } from '../budgets';
 import { createActivities } from '../activities';
 import { RowWriter } from '../airtable/row-writer';
@@ -27,8 +27,9 @@ const PROGRESS_DEADLINE_MS = 5_000;
 
 export interface SyncWorkerOptions {
   config: Config;
-  /** The process's budgets, which its API clients draw on. */
+  /** The process's budgets and Asana client, which the activities' reads and writes draw on. */
   budgets: Budgets;
+  asana: AsanaApi;
   connection: NativeConnection;
   /** For what activities tell workflows (reconciliation progress). */
   client: Client;
@@ -41,12 +42,12 @@ export interface SyncWorkerOptions {
 export async function createSyncWorker({
   config,
   budgets,
+  asana,
   connection,
   client,
   workflowBundle,
   ...options
 }: SyncWorkerOptions): Promise<Worker> {
-  const asana = new AsanaApi(config.asana, budgets);
   const columns = options.columns ?? (await loadColumns(config, asana));
   const activities = createActivities({
     asana: new TaskReader(asana, columns, { subtasks: config.syncSubtasks }),
@@ -131,7 +132,7 @@ export async function startSyncWorker(services: Services): Promise<{ worker: Wor
   if (health) log.info({ schedule: health, every: config.webhookHealthInterval }, 'webhook health schedule in place');
   else log.warn('this worker made no webhook health schedule: it needs PUBLIC_URL, which tells our webhooks from others');
   const workflowBundle = await bundleInChildProcess();
-  const worker = await createSyncWorker({ config, budgets, connection, client, workflowBundle, columns });
+  const worker = await createSyncWorker({ config, budgets, asana, connection, client, workflowBundle, columns });
   await rm(workflowBundle.codePath, { force: true }); // loaded by now
   log.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'worker running');
   const stopWatching = budgets.sharedThroughRedis

@@ -86,7 +86,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const worker =
     options.inProcessWorker === false
       ? undefined
-      : await createSyncWorker({ config, budgets: services.budgets, connection, client, workflowBundle: await workflowBundle() });
+      : await createSyncWorker({
+          config,
+          budgets: services.budgets,
+          asana: services.asana,
+          connection,
+          client,
+          workflowBundle: await workflowBundle(),
+        });
   const running = worker?.run();
   const webhook = await startWebhookServer(services);
   const spawned: ChildProcess[] = [];
